@@ -1,0 +1,319 @@
+//! cli: the headless commands (`check`, `sync`, `status`, `secret set`) — argument parsing and
+//! human/JSON output. It composes config, store, vault and sync; it holds no logic of its own
+//! beyond presentation and exit codes.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use serde::Serialize;
+
+use crate::config::{self, Config, FabricConfig};
+use crate::secret::Secret;
+use crate::status::{self, FabricStatus};
+use crate::store::Store;
+use crate::sync::{self, SyncReport};
+use crate::vault::{self, Vault};
+use crate::xdg;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hhdash",
+    version,
+    about = "Terminal dashboard for Hedgehog Open Network Fabrics: Git desired state, live cluster, drift"
+)]
+pub struct Cli {
+    /// Configuration file [default: $XDG_CONFIG_HOME/hhdash/config.toml]
+    #[arg(long, global = true, env = "HHDASH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Store file (redb) [default: store_file from the config, else $XDG_DATA_HOME/hhdash/hhdash.redb]
+    #[arg(long, global = true, env = "HHDASH_STORE")]
+    pub store: Option<PathBuf>,
+    /// Log file; hhdash never logs to the terminal [default: $XDG_STATE_HOME/hhdash/hhdash.log]
+    #[arg(long, global = true, env = "HHDASH_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Key file for secrets in the store [default: $XDG_CONFIG_HOME/hhdash/secret.key]
+    #[arg(long, global = true, env = "HHDASH_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration and report every problem at once
+    Check,
+    /// Sync fabrics' desired state from Git into the store (all fabrics when none named)
+    Sync {
+        fabrics: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show fabric statuses and per-kind counts from the store
+    Status {
+        fabrics: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage tokens kept encrypted in the store
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretAction {
+    /// Read a token from standard input and store it encrypted for FABRIC
+    Set { fabric: String, slot: SecretSlot },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SecretSlot {
+    KubernetesToken,
+    GitToken,
+}
+
+impl SecretSlot {
+    fn name(self) -> &'static str {
+        match self {
+            SecretSlot::KubernetesToken => config::KUBERNETES_TOKEN_SLOT,
+            SecretSlot::GitToken => config::GIT_TOKEN_SLOT,
+        }
+    }
+}
+
+/// What main needs to turn a command's outcome into an exit status.
+pub enum Outcome {
+    Success,
+    /// The command ran and found problems (e.g. a failed sync); report already printed.
+    Failed,
+}
+
+struct Paths {
+    config: PathBuf,
+    key_file: PathBuf,
+}
+
+impl Cli {
+    fn paths(&self) -> Paths {
+        Paths {
+            config: self.config.clone().unwrap_or_else(xdg::default_config_file),
+            key_file: self.key_file.clone().unwrap_or_else(xdg::default_key_file),
+        }
+    }
+
+    fn store_path(&self, config: &Config) -> PathBuf {
+        self.store
+            .clone()
+            .or_else(|| config.store_file.clone())
+            .unwrap_or_else(xdg::default_store_file)
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.log_file.clone().unwrap_or_else(xdg::default_log_file)
+    }
+}
+
+pub fn run(cli: &Cli) -> Result<Outcome> {
+    let paths = cli.paths();
+    match &cli.command {
+        Command::Check => check(&paths),
+        Command::Sync { fabrics, json } => {
+            let config = Config::load(&paths.config)?;
+            let store = Store::open(&cli.store_path(&config))?;
+            sync_fabrics(&config, &store, &paths, fabrics, *json)
+        }
+        Command::Status { fabrics, json } => {
+            let config = Config::load(&paths.config)?;
+            let store = Store::open(&cli.store_path(&config))?;
+            print_status(&config, &store, fabrics, *json)
+        }
+        Command::Secret {
+            action: SecretAction::Set { fabric, slot },
+        } => {
+            let config = Config::load(&paths.config)?;
+            config.fabric(fabric)?;
+            let store = Store::open(&cli.store_path(&config))?;
+            set_secret(&store, &paths, fabric, *slot)
+        }
+    }
+}
+
+fn check(paths: &Paths) -> Result<Outcome> {
+    match Config::load(&paths.config) {
+        Ok(config) => {
+            for fabric in &config.fabrics {
+                println!(
+                    "ok  fabric {}: namespace {}, server {}, git {} (branch {}, directory {:?})",
+                    fabric.name,
+                    fabric.namespace,
+                    fabric.kubernetes.server,
+                    crate::git::redact_url(&fabric.git.url),
+                    fabric.git.branch,
+                    fabric.git.directory
+                );
+                if fabric.kubernetes.ca == config::CaSource::InsecureSkipVerify {
+                    println!(
+                        "    warning: insecure_skip_tls_verify is on; the server's identity is not checked"
+                    );
+                }
+            }
+            println!("{}: {} fabric(s), no problems", paths.config.display(), config.fabrics.len());
+            Ok(Outcome::Success)
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+fn git_cache_dir(config: &Config) -> PathBuf {
+    config
+        .git_cache_dir
+        .clone()
+        .unwrap_or_else(|| xdg::cache_dir().join("git"))
+}
+
+fn sync_fabrics(
+    config: &Config,
+    store: &Store,
+    paths: &Paths,
+    names: &[String],
+    json: bool,
+) -> Result<Outcome> {
+    let mut failed = false;
+    let mut reports = Vec::new();
+    for fabric in config.select(names)? {
+        let result = sync::sync_fabric(fabric, store, &git_cache_dir(config), |name, slot| {
+            vault::stored_secret(store, &paths.key_file, name, slot)
+        });
+        match result {
+            Ok(report) => {
+                if !json {
+                    print_sync_report(fabric, &report);
+                }
+                reports.push(serde_json::json!({"fabric": fabric.name, "ok": true, "report": report}));
+            }
+            Err(error) => {
+                failed = true;
+                if json {
+                    reports.push(serde_json::json!({"fabric": fabric.name, "ok": false, "error": error.to_string()}));
+                } else {
+                    eprintln!("sync failed: {error}\n  the previous desired state of {} is kept", fabric.name);
+                }
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(if failed { Outcome::Failed } else { Outcome::Success })
+}
+
+fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
+    println!(
+        "fabric {}: synced commit {} (branch {}, directory {:?})",
+        report.fabric,
+        &report.commit[..report.commit.len().min(12)],
+        fabric.git.branch,
+        fabric.git.directory
+    );
+    println!("  {} YAML file(s), {} object(s)", report.files, report.objects());
+    for (kind, count) in report.counts.iter().filter(|(_, n)| *n > 0) {
+        println!("  {kind:<20} {count:>6}");
+    }
+    if !report.skipped.is_empty() {
+        println!("  skipped {} document(s):", report.skipped.len());
+        for skipped in &report.skipped {
+            let tag = if skipped.reason.is_error() { "error" } else { "skip " };
+            println!("    {tag} {skipped}");
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FabricSummary<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    status: FabricStatus,
+    desired: std::collections::BTreeMap<String, usize>,
+    live: usize,
+}
+
+fn print_status(config: &Config, store: &Store, names: &[String], json: bool) -> Result<Outcome> {
+    let mut summaries = Vec::new();
+    for fabric in config.select(names)? {
+        summaries.push(FabricSummary {
+            name: &fabric.name,
+            namespace: &fabric.namespace,
+            status: store.fabric_status(&fabric.name)?,
+            desired: store.desired_counts(&fabric.name)?,
+            live: store.live(&fabric.name)?.len(),
+        });
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        return Ok(Outcome::Success);
+    }
+    let now = status::now();
+    let when = |t: Option<i64>| t.map(|t| status::format_age(t, now)).unwrap_or_else(|| "never".into());
+    for summary in &summaries {
+        let s = &summary.status;
+        println!("{}  (namespace {})", summary.name, summary.namespace);
+        let error = |e: &Option<String>| e.as_ref().map(|e| format!("  error: {e}")).unwrap_or_default();
+        println!("  connection  {}{}", s.connection.state, error(&s.connection.error));
+        println!(
+            "  sync        {}  commit {}  last sync {}  skipped {} ({} errors){}",
+            s.sync.state,
+            s.sync.commit.as_deref().map(|c| &c[..c.len().min(12)]).unwrap_or("-"),
+            when(s.sync.last_sync),
+            s.sync.skipped,
+            s.sync.skipped_errors,
+            error(&s.sync.error)
+        );
+        println!("  drift       {} ({})", s.drift.state, s.drift.count);
+        println!(
+            "  watch       {}  events {}  last event {}{}",
+            s.watch.state,
+            s.watch.event_count,
+            when(s.watch.last_event),
+            error(&s.watch.error)
+        );
+        let total: usize = summary.desired.values().sum();
+        let per_kind: Vec<String> = crate::kinds::desired_kinds()
+            .filter_map(|k| summary.desired.get(k.kind).map(|n| format!("{} {n}", k.kind)))
+            .collect();
+        println!("  desired     {total}  ({})", per_kind.join(", "));
+        println!("  live        {}", summary.live);
+    }
+    Ok(Outcome::Success)
+}
+
+fn set_secret(store: &Store, paths: &Paths, fabric: &str, slot: SecretSlot) -> Result<Outcome> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .wrap_err("reading the token from standard input")?;
+    let secret = Secret::new(text.trim());
+    text.clear();
+    if secret.is_empty() {
+        return Err(eyre!("no token on standard input; pipe it in, e.g. `hhdash secret set {fabric} {} < token.txt`", slot.name()));
+    }
+    let vault = Vault::open(&paths.key_file, true)?;
+    let sealed = vault.seal(fabric, slot.name(), &secret)?;
+    store.put_secret(fabric, slot.name(), &sealed)?;
+    writeln!(
+        std::io::stdout(),
+        "stored {} for fabric {fabric} (encrypted with {})",
+        slot.name(),
+        if std::env::var_os(vault::KEY_ENV).is_some() {
+            vault::KEY_ENV.to_string()
+        } else {
+            paths.key_file.display().to_string()
+        }
+    )?;
+    Ok(Outcome::Success)
+}

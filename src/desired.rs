@@ -1,0 +1,547 @@
+//! desired: turns the YAML files of a fabric's Git directory into the validated desired set.
+//! It owns document splitting, line numbers, and the checks a document must pass (registry
+//! kind and version, name, namespace). It does no I/O: callers hand it file bytes.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::kinds::{self, KindInfo};
+
+/// Identifies one object of a fabric: kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectKey {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// Where a desired object came from in Git.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    /// 0-based index of the document within its file, counting only non-empty documents.
+    pub document: usize,
+    /// 1-based line of the document's first content line.
+    pub line: usize,
+    pub commit: String,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One object Git wants in the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredObject {
+    pub key: ObjectKey,
+    pub object: Value,
+    pub source: Source,
+}
+
+/// Why a document was left out of the desired set. None of these stop a sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SkipReason {
+    /// The YAML does not parse; line and column are within the file.
+    Syntax {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    /// Parsed, but is not a Kubernetes object (a scalar, a list, or no apiVersion/kind).
+    NotAnObject,
+    /// A Hedgehog group at a version the fabric no longer serves (e.g. v1alpha2).
+    UnservedVersion {
+        kind: String,
+        api_version: String,
+        served: String,
+    },
+    /// A kind hhdash does not manage (another API group, or an unknown Hedgehog kind).
+    UnknownKind { kind: String, api_version: String },
+    /// A kind hhdash only reads (Agent): the controller owns it.
+    ReadOnlyKind { kind: String },
+    MissingName { kind: String },
+    InvalidName { kind: String, name: String },
+    /// The document names a namespace other than the fabric's.
+    ForeignNamespace {
+        kind: String,
+        name: String,
+        namespace: String,
+        fabric_namespace: String,
+    },
+}
+
+impl SkipReason {
+    /// Syntax errors are errors; the rest are documents hhdash does not manage.
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            SkipReason::Syntax { .. }
+                | SkipReason::MissingName { .. }
+                | SkipReason::InvalidName { .. }
+        )
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Syntax { message, .. } => write!(f, "YAML syntax error: {message}"),
+            SkipReason::NotAnObject => {
+                write!(f, "not a Kubernetes object (no apiVersion and kind)")
+            }
+            SkipReason::UnservedVersion {
+                kind,
+                api_version,
+                served,
+            } => write!(
+                f,
+                "{kind} {api_version} is no longer served; rewrite it as {served}"
+            ),
+            SkipReason::UnknownKind { kind, api_version } => {
+                write!(f, "{kind} ({api_version}) is not a kind hhdash manages")
+            }
+            SkipReason::ReadOnlyKind { kind } => {
+                write!(
+                    f,
+                    "{kind} is owned by the Hedgehog controller; hhdash only reads it"
+                )
+            }
+            SkipReason::MissingName { kind } => write!(f, "{kind} has no metadata.name"),
+            SkipReason::InvalidName { kind, name } => write!(
+                f,
+                "{kind} name {name:?} is not a lowercase RFC 1123 name (a-z, 0-9, '-', '.')"
+            ),
+            SkipReason::ForeignNamespace {
+                kind,
+                name,
+                namespace,
+                fabric_namespace,
+            } => write!(
+                f,
+                "{kind} {name} is in namespace {namespace:?}, but this fabric manages {fabric_namespace:?}"
+            ),
+        }
+    }
+}
+
+/// A document left out of the desired set, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub file: String,
+    pub line: usize,
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// The same object defined twice: the sync refuses to guess which one Git means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub key: ObjectKey,
+    pub first: Source,
+    pub second: Source,
+}
+
+impl fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is defined twice: at {} and at {}; keep one",
+            self.key, self.first, self.second
+        )
+    }
+}
+
+/// The desired set read from one commit, with everything that was left out.
+#[derive(Debug, Default)]
+pub struct DesiredSet {
+    pub objects: Vec<DesiredObject>,
+    pub skipped: Vec<Skipped>,
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// One YAML document cut out of a file, with the file line it starts on.
+struct RawDocument<'a> {
+    text: &'a str,
+    /// 0-based line in the file where `text` begins.
+    first_line: usize,
+}
+
+/// Whether a line separates YAML documents (`---`, optionally followed by content or comment).
+fn is_separator(line: &str) -> bool {
+    line.strip_prefix("---")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+}
+
+/// Cuts a file into documents at `---` lines, so that a syntax error in one document does not
+/// cost the others (serde_yaml's own multi-document reader stops at the first error).
+fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
+    let mut documents = Vec::new();
+    let mut start_offset = 0;
+    let mut start_line = 0;
+    let mut offset = 0;
+    for (line_number, line) in text.split_inclusive('\n').enumerate() {
+        let content = line.trim_end_matches(['\n', '\r']);
+        if is_separator(content) || content == "..." {
+            documents.push(RawDocument {
+                text: &text[start_offset..offset],
+                first_line: start_line,
+            });
+            // Content after `--- ` on the same line belongs to the next document.
+            let rest = content[3..].trim_start();
+            if content != "..." && !rest.is_empty() && !rest.starts_with('#') {
+                let rest_offset = offset + line.find(rest).unwrap_or(3);
+                start_offset = rest_offset;
+                start_line = line_number;
+            } else {
+                start_offset = offset + line.len();
+                start_line = line_number + 1;
+            }
+        }
+        offset += line.len();
+    }
+    documents.push(RawDocument {
+        text: &text[start_offset..],
+        first_line: start_line,
+    });
+    documents
+}
+
+/// The 1-based file line of the first line that is neither blank nor a comment.
+fn first_content_line(document: &RawDocument) -> Option<usize> {
+    document
+        .text
+        .lines()
+        .position(|line| {
+            let trimmed = line.trim();
+            !trimmed.is_empty() && !trimmed.starts_with('#')
+        })
+        .map(|index| document.first_line + index + 1)
+}
+
+/// RFC 1123 DNS subdomain, as Kubernetes requires for object names.
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// Checks one parsed document against the registry and fabric; returns the object or why not.
+fn validate(
+    mut object: Value,
+    fabric_namespace: &str,
+) -> Result<(ObjectKey, Value, &'static KindInfo), SkipReason> {
+    let (Some(api_version), Some(kind)) = (
+        object.get("apiVersion").and_then(Value::as_str),
+        object.get("kind").and_then(Value::as_str),
+    ) else {
+        return Err(SkipReason::NotAnObject);
+    };
+    let (api_version, kind) = (api_version.to_string(), kind.to_string());
+    let info = match kinds::by_kind(&kind) {
+        Some(info) if info.api_version() == api_version => info,
+        Some(info) if kinds::is_hedgehog_group(&api_version) => {
+            return Err(SkipReason::UnservedVersion {
+                kind,
+                api_version,
+                served: info.api_version(),
+            });
+        }
+        _ => return Err(SkipReason::UnknownKind { kind, api_version }),
+    };
+    if !info.writable() {
+        return Err(SkipReason::ReadOnlyKind { kind });
+    }
+    let metadata = object
+        .as_object_mut()
+        .map(|map| {
+            map.entry("metadata")
+                .or_insert_with(|| Value::Object(Default::default()))
+        })
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| SkipReason::MissingName { kind: kind.clone() })?;
+    let name = match metadata.get("name").and_then(Value::as_str) {
+        Some(name) if is_valid_name(name) => name.to_string(),
+        Some(name) => {
+            return Err(SkipReason::InvalidName {
+                kind,
+                name: name.to_string(),
+            });
+        }
+        None => return Err(SkipReason::MissingName { kind }),
+    };
+    match metadata.get("namespace").and_then(Value::as_str) {
+        None | Some("") => {
+            metadata.insert("namespace".into(), Value::from(fabric_namespace));
+        }
+        Some(namespace) if namespace != fabric_namespace => {
+            return Err(SkipReason::ForeignNamespace {
+                kind,
+                name,
+                namespace: namespace.to_string(),
+                fabric_namespace: fabric_namespace.to_string(),
+            });
+        }
+        Some(_) => {}
+    }
+    let key = ObjectKey {
+        kind,
+        namespace: fabric_namespace.to_string(),
+        name,
+    };
+    Ok((key, object, info))
+}
+
+/// Parses and validates one file's documents, appending to `set`. Empty and comment-only
+/// documents are not documents and are not reported.
+pub fn parse_file(set: &mut DesiredSet, file: &str, bytes: &[u8], fabric_namespace: &str, commit: &str) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let line = bytes[..error.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            set.skipped.push(Skipped {
+                file: file.to_string(),
+                line,
+                reason: SkipReason::Syntax {
+                    message: "the file is not UTF-8 text".into(),
+                    line,
+                    column: 1,
+                },
+            });
+            return;
+        }
+    };
+    let mut document_index = 0;
+    for raw in split_documents(text) {
+        let Some(line) = first_content_line(&raw) else {
+            continue;
+        };
+        let index = document_index;
+        document_index += 1;
+        let parsed: Value = match serde_yaml::from_str(raw.text) {
+            Ok(Value::Null) => {
+                document_index -= 1;
+                continue;
+            }
+            Ok(value) => value,
+            Err(error) => {
+                let (error_line, column) = error
+                    .location()
+                    .map(|l| (raw.first_line + l.line(), l.column()))
+                    .unwrap_or((line, 1));
+                set.skipped.push(Skipped {
+                    file: file.to_string(),
+                    line: error_line,
+                    reason: SkipReason::Syntax {
+                        message: first_sentence(&error.to_string()),
+                        line: error_line,
+                        column,
+                    },
+                });
+                continue;
+            }
+        };
+        match validate(parsed, fabric_namespace) {
+            Ok((key, object, _info)) => set.objects.push(DesiredObject {
+                key,
+                object,
+                source: Source {
+                    file: file.to_string(),
+                    document: index,
+                    line,
+                    commit: commit.to_string(),
+                },
+            }),
+            Err(reason) => set.skipped.push(Skipped {
+                file: file.to_string(),
+                line,
+                reason,
+            }),
+        }
+    }
+}
+
+/// serde_yaml appends " at line L column C" to messages; the location is reported on its own.
+fn first_sentence(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Parses every file of a commit into the desired set and finds duplicates across files.
+pub fn parse_files<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    fabric_namespace: &str,
+    commit: &str,
+) -> DesiredSet {
+    let mut set = DesiredSet::default();
+    for (path, bytes) in files {
+        parse_file(&mut set, path, bytes, fabric_namespace, commit);
+    }
+    let mut seen: HashMap<&ObjectKey, &Source> = HashMap::with_capacity(set.objects.len());
+    let mut duplicates = Vec::new();
+    for object in &set.objects {
+        if let Some(first) = seen.insert(&object.key, &object.source) {
+            duplicates.push(Duplicate {
+                key: object.key.clone(),
+                first: first.clone(),
+                second: object.source.clone(),
+            });
+        }
+    }
+    set.duplicates = duplicates;
+    set
+}
+
+impl DesiredSet {
+    /// Objects per kind, in registry order (kinds with none included as 0).
+    pub fn counts_by_kind(&self) -> Vec<(&'static str, usize)> {
+        kinds::desired_kinds()
+            .map(|info| {
+                let count = self
+                    .objects
+                    .iter()
+                    .filter(|o| o.key.kind == info.kind)
+                    .count();
+                (info.kind, count)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> DesiredSet {
+        parse_files([("f.yaml", text.as_bytes())], "default", "abc")
+    }
+
+    #[test]
+    fn a_syntax_error_costs_only_its_own_document() {
+        let set = parse(
+            "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: a\n---\n\
+             kind: VPC\n  bad: [indent\n---\n\
+             apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: b\n",
+        );
+        let names: Vec<&str> = set.objects.iter().map(|o| o.key.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(set.skipped.len(), 1);
+        let SkipReason::Syntax { line, .. } = &set.skipped[0].reason else {
+            panic!("expected a syntax error, got {:?}", set.skipped[0]);
+        };
+        assert!((6..=8).contains(line), "error line {line} points into document 2");
+        assert_eq!(set.objects[1].source.line, 9);
+        assert_eq!(set.objects[1].source.document, 2);
+    }
+
+    #[test]
+    fn comment_only_and_empty_documents_are_not_documents() {
+        let set = parse("# nothing here\n---\n---\n# still nothing\n");
+        assert!(set.objects.is_empty());
+        assert!(set.skipped.is_empty());
+    }
+
+    #[test]
+    fn namespace_defaults_to_the_fabric_and_foreign_ones_are_reported() {
+        let set = parse_files(
+            [(
+                "f.yaml",
+                "apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata:\n  name: s1\n---\n\
+                 apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata:\n  name: s2\n  namespace: other\n"
+                    .as_bytes(),
+            )],
+            "fab-a",
+            "c1",
+        );
+        assert_eq!(set.objects.len(), 1);
+        assert_eq!(set.objects[0].object["metadata"]["namespace"], "fab-a");
+        assert!(matches!(
+            set.skipped[0].reason,
+            SkipReason::ForeignNamespace { .. }
+        ));
+    }
+
+    #[test]
+    fn unserved_versions_and_foreign_kinds_are_told_apart() {
+        let set = parse(
+            "apiVersion: wiring.githedgehog.com/v1alpha2\nkind: Switch\nmetadata:\n  name: s\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\n\
+             apiVersion: agent.githedgehog.com/v1beta1\nkind: Agent\nmetadata:\n  name: a\n",
+        );
+        assert!(set.objects.is_empty());
+        assert!(matches!(
+            &set.skipped[0].reason,
+            SkipReason::UnservedVersion { served, .. } if served == "wiring.githedgehog.com/v1beta1"
+        ));
+        assert!(matches!(
+            set.skipped[1].reason,
+            SkipReason::UnknownKind { .. }
+        ));
+        assert!(matches!(
+            set.skipped[2].reason,
+            SkipReason::ReadOnlyKind { .. }
+        ));
+        assert_eq!(set.skipped[1].line, 6);
+    }
+
+    #[test]
+    fn names_must_be_present_and_valid() {
+        let set = parse(
+            "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nspec: {}\n---\n\
+             apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: Bad_Name\n",
+        );
+        assert!(set.objects.is_empty());
+        assert!(matches!(set.skipped[0].reason, SkipReason::MissingName { .. }));
+        assert!(matches!(set.skipped[1].reason, SkipReason::InvalidName { .. }));
+    }
+
+    #[test]
+    fn duplicates_across_files_name_both_places() {
+        let doc = "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: v\n";
+        let set = parse_files(
+            [("a.yaml", doc.as_bytes()), ("dir/b.yaml", doc.as_bytes())],
+            "default",
+            "c",
+        );
+        assert_eq!(set.duplicates.len(), 1);
+        let text = set.duplicates[0].to_string();
+        assert!(text.contains("a.yaml:1") && text.contains("dir/b.yaml:1"), "{text}");
+    }
+
+    #[test]
+    fn separator_with_inline_content_starts_the_next_document() {
+        let set = parse(
+            "--- # comment\napiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata: {name: x}\n",
+        );
+        assert_eq!(set.objects.len(), 1);
+        assert_eq!(set.objects[0].source.line, 2);
+    }
+}

@@ -1,0 +1,18 @@
+//! hhdash: a terminal dashboard for operating Hedgehog Open Network Fabrics.
+//!
+//! Modules are split by what they own (each says so in its first line):
+//! `kinds` (the registry), `config`, `secret` and `vault` (tokens), `desired` (Git files →
+//! desired set), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one Git sync),
+//! `cli` (headless commands).
+
+pub mod cli;
+pub mod config;
+pub mod desired;
+pub mod git;
+pub mod kinds;
+pub mod secret;
+pub mod status;
+pub mod store;
+pub mod sync;
+pub mod vault;
+pub mod xdg;

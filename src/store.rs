@@ -1,0 +1,461 @@
+//! store: the durable truth in one redb file — fabric statuses, desired objects with their Git
+//! source, last-seen live objects, per-resource kubernetes status, a bounded event log per
+//! fabric, and encrypted secrets. It owns the schema and transactions; it never talks to Git
+//! or a cluster, and it never sees a secret in clear text.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::desired::{DesiredObject, ObjectKey};
+use crate::status::{FabricStatus, ResourceStatus, Timestamp};
+
+/// Bumped whenever a table's layout or value encoding changes.
+pub const SCHEMA_VERSION: u64 = 1;
+/// How many events each fabric keeps; older ones are dropped on append.
+pub const EVENTS_PER_FABRIC: u64 = 2000;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const FABRICS: TableDefinition<&str, &[u8]> = TableDefinition::new("fabric_status");
+const DESIRED: TableDefinition<&str, &[u8]> = TableDefinition::new("desired");
+const LIVE: TableDefinition<&str, &[u8]> = TableDefinition::new("live");
+const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resource_status");
+const EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("events");
+const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+
+/// Separates the parts of a composite string key; never valid in a fabric or object name.
+const SEP: char = '\u{1f}';
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store {path} is in use by another hhdash process; close it or pass --store with another file"
+    )]
+    InUse { path: PathBuf },
+    #[error(
+        "the store {path} has schema version {found}, this hhdash needs {expected}; move the file away (it is a cache of Git and the cluster; re-enter secrets with `hhdash secret set`)"
+    )]
+    SchemaMismatch {
+        path: PathBuf,
+        found: u64,
+        expected: u64,
+    },
+    #[error("cannot create the store directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store {path}: {message}")]
+    Database { path: PathBuf, message: String },
+    #[error("store {path}: a record of {what} is corrupt: {source}")]
+    Corrupt {
+        path: PathBuf,
+        what: String,
+        source: serde_json::Error,
+    },
+    /// The caller's source of objects failed mid-write; nothing was written.
+    #[error("{0}")]
+    Aborted(String),
+}
+
+/// One line of a fabric's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub time: Timestamp,
+    pub what: EventKind,
+    /// `Kind/name` of the object concerned, if any.
+    pub object: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    Added,
+    Modified,
+    Deleted,
+    Drift,
+    Sync,
+    Apply,
+    Connection,
+    Watch,
+    Error,
+}
+
+/// A change seen by the watch: an object as the cluster has it, or gone.
+#[derive(Debug, Clone)]
+pub enum LiveChange {
+    Upsert { key: ObjectKey, object: Value },
+    Delete { key: ObjectKey },
+}
+
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+fn object_key(fabric: &str, key: &ObjectKey) -> String {
+    format!(
+        "{fabric}{SEP}{}{SEP}{}{SEP}{}",
+        key.kind, key.namespace, key.name
+    )
+}
+
+fn parse_object_key(raw: &str) -> Option<ObjectKey> {
+    let mut parts = raw.split(SEP).skip(1);
+    Some(ObjectKey {
+        kind: parts.next()?.to_string(),
+        namespace: parts.next()?.to_string(),
+        name: parts.next()?.to_string(),
+    })
+}
+
+/// The key range holding every object of one fabric.
+fn fabric_range(fabric: &str) -> (String, String) {
+    (format!("{fabric}{SEP}"), format!("{fabric}{}", '\u{20}'))
+}
+
+impl Store {
+    /// Opens (or creates) the store, checking its schema version.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let db = Database::create(path).map_err(|error| match error {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: path.to_path_buf(),
+            },
+            other => StoreError::Database {
+                path: path.to_path_buf(),
+                message: other.to_string(),
+            },
+        })?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn db_error(&self, error: impl std::fmt::Display) -> StoreError {
+        StoreError::Database {
+            path: self.path.clone(),
+            message: error.to_string(),
+        }
+    }
+
+    fn decode<T: for<'de> Deserialize<'de>>(&self, bytes: &[u8], what: &str) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+            path: self.path.clone(),
+            what: what.to_string(),
+            source,
+        })
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        let found = {
+            let mut meta = txn.open_table(META).map_err(|e| self.db_error(e))?;
+            let found = meta
+                .get("schema_version")
+                .map_err(|e| self.db_error(e))?
+                .map(|v| v.value());
+            if found.is_none() {
+                meta.insert("schema_version", SCHEMA_VERSION)
+                    .map_err(|e| self.db_error(e))?;
+            }
+            // Every table exists from the start, so readers never meet a missing table.
+            txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
+            txn.open_table(DESIRED).map_err(|e| self.db_error(e))?;
+            txn.open_table(LIVE).map_err(|e| self.db_error(e))?;
+            txn.open_table(RESOURCES).map_err(|e| self.db_error(e))?;
+            txn.open_table(EVENTS).map_err(|e| self.db_error(e))?;
+            txn.open_table(SECRETS).map_err(|e| self.db_error(e))?;
+            found
+        };
+        match found {
+            Some(found) if found != SCHEMA_VERSION => Err(StoreError::SchemaMismatch {
+                path: self.path.clone(),
+                found,
+                expected: SCHEMA_VERSION,
+            }),
+            _ => txn.commit().map_err(|e| self.db_error(e)),
+        }
+    }
+
+    /// Names of every fabric the store has a status for.
+    pub fn fabrics(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
+        let table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
+        let mut names = Vec::new();
+        for entry in table.iter().map_err(|e| self.db_error(e))? {
+            let (key, _) = entry.map_err(|e| self.db_error(e))?;
+            names.push(key.value().to_string());
+        }
+        Ok(names)
+    }
+
+    pub fn fabric_status(&self, fabric: &str) -> Result<FabricStatus, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
+        let table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
+        match table.get(fabric).map_err(|e| self.db_error(e))? {
+            Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status")),
+            None => Ok(FabricStatus::default()),
+        }
+    }
+
+    /// Read-modify-write of a fabric's status in one transaction, plus events to log with it.
+    pub fn update_fabric_status(
+        &self,
+        fabric: &str,
+        events: &[Event],
+        change: impl FnOnce(&mut FabricStatus),
+    ) -> Result<FabricStatus, StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        let status = {
+            let mut table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
+            let mut status: FabricStatus = match table.get(fabric).map_err(|e| self.db_error(e))? {
+                Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status"))?,
+                None => FabricStatus::default(),
+            };
+            change(&mut status);
+            let bytes = serde_json::to_vec(&status).expect("status serialises");
+            table
+                .insert(fabric, bytes.as_slice())
+                .map_err(|e| self.db_error(e))?;
+            status
+        };
+        self.append_events_in(&txn, fabric, events)?;
+        txn.commit().map_err(|e| self.db_error(e))?;
+        Ok(status)
+    }
+
+    /// Replaces a fabric's whole desired set and its sync status in ONE write transaction.
+    /// If `objects` yields an error part-way, nothing is written and the previous set stays.
+    pub fn replace_desired<E: std::fmt::Display>(
+        &self,
+        fabric: &str,
+        objects: impl IntoIterator<Item = Result<DesiredObject, E>>,
+        change_status: impl FnOnce(&mut FabricStatus),
+        events: &[Event],
+    ) -> Result<usize, StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        let mut written = 0;
+        {
+            let mut table = txn.open_table(DESIRED).map_err(|e| self.db_error(e))?;
+            let (start, end) = fabric_range(fabric);
+            table
+                .retain_in(start.as_str()..end.as_str(), |_, _| false)
+                .map_err(|e| self.db_error(e))?;
+            let mut buffer = Vec::with_capacity(4096);
+            for object in objects {
+                // Returning early drops `txn` uncommitted: redb aborts it.
+                let object = object.map_err(|e| StoreError::Aborted(e.to_string()))?;
+                buffer.clear();
+                serde_json::to_writer(&mut buffer, &object).expect("object serialises");
+                table
+                    .insert(object_key(fabric, &object.key).as_str(), buffer.as_slice())
+                    .map_err(|e| self.db_error(e))?;
+                written += 1;
+            }
+        }
+        {
+            let mut table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
+            let mut status: FabricStatus = match table.get(fabric).map_err(|e| self.db_error(e))? {
+                Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status"))?,
+                None => FabricStatus::default(),
+            };
+            change_status(&mut status);
+            let bytes = serde_json::to_vec(&status).expect("status serialises");
+            table
+                .insert(fabric, bytes.as_slice())
+                .map_err(|e| self.db_error(e))?;
+        }
+        self.append_events_in(&txn, fabric, events)?;
+        txn.commit().map_err(|e| self.db_error(e))?;
+        Ok(written)
+    }
+
+    /// Every desired object of a fabric, ordered by (kind, namespace, name).
+    pub fn desired(&self, fabric: &str) -> Result<Vec<DesiredObject>, StoreError> {
+        self.scan(DESIRED, fabric, |store, _key, bytes| {
+            store.decode(bytes, "desired object")
+        })
+    }
+
+    /// Desired objects per kind, counted from the store (the one place counts come from).
+    pub fn desired_counts(&self, fabric: &str) -> Result<BTreeMap<String, usize>, StoreError> {
+        let mut counts = BTreeMap::new();
+        self.scan(DESIRED, fabric, |_, key, _| {
+            if let Some(key) = parse_object_key(key) {
+                *counts.entry(key.kind).or_insert(0) += 1;
+            }
+            Ok(())
+        })?;
+        Ok(counts)
+    }
+
+    /// Every live object of a fabric as last seen by the watch.
+    pub fn live(&self, fabric: &str) -> Result<Vec<(ObjectKey, Value)>, StoreError> {
+        self.scan(LIVE, fabric, |store, key, bytes| {
+            let object = store.decode(bytes, "live object")?;
+            Ok((parse_object_key(key).expect("store keys are composite"), object))
+        })
+    }
+
+    pub fn resource_statuses(
+        &self,
+        fabric: &str,
+    ) -> Result<Vec<(ObjectKey, ResourceStatus)>, StoreError> {
+        self.scan(RESOURCES, fabric, |store, key, bytes| {
+            let status = store.decode(bytes, "resource status")?;
+            Ok((parse_object_key(key).expect("store keys are composite"), status))
+        })
+    }
+
+    /// Applies a burst of watch changes and resource statuses in one transaction.
+    pub fn write_live(
+        &self,
+        fabric: &str,
+        changes: &[LiveChange],
+        statuses: &[(ObjectKey, ResourceStatus)],
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        {
+            let mut live = txn.open_table(LIVE).map_err(|e| self.db_error(e))?;
+            for change in changes {
+                match change {
+                    LiveChange::Upsert { key, object } => {
+                        let bytes = serde_json::to_vec(object).expect("json value serialises");
+                        live.insert(object_key(fabric, key).as_str(), bytes.as_slice())
+                            .map_err(|e| self.db_error(e))?;
+                    }
+                    LiveChange::Delete { key } => {
+                        live.remove(object_key(fabric, key).as_str())
+                            .map_err(|e| self.db_error(e))?;
+                    }
+                }
+            }
+            let mut resources = txn.open_table(RESOURCES).map_err(|e| self.db_error(e))?;
+            for (key, status) in statuses {
+                let bytes = serde_json::to_vec(status).expect("status serialises");
+                resources
+                    .insert(object_key(fabric, key).as_str(), bytes.as_slice())
+                    .map_err(|e| self.db_error(e))?;
+            }
+        }
+        self.append_events_in(&txn, fabric, events)?;
+        txn.commit().map_err(|e| self.db_error(e))
+    }
+
+    /// Appends events to a fabric's log, dropping the oldest past `EVENTS_PER_FABRIC`.
+    pub fn append_events(&self, fabric: &str, events: &[Event]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        self.append_events_in(&txn, fabric, events)?;
+        txn.commit().map_err(|e| self.db_error(e))
+    }
+
+    fn append_events_in(
+        &self,
+        txn: &redb::WriteTransaction,
+        fabric: &str,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut table = txn.open_table(EVENTS).map_err(|e| self.db_error(e))?;
+        let next = table
+            .range((fabric, 0)..=(fabric, u64::MAX))
+            .map_err(|e| self.db_error(e))?
+            .next_back()
+            .transpose()
+            .map_err(|e| self.db_error(e))?
+            .map(|(key, _)| key.value().1 + 1)
+            .unwrap_or(0);
+        for (offset, event) in events.iter().enumerate() {
+            let bytes = serde_json::to_vec(event).expect("event serialises");
+            table
+                .insert((fabric, next + offset as u64), bytes.as_slice())
+                .map_err(|e| self.db_error(e))?;
+        }
+        let end = next + events.len() as u64;
+        if end > EVENTS_PER_FABRIC {
+            let keep_from = end - EVENTS_PER_FABRIC;
+            table
+                .retain_in((fabric, 0)..(fabric, keep_from), |_, _| false)
+                .map_err(|e| self.db_error(e))?;
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` events of a fabric, oldest first.
+    pub fn events(&self, fabric: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
+        let table = txn.open_table(EVENTS).map_err(|e| self.db_error(e))?;
+        let mut events = Vec::new();
+        for entry in table
+            .range((fabric, 0)..=(fabric, u64::MAX))
+            .map_err(|e| self.db_error(e))?
+            .rev()
+            .take(limit)
+        {
+            let (_, bytes) = entry.map_err(|e| self.db_error(e))?;
+            events.push(self.decode(bytes.value(), "event")?);
+        }
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Stores an already-encrypted secret for a fabric's slot (e.g. "kubernetes-token").
+    pub fn put_secret(&self, fabric: &str, slot: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        {
+            let mut table = txn.open_table(SECRETS).map_err(|e| self.db_error(e))?;
+            table
+                .insert(format!("{fabric}{SEP}{slot}").as_str(), sealed)
+                .map_err(|e| self.db_error(e))?;
+        }
+        txn.commit().map_err(|e| self.db_error(e))
+    }
+
+    pub fn secret(&self, fabric: &str, slot: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
+        let table = txn.open_table(SECRETS).map_err(|e| self.db_error(e))?;
+        Ok(table
+            .get(format!("{fabric}{SEP}{slot}").as_str())
+            .map_err(|e| self.db_error(e))?
+            .map(|v| v.value().to_vec()))
+    }
+
+    fn scan<T>(
+        &self,
+        definition: TableDefinition<&str, &[u8]>,
+        fabric: &str,
+        mut each: impl FnMut(&Self, &str, &[u8]) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
+        let table = txn.open_table(definition).map_err(|e| self.db_error(e))?;
+        let (start, end) = fabric_range(fabric);
+        let mut out = Vec::new();
+        for entry in table
+            .range(start.as_str()..end.as_str())
+            .map_err(|e| self.db_error(e))?
+        {
+            let (key, value) = entry.map_err(|e| self.db_error(e))?;
+            out.push(each(self, key.value(), value.value())?);
+        }
+        Ok(out)
+    }
+}

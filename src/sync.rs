@@ -1,0 +1,155 @@
+//! sync: one Git sync of one fabric — resolve the Git token, fetch the branch tip, parse the
+//! desired set, and replace it in the store in a single transaction. On any failure the
+//! previous desired set stays and the fabric's sync status says why.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::{self, FabricConfig, TokenError};
+use crate::desired::{self, Duplicate, Skipped};
+use crate::git::{self, GitError, GitSource};
+use crate::status::{self, SyncState};
+use crate::store::{Event, EventKind, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("fabric {fabric}: commit {commit}: {} object(s) defined more than once:\n{}", duplicates.len(), duplicates.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
+    Duplicates {
+        fabric: String,
+        commit: String,
+        duplicates: Vec<Duplicate>,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one successful sync did.
+#[derive(Debug, Serialize)]
+pub struct SyncReport {
+    pub fabric: String,
+    pub commit: String,
+    /// Files read (YAML only).
+    pub files: usize,
+    /// Desired objects per kind, in apply order.
+    pub counts: Vec<(&'static str, usize)>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl SyncReport {
+    pub fn objects(&self) -> usize {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Syncs one fabric from Git into the store. `stored_secret` reads the encrypted store for a
+/// token slot when the config points there.
+pub fn sync_fabric(
+    fabric: &FabricConfig,
+    store: &Store,
+    git_cache_dir: &Path,
+    stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, String>,
+) -> Result<SyncReport, SyncError> {
+    let result = fetch_and_store(fabric, store, git_cache_dir, stored_secret);
+    if let Err(error) = &result {
+        let message = error.to_string();
+        let now = status::now();
+        let event = Event {
+            time: now,
+            what: EventKind::Error,
+            object: None,
+            message: format!("sync failed: {message}"),
+        };
+        // The desired set is untouched; only the sync status records the failure.
+        store.update_fabric_status(&fabric.name, &[event], |status| {
+            status.sync.state = SyncState::Error;
+            status.sync.error = Some(message);
+            status.sync.last_attempt = Some(now);
+        })?;
+    }
+    result
+}
+
+fn fetch_and_store(
+    fabric: &FabricConfig,
+    store: &Store,
+    git_cache_dir: &Path,
+    stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, String>,
+) -> Result<SyncReport, SyncError> {
+    let token = match &fabric.git.token {
+        Some(source) => Some(source.resolve(&fabric.name, config::GIT_TOKEN_SLOT, || {
+            stored_secret(&fabric.name, config::GIT_TOKEN_SLOT)
+        })?),
+        None => None,
+    };
+    let source = GitSource {
+        fabric: &fabric.name,
+        url: &fabric.git.url,
+        branch: &fabric.git.branch,
+        directory: &fabric.git.directory,
+        token: token.as_ref(),
+    };
+    let snapshot = git::fetch_snapshot(&source, git_cache_dir)?;
+    let set = desired::parse_files(
+        snapshot
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.bytes.as_slice())),
+        &fabric.namespace,
+        &snapshot.commit,
+    );
+    if !set.duplicates.is_empty() {
+        return Err(SyncError::Duplicates {
+            fabric: fabric.name.clone(),
+            commit: snapshot.commit,
+            duplicates: set.duplicates,
+        });
+    }
+    let counts = set.counts_by_kind();
+    let skipped_errors = set.skipped.iter().filter(|s| s.reason.is_error()).count();
+    let now = status::now();
+    let short = &snapshot.commit[..snapshot.commit.len().min(12)];
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    let mut events = vec![Event {
+        time: now,
+        what: EventKind::Sync,
+        object: None,
+        message: format!(
+            "synced {total} object(s) from {} at {short}; {} document(s) skipped",
+            fabric.git.branch,
+            set.skipped.len()
+        ),
+    }];
+    events.extend(set.skipped.iter().filter(|s| s.reason.is_error()).map(|s| Event {
+        time: now,
+        what: EventKind::Error,
+        object: None,
+        message: s.to_string(),
+    }));
+    let skipped_count = set.skipped.len();
+    store.replace_desired(
+        &fabric.name,
+        set.objects.into_iter().map(Ok::<_, std::convert::Infallible>),
+        |status| {
+            status.sync.state = SyncState::Synced;
+            status.sync.error = None;
+            status.sync.last_attempt = Some(now);
+            status.sync.last_sync = Some(now);
+            status.sync.commit = Some(snapshot.commit.clone());
+            status.sync.skipped = skipped_count;
+            status.sync.skipped_errors = skipped_errors;
+        },
+        &events,
+    )?;
+    Ok(SyncReport {
+        fabric: fabric.name.clone(),
+        commit: snapshot.commit,
+        files: snapshot.files.len(),
+        counts,
+        skipped: set.skipped,
+    })
+}

@@ -1,0 +1,83 @@
+//! Helpers shared by the integration tests: the shared reference data, real Git repositories in
+//! temp dirs, and configs pointing at them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `../shared` beside the repository (or `HHDASH_SHARED_DIR`). Panics loudly when absent:
+/// tests that need the reference data must not pass without it.
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("HHDASH_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    assert!(
+        dir.join("hedgehog/README.md").is_file(),
+        "the shared reference data is missing at {} — these tests need ../shared/hedgehog beside the clone (or set HHDASH_SHARED_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn samples_dir() -> PathBuf {
+    shared_dir().join("hedgehog/samples")
+}
+
+/// Runs git with a fixed identity and default branch, regardless of the machine's config.
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "hhdash tests")
+        .env("GIT_AUTHOR_EMAIL", "tests@hhdash.invalid")
+        .env("GIT_COMMITTER_NAME", "hhdash tests")
+        .env("GIT_COMMITTER_EMAIL", "tests@hhdash.invalid")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A fresh repository with one commit of `files` (path → content).
+pub fn repo_with(dir: &Path, files: &[(&str, &[u8])]) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q"]);
+    commit_files(dir, files, "initial")
+}
+
+/// Writes `files` and commits everything; returns the new commit id.
+pub fn commit_files(dir: &Path, files: &[(&str, &[u8])], message: &str) -> String {
+    for (path, content) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// A config with one fabric per (name, directory) over one repo; fake but well-formed
+/// Kubernetes settings (these tests do not contact a cluster).
+pub fn config_for(dir: &Path, repo: &Path, fabrics: &[(&str, &str)]) -> PathBuf {
+    let ca = dir.join("ca.crt");
+    std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+    let mut text = String::new();
+    for (name, directory) in fabrics {
+        text.push_str(&format!(
+            "[[fabric]]\nname = \"{name}\"\n[fabric.kubernetes]\nserver = \"https://127.0.0.1:1\"\ntoken_env = \"HHDASH_TEST_UNUSED_TOKEN\"\nca_cert_file = \"{}\"\n[fabric.git]\nurl = \"{}\"\nbranch = \"main\"\ndirectory = \"{directory}\"\n\n",
+            ca.display(),
+            repo.display()
+        ));
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
