@@ -96,8 +96,9 @@ pub struct GitConfig {
     pub branch: String,
     /// Relative to the repository root, '/'-separated; "" is the root.
     pub directory: String,
-    /// `None`: no token (public or local repositories).
-    pub token: Option<TokenSource>,
+    /// `Store` here means: the stored `git-token` if there is one, else no token (public and
+    /// local repositories need none).
+    pub token: TokenSource,
 }
 
 #[derive(Debug, Clone)]
@@ -478,15 +479,12 @@ impl Validator<'_> {
                 None
             }
         };
-        let token = match (raw.token_env, raw.token_file) {
-            (None, None) => None,
-            (env, file) => Some(self.token_source("git", env, file)?),
-        };
+        let token = self.token_source("git", raw.token_env, raw.token_file);
         Some(GitConfig {
             url: url?,
             branch: branch?,
             directory: directory?,
-            token,
+            token: token?,
         })
     }
 

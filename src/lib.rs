@@ -6,9 +6,13 @@
 //! `cli` (headless commands).
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod desired;
+pub mod drift;
+pub mod engine;
 pub mod git;
+pub mod health;
 pub mod kinds;
 pub mod secret;
 pub mod status;

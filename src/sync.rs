@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{self, FabricConfig, TokenError};
+use crate::config::{self, FabricConfig, TokenError, TokenSource};
 use crate::desired::{self, Duplicate, Skipped};
 use crate::git::{self, GitError, GitSource};
 use crate::status::{self, SyncState};
@@ -81,10 +81,16 @@ fn fetch_and_store(
     stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, String>,
 ) -> Result<SyncReport, SyncError> {
     let token = match &fabric.git.token {
-        Some(source) => Some(source.resolve(&fabric.name, config::GIT_TOKEN_SLOT, || {
-            stored_secret(&fabric.name, config::GIT_TOKEN_SLOT)
-        })?),
-        None => None,
+        // A Git token is optional: without one configured, use a stored one if any.
+        TokenSource::Store => {
+            stored_secret(&fabric.name, config::GIT_TOKEN_SLOT).map_err(|message| {
+                TokenError::Store {
+                    fabric: fabric.name.clone(),
+                    message,
+                }
+            })?
+        }
+        source => Some(source.resolve(&fabric.name, config::GIT_TOKEN_SLOT, || Ok(None))?),
     };
     let source = GitSource {
         fabric: &fabric.name,

@@ -1,0 +1,126 @@
+//! engine: one task per fabric that owns the fabric's Kubernetes client, watchers, Git syncer,
+//! drift index and statuses. It takes `Command`s and emits `EngineEvent`s over tokio channels
+//! and never touches the terminal: the TUI and the headless CLI drive the same engine.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::desired::{DesiredObject, ObjectKey};
+use crate::drift::Drift;
+use crate::health::SwitchHealth;
+use crate::status::{FabricStatus, ResourceStatus};
+use crate::store::Event;
+
+/// What the outside world asks a fabric's engine to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Fetch Git and replace the desired set. Repeated requests while one runs coalesce.
+    Sync,
+    /// Reconnect and re-list every watched kind.
+    Refresh,
+    /// Check the server version and the permissions hhdash needs.
+    TestConnection,
+    /// Start or stop watching the cluster.
+    SetWatch(bool),
+    Apply(ApplyRequest),
+    Shutdown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyRequest {
+    pub scope: ApplyScope,
+    /// Ask the server to validate and default, without persisting anything.
+    pub dry_run: bool,
+    /// Take ownership of fields another manager owns (only on explicit request).
+    pub force_conflicts: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyScope {
+    /// These objects (from Git), in dependency order.
+    Objects(Vec<ObjectKey>),
+    /// Every Missing and Drifted object of the fabric.
+    OutOfSync,
+}
+
+/// Long-running actions the dashboard shows progress for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    Sync,
+    Apply,
+    Connect,
+    Refresh,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobPhase {
+    Started { message: String },
+    Progress { done: usize, total: usize, message: String },
+    Succeeded { message: String },
+    Failed { message: String },
+}
+
+/// One object as the dashboard shows it: what Git wants, what the cluster has, the verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceRow {
+    pub key: ObjectKey,
+    pub desired: Option<Arc<DesiredObject>>,
+    pub live: Option<Arc<Value>>,
+    pub drift: Drift,
+    pub kubernetes: ResourceStatus,
+}
+
+/// What an engine tells its listeners. Every event names its fabric.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// Everything known about the fabric: sent first (from the store, before any network I/O)
+    /// and again after a re-list.
+    Snapshot {
+        fabric: String,
+        status: FabricStatus,
+        rows: Vec<ResourceRow>,
+        events: Vec<Event>,
+        switches: Vec<SwitchHealth>,
+    },
+    Status {
+        fabric: String,
+        status: FabricStatus,
+    },
+    /// Rows that changed since the last event (a burst of watch events becomes one of these).
+    Rows {
+        fabric: String,
+        upserts: Vec<ResourceRow>,
+        removed: Vec<ObjectKey>,
+    },
+    Log {
+        fabric: String,
+        event: Event,
+    },
+    Job {
+        fabric: String,
+        job: JobKind,
+        phase: JobPhase,
+    },
+    Health {
+        fabric: String,
+        switches: Vec<SwitchHealth>,
+    },
+}
+
+impl EngineEvent {
+    pub fn fabric(&self) -> &str {
+        match self {
+            EngineEvent::Snapshot { fabric, .. }
+            | EngineEvent::Status { fabric, .. }
+            | EngineEvent::Rows { fabric, .. }
+            | EngineEvent::Log { fabric, .. }
+            | EngineEvent::Job { fabric, .. }
+            | EngineEvent::Health { fabric, .. } => fabric,
+        }
+    }
+}
+
+mod runner;
+
+pub use runner::{EngineContext, spawn, start_all};

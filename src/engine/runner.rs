@@ -1,0 +1,872 @@
+//! The per-fabric engine task: owns the fabric's client, watchers, drift index and statuses;
+//! folds watch bursts into one store transaction and one `Rows` event; runs sync, apply and
+//! connection checks as jobs that report back over an internal channel.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::watcher::{self, Event as WatchEvent};
+use kube::runtime::WatchStreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase, ResourceRow};
+use crate::cluster::{self, ClusterError, ConnectionReport, FabricClient};
+use crate::config::{self, FabricConfig};
+use crate::desired::{DesiredObject, ObjectKey};
+use crate::drift::{self, Drift, DriftIndex, Transition};
+use crate::health::{self, SwitchHealth};
+use crate::kinds::{self, KindInfo};
+use crate::status::{
+    self, ConnectionState, FabricStatus, KubernetesState, ResourceStatus, WatchState,
+};
+use crate::store::{Event, EventKind, LiveChange, Store};
+
+/// Shared, read-only settings every engine needs.
+pub struct EngineContext {
+    pub store: Arc<Store>,
+    pub key_file: PathBuf,
+    pub git_cache_dir: PathBuf,
+    /// Heartbeats older than this make a switch Stale.
+    pub stale_after_secs: i64,
+    /// Fabric drift is Critical once this many objects drift (besides wiring drift).
+    pub critical_threshold: Option<usize>,
+}
+
+/// The most watch events folded into one store transaction and one `Rows` event.
+const MAX_BURST: usize = 4096;
+/// How often a failed connection is retried, and health ages are re-evaluated.
+const RECONNECT_EVERY: Duration = Duration::from_secs(10);
+const HEALTH_TICK: Duration = Duration::from_secs(5);
+
+enum Internal {
+    Watch {
+        generation: u64,
+        kind: &'static KindInfo,
+        event: Result<WatchEvent<kube::api::DynamicObject>, String>,
+    },
+    Connected(Result<(FabricClient, ConnectionReport), ClusterError>),
+    SyncDone(Result<String, String>),
+    Applied {
+        key: ObjectKey,
+        dry_run: bool,
+        result: Result<Value, String>,
+    },
+    ApplyDone {
+        dry_run: bool,
+        ok: usize,
+        failed: usize,
+    },
+}
+
+struct Engine {
+    fabric: FabricConfig,
+    ctx: Arc<EngineContext>,
+    events: mpsc::Sender<EngineEvent>,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    index: DriftIndex,
+    desired: HashMap<ObjectKey, Arc<DesiredObject>>,
+    resources: HashMap<ObjectKey, ResourceStatus>,
+    agents: HashMap<String, Value>,
+    switches: Vec<SwitchHealth>,
+    status: FabricStatus,
+    client: Option<FabricClient>,
+    watchers: Vec<JoinHandle<()>>,
+    /// Bumped whenever watchers restart, so events of old watchers are dropped.
+    watch_generation: u64,
+    /// Objects buffered between a kind's `Init` and `InitDone` (a re-list).
+    relist: HashMap<&'static str, Vec<(ObjectKey, Value)>>,
+    watch_wanted: bool,
+    connecting: bool,
+    sync_running: bool,
+    sync_again: bool,
+    apply_running: bool,
+}
+
+/// Starts one engine per configured fabric. Each first sends a `Snapshot` from the store.
+pub fn start_all(
+    fabrics: &[FabricConfig],
+    ctx: EngineContext,
+    events: mpsc::Sender<EngineEvent>,
+) -> Vec<(String, mpsc::Sender<Command>)> {
+    let ctx = Arc::new(ctx);
+    fabrics
+        .iter()
+        .map(|fabric| (fabric.name.clone(), spawn(fabric.clone(), ctx.clone(), events.clone())))
+        .collect()
+}
+
+/// Starts one fabric's engine on the current tokio runtime.
+pub fn spawn(
+    fabric: FabricConfig,
+    ctx: Arc<EngineContext>,
+    events: mpsc::Sender<EngineEvent>,
+) -> mpsc::Sender<Command> {
+    let (commands_tx, commands_rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let watch_wanted = fabric.watch.enabled;
+        let engine = Engine {
+            index: DriftIndex::new(ctx.critical_threshold),
+            fabric,
+            ctx,
+            events,
+            internal_tx,
+            desired: HashMap::new(),
+            resources: HashMap::new(),
+            agents: HashMap::new(),
+            switches: Vec::new(),
+            status: FabricStatus::default(),
+            client: None,
+            watchers: Vec::new(),
+            watch_generation: 0,
+            relist: HashMap::new(),
+            watch_wanted,
+            connecting: false,
+            sync_running: false,
+            sync_again: false,
+            apply_running: false,
+        };
+        engine.run(commands_rx, internal_rx).await;
+    });
+    commands_tx
+}
+
+fn event(what: EventKind, object: Option<String>, message: impl Into<String>) -> Event {
+    Event {
+        time: status::now(),
+        what,
+        object,
+        message: message.into(),
+    }
+}
+
+fn object_name(key: &ObjectKey) -> String {
+    format!("{}/{}", key.kind, key.name)
+}
+
+impl Engine {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut internal: mpsc::UnboundedReceiver<Internal>,
+    ) {
+        self.load_from_store().await;
+        self.connect();
+        let mut reconnect = tokio::time::interval(RECONNECT_EVERY);
+        let mut health_tick = tokio::time::interval(HEALTH_TICK);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None | Some(Command::Shutdown) => break,
+                    Some(command) => self.handle_command(command).await,
+                },
+                Some(first) = internal.recv() => {
+                    // Drain what is already queued so a watch storm becomes one transaction.
+                    let mut burst = vec![first];
+                    while burst.len() < MAX_BURST {
+                        match internal.try_recv() {
+                            Ok(next) => burst.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    self.handle_internal(burst).await;
+                }
+                _ = reconnect.tick() => {
+                    if self.client.is_none() && !self.connecting {
+                        self.connect();
+                    }
+                }
+                _ = health_tick.tick() => self.refresh_health().await,
+            }
+        }
+        self.stop_watchers();
+        self.set_watch_state(WatchState::Stopped, None).await;
+    }
+
+    async fn emit(&self, event: EngineEvent) {
+        // A listener that went away (UI closed) is not the engine's problem.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn load_from_store(&mut self) {
+        let store = &self.ctx.store;
+        let name = &self.fabric.name;
+        self.status = store.fabric_status(name).unwrap_or_default();
+        // Whatever the last run left, nothing is connected or watched yet.
+        self.status.connection.state = ConnectionState::Unknown;
+        self.status.watch.state = WatchState::Inactive;
+        let desired = store.desired(name).unwrap_or_default();
+        let live = store.live(name).unwrap_or_default();
+        self.resources = store.resource_statuses(name).unwrap_or_default().into_iter().collect();
+        for object in desired {
+            self.desired.insert(object.key.clone(), Arc::new(object));
+        }
+        if self.status.sync.state != status::SyncState::NeverSynced {
+            self.index.set_desired_all(
+                self.desired.iter().map(|(k, d)| (k.clone(), d.object.clone())),
+            );
+        }
+        for (key, value) in live {
+            if key.kind == "Agent" {
+                self.agents.insert(key.name.clone(), value);
+            } else {
+                // Cached live values are shown, but verdicts stay Unknown until a fresh list.
+                self.index.set_live(key, Some(value));
+            }
+        }
+        self.switches = self.compute_health();
+        let rows = self.index.iter().map(|(k, _)| self.row(k)).collect();
+        let events = store.events(name, 500).unwrap_or_default();
+        self.emit(EngineEvent::Snapshot {
+            fabric: name.clone(),
+            status: self.status.clone(),
+            rows,
+            events,
+            switches: self.switches.clone(),
+        })
+        .await;
+    }
+
+    fn row(&self, key: &ObjectKey) -> ResourceRow {
+        ResourceRow {
+            key: key.clone(),
+            desired: self.desired.get(key).cloned(),
+            live: self.index.live(key).map(|v| Arc::new(v.clone())),
+            drift: self.index.get(key).cloned().unwrap_or_default(),
+            kubernetes: self.resources.get(key).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn token(&self) -> Result<crate::secret::Secret, String> {
+        let store = self.ctx.store.clone();
+        let key_file = self.ctx.key_file.clone();
+        self.fabric
+            .kubernetes
+            .token
+            .resolve(&self.fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
+                crate::vault::stored_secret(&store, &key_file, &self.fabric.name, config::KUBERNETES_TOKEN_SLOT)
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Builds the client and checks it in the background; the result arrives as `Connected`.
+    fn connect(&mut self) {
+        self.connecting = true;
+        let tx = self.internal_tx.clone();
+        let fabric = self.fabric.clone();
+        let token = self.token();
+        tokio::spawn(async move {
+            let result = match token {
+                Err(message) => Err(ClusterError::Other {
+                    fabric: fabric.name.clone(),
+                    what: "kubernetes token".into(),
+                    detail: message,
+                }),
+                Ok(token) => match FabricClient::new(&fabric, &token) {
+                    Err(e) => Err(e),
+                    Ok(client) => client.check(true).await.map(|report| (client, report)),
+                },
+            };
+            let _ = tx.send(Internal::Connected(result));
+        });
+    }
+
+    async fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Sync => self.start_sync().await,
+            Command::Refresh => {
+                self.job(JobKind::Refresh, JobPhase::Started { message: "reconnecting and re-listing".into() }).await;
+                self.stop_watchers();
+                self.client = None;
+                self.connect();
+            }
+            Command::TestConnection => {
+                if !self.connecting {
+                    self.job(JobKind::Connect, JobPhase::Started { message: format!("testing {}", self.fabric.kubernetes.server) }).await;
+                    self.connect();
+                }
+            }
+            Command::SetWatch(on) => {
+                self.watch_wanted = on;
+                if on {
+                    self.start_watchers().await;
+                } else {
+                    self.stop_watchers();
+                    self.set_watch_state(WatchState::Stopped, None).await;
+                    self.log(event(EventKind::Watch, None, "watch stopped by the operator")).await;
+                }
+            }
+            Command::Apply(request) => self.start_apply(request).await,
+            Command::Shutdown => {}
+        }
+    }
+
+    async fn job(&self, job: JobKind, phase: JobPhase) {
+        self.emit(EngineEvent::Job { fabric: self.fabric.name.clone(), job, phase }).await;
+    }
+
+    async fn log(&self, entry: Event) {
+        if let Err(error) = self.ctx.store.append_events(&self.fabric.name, std::slice::from_ref(&entry)) {
+            tracing::warn!(fabric = %self.fabric.name, "cannot log an event: {error}");
+        }
+        self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+    }
+
+    async fn save_status(&mut self) {
+        let status = self.status.clone();
+        if let Err(error) = self.ctx.store.update_fabric_status(&self.fabric.name, &[], |s| *s = status) {
+            tracing::warn!(fabric = %self.fabric.name, "cannot save the fabric status: {error}");
+        }
+        self.emit(EngineEvent::Status { fabric: self.fabric.name.clone(), status: self.status.clone() }).await;
+    }
+
+    async fn set_watch_state(&mut self, state: WatchState, error: Option<String>) {
+        if self.status.watch.state == state && self.status.watch.error == error {
+            return;
+        }
+        if state == WatchState::Starting {
+            self.status.watch.started = Some(status::now());
+        }
+        self.status.watch.state = state;
+        self.status.watch.error = error;
+        self.save_status().await;
+    }
+
+    async fn start_sync(&mut self) {
+        if self.sync_running {
+            // At most one pending: pressing `s` five times syncs at most twice.
+            self.sync_again = true;
+            return;
+        }
+        self.sync_running = true;
+        self.job(JobKind::Sync, JobPhase::Started { message: format!("fetching {} ({})", crate::git::redact_url(&self.fabric.git.url), self.fabric.git.branch) }).await;
+        let fabric = self.fabric.clone();
+        let ctx = self.ctx.clone();
+        let tx = self.internal_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = crate::sync::sync_fabric(&fabric, &ctx.store, &ctx.git_cache_dir, |name, slot| {
+                crate::vault::stored_secret(&ctx.store, &ctx.key_file, name, slot)
+            });
+            let message = result.map(|report| {
+                format!(
+                    "synced {} object(s) at {}; {} document(s) skipped",
+                    report.objects(),
+                    &report.commit[..report.commit.len().min(12)],
+                    report.skipped.len()
+                )
+            });
+            let _ = tx.send(Internal::SyncDone(message.map_err(|e| e.to_string())));
+        });
+    }
+
+    async fn finish_sync(&mut self, result: Result<String, String>) {
+        self.sync_running = false;
+        // The sync wrote status and events to the store itself; pick them up.
+        let stored = self.ctx.store.fabric_status(&self.fabric.name).unwrap_or_default();
+        self.status.sync = stored.sync;
+        match &result {
+            Ok(message) => {
+                let desired = self.ctx.store.desired(&self.fabric.name).unwrap_or_default();
+                self.desired = desired.into_iter().map(|d| (d.key.clone(), Arc::new(d))).collect();
+                let transitions = self.index.set_desired_all(
+                    self.desired.iter().map(|(k, d)| (k.clone(), d.object.clone())),
+                );
+                // Rows for every desired object (their source may have moved) plus transitions.
+                let mut touched: BTreeSet<ObjectKey> = self.desired.keys().cloned().collect();
+                touched.extend(transitions.iter().map(|t| t.key.clone()));
+                self.publish_rows(touched, transitions).await;
+                self.job(JobKind::Sync, JobPhase::Succeeded { message: message.clone() }).await;
+            }
+            Err(message) => {
+                self.job(JobKind::Sync, JobPhase::Failed { message: message.clone() }).await;
+            }
+        }
+        for entry in self.ctx.store.events(&self.fabric.name, 1).unwrap_or_default() {
+            self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+        }
+        self.update_drift_status().await;
+        if std::mem::take(&mut self.sync_again) {
+            Box::pin(self.start_sync()).await;
+        }
+    }
+
+    /// Sends rows for `touched` (removed where neither side has the object), logs transitions.
+    async fn publish_rows(&mut self, touched: BTreeSet<ObjectKey>, transitions: Vec<Transition>) {
+        let mut upserts = Vec::new();
+        let mut removed = Vec::new();
+        for key in touched {
+            if self.index.get(&key).is_some() {
+                upserts.push(self.row(&key));
+            } else {
+                removed.push(key);
+            }
+        }
+        let fabric = self.fabric.name.clone();
+        if !transitions.is_empty() {
+            let entries: Vec<Event> = transitions
+                .iter()
+                .map(|t| event(EventKind::Drift, Some(object_name(&t.key)), t.to_string()))
+                .collect();
+            if let Err(error) = self.ctx.store.append_events(&fabric, &entries) {
+                tracing::warn!(%fabric, "cannot log drift events: {error}");
+            }
+            for entry in entries {
+                self.emit(EngineEvent::Log { fabric: fabric.clone(), event: entry }).await;
+            }
+        }
+        if !upserts.is_empty() || !removed.is_empty() {
+            self.emit(EngineEvent::Rows { fabric, upserts, removed }).await;
+        }
+    }
+
+    async fn update_drift_status(&mut self) {
+        let drift = self.index.fabric_status();
+        if drift != self.status.drift {
+            self.status.drift = drift;
+            self.save_status().await;
+        }
+    }
+
+    async fn start_watchers(&mut self) {
+        self.stop_watchers();
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        if !self.watch_wanted {
+            return;
+        }
+        self.watch_generation += 1;
+        let generation = self.watch_generation;
+        self.set_watch_state(WatchState::Starting, None).await;
+        for info in self.fabric.watch.kinds.clone() {
+            let api = client.api(info);
+            let tx = self.internal_tx.clone();
+            let fabric_client = client.clone();
+            self.watchers.push(tokio::spawn(async move {
+                let config = watcher::Config::default();
+                let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+                while let Some(item) = stream.next().await {
+                    let event = item.map_err(|e| describe_watch_error(&fabric_client, info, e));
+                    if tx.send(Internal::Watch { generation, kind: info, event }).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }
+
+    fn stop_watchers(&mut self) {
+        for handle in self.watchers.drain(..) {
+            handle.abort();
+        }
+        self.watch_generation += 1;
+        self.relist.clear();
+    }
+
+    async fn handle_internal(&mut self, burst: Vec<Internal>) {
+        let mut changes: Vec<LiveChange> = Vec::new();
+        let mut statuses: Vec<(ObjectKey, ResourceStatus)> = Vec::new();
+        let mut entries: Vec<Event> = Vec::new();
+        let mut touched: BTreeSet<ObjectKey> = BTreeSet::new();
+        let mut transitions: Vec<Transition> = Vec::new();
+        let mut agents_changed = false;
+        let mut watch_error: Option<String> = None;
+        let mut watch_ok = false;
+        for item in burst {
+            match item {
+                Internal::Watch { generation, kind, event } => {
+                    if generation != self.watch_generation {
+                        continue;
+                    }
+                    match event {
+                        Err(message) => watch_error = Some(message),
+                        Ok(event) => {
+                            watch_ok = true;
+                            self.status.watch.event_count += 1;
+                            self.fold_watch_event(kind, event, &mut changes, &mut statuses, &mut entries, &mut touched, &mut transitions, &mut agents_changed);
+                        }
+                    }
+                }
+                other => {
+                    // Jobs are rare; handle them with the burst flushed first.
+                    self.flush(&mut changes, &mut statuses, &mut entries, &mut touched, &mut transitions).await;
+                    self.handle_job_result(other).await;
+                }
+            }
+        }
+        self.flush(&mut changes, &mut statuses, &mut entries, &mut touched, &mut transitions).await;
+        if agents_changed {
+            self.refresh_health().await;
+        }
+        if let Some(message) = watch_error {
+            if self.status.watch.state != WatchState::Error {
+                self.log(event(EventKind::Error, None, format!("watch: {message}"))).await;
+            }
+            self.set_watch_state(WatchState::Error, Some(message)).await;
+        } else if watch_ok {
+            self.status.watch.last_event = Some(status::now());
+            if self.status.watch.state != WatchState::Active && self.relist.is_empty() {
+                let recovered = self.status.watch.state == WatchState::Error;
+                self.set_watch_state(WatchState::Active, None).await;
+                let message = if recovered { "watch recovered; live state re-listed" } else { "watch active" };
+                self.log(event(EventKind::Watch, None, message)).await;
+            }
+        }
+        self.update_drift_status().await;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fold_watch_event(
+        &mut self,
+        info: &'static KindInfo,
+        watch_event: WatchEvent<kube::api::DynamicObject>,
+        changes: &mut Vec<LiveChange>,
+        statuses: &mut Vec<(ObjectKey, ResourceStatus)>,
+        entries: &mut Vec<Event>,
+        touched: &mut BTreeSet<ObjectKey>,
+        transitions: &mut Vec<Transition>,
+        agents_changed: &mut bool,
+    ) {
+        match watch_event {
+            WatchEvent::Init => {
+                self.relist.insert(info.kind, Vec::new());
+            }
+            WatchEvent::InitApply(object) => {
+                if let Some(entry) = cluster::live_entry(info, object) {
+                    self.relist.entry(info.kind).or_default().push(entry);
+                }
+            }
+            WatchEvent::InitDone => {
+                let objects = self.relist.remove(info.kind).unwrap_or_default();
+                if info.writable() {
+                    // Ghosts (gone while we were not watching) leave the live set here.
+                    let before: Vec<ObjectKey> = self
+                        .index
+                        .iter()
+                        .filter(|(k, _)| k.kind == info.kind && self.index.live(k).is_some())
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    let seen: BTreeSet<&ObjectKey> = objects.iter().map(|(k, _)| k).collect();
+                    for key in before.into_iter().filter(|k| !seen.contains(k)) {
+                        changes.push(LiveChange::Delete { key: key.clone() });
+                        statuses.push((key.clone(), self.resource_gone(&key)));
+                        touched.insert(key);
+                    }
+                    for (key, value) in &objects {
+                        changes.push(LiveChange::Upsert { key: key.clone(), object: value.clone() });
+                        statuses.push((key.clone(), self.resource_live(key, value)));
+                        touched.insert(key.clone());
+                    }
+                    transitions.extend(self.index.replace_live_kind(info.kind, objects));
+                } else {
+                    let names: BTreeSet<String> = objects.iter().map(|(k, _)| k.name.clone()).collect();
+                    for (name, _) in self.agents.iter().filter(|(n, _)| !names.contains(*n)) {
+                        changes.push(LiveChange::Delete { key: agent_key(&self.fabric.namespace, name) });
+                    }
+                    self.agents = objects
+                        .into_iter()
+                        .map(|(key, value)| {
+                            changes.push(LiveChange::Upsert { key: key.clone(), object: value.clone() });
+                            (key.name, value)
+                        })
+                        .collect();
+                    *agents_changed = true;
+                }
+                entries.push(event(EventKind::Watch, Some(info.kind.to_string()), format!("listed {} {}", self.count_of(info), info.plural)));
+            }
+            WatchEvent::Apply(object) => {
+                let Some((key, value)) = cluster::live_entry(info, object) else { return };
+                let what = if self.has_live(info, &key) { EventKind::Modified } else { EventKind::Added };
+                changes.push(LiveChange::Upsert { key: key.clone(), object: value.clone() });
+                if info.writable() {
+                    statuses.push((key.clone(), self.resource_live(&key, &value)));
+                    entries.push(event(what, Some(object_name(&key)), format!("{what:?} in the cluster").to_lowercase()));
+                    transitions.extend(self.index.set_live(key.clone(), Some(value)));
+                    touched.insert(key);
+                } else {
+                    self.agents.insert(key.name.clone(), value);
+                    *agents_changed = true;
+                }
+            }
+            WatchEvent::Delete(object) => {
+                let Some((key, _)) = cluster::live_entry(info, object) else { return };
+                changes.push(LiveChange::Delete { key: key.clone() });
+                if info.writable() {
+                    statuses.push((key.clone(), self.resource_gone(&key)));
+                    entries.push(event(EventKind::Deleted, Some(object_name(&key)), "deleted from the cluster"));
+                    transitions.extend(self.index.set_live(key.clone(), None));
+                    touched.insert(key);
+                } else {
+                    self.agents.remove(&key.name);
+                    *agents_changed = true;
+                }
+            }
+        }
+    }
+
+    fn has_live(&self, info: &KindInfo, key: &ObjectKey) -> bool {
+        if info.writable() {
+            self.index.live(key).is_some()
+        } else {
+            self.agents.contains_key(&key.name)
+        }
+    }
+
+    fn count_of(&self, info: &KindInfo) -> usize {
+        if info.writable() {
+            self.index.counts(info.kind).live
+        } else {
+            self.agents.len()
+        }
+    }
+
+    fn resource_live(&mut self, key: &ObjectKey, value: &Value) -> ResourceStatus {
+        let metadata = value.get("metadata");
+        let text = |field: &str| metadata.and_then(|m| m.get(field)).and_then(Value::as_str).map(str::to_string);
+        let status = self.resources.entry(key.clone()).or_default();
+        status.state = KubernetesState::Live;
+        status.uid = text("uid");
+        status.resource_version = text("resourceVersion");
+        status.created = text("creationTimestamp");
+        status.last_synced = Some(status::now());
+        status.error = None;
+        status.clone()
+    }
+
+    fn resource_gone(&mut self, key: &ObjectKey) -> ResourceStatus {
+        let status = self.resources.entry(key.clone()).or_default();
+        status.state = KubernetesState::Unknown;
+        status.resource_version = None;
+        status.last_synced = Some(status::now());
+        status.clone()
+    }
+
+    async fn flush(
+        &mut self,
+        changes: &mut Vec<LiveChange>,
+        statuses: &mut Vec<(ObjectKey, ResourceStatus)>,
+        entries: &mut Vec<Event>,
+        touched: &mut BTreeSet<ObjectKey>,
+        transitions: &mut Vec<Transition>,
+    ) {
+        if changes.is_empty() && statuses.is_empty() && entries.is_empty() && touched.is_empty() {
+            return;
+        }
+        // One transaction per burst, however many watch events it holds.
+        if let Err(error) = self.ctx.store.write_live(&self.fabric.name, changes, statuses, entries) {
+            tracing::warn!(fabric = %self.fabric.name, "cannot store live changes: {error}");
+        }
+        for entry in entries.drain(..) {
+            self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+        }
+        changes.clear();
+        statuses.clear();
+        let touched = std::mem::take(touched);
+        let transitions = std::mem::take(transitions);
+        self.publish_rows(touched, transitions).await;
+    }
+
+    async fn handle_job_result(&mut self, item: Internal) {
+        match item {
+            Internal::Watch { .. } => {}
+            Internal::Connected(result) => {
+                self.connecting = false;
+                self.status.connection.checked_at = Some(status::now());
+                match result {
+                    Ok((client, report)) => {
+                        let was = self.status.connection.state;
+                        self.status.connection.state = ConnectionState::Connected;
+                        self.status.connection.error = None;
+                        self.status.connection.server_version = Some(report.server_version.clone());
+                        self.client = Some(client);
+                        self.save_status().await;
+                        if was != ConnectionState::Connected {
+                            self.log(event(EventKind::Connection, None, format!("connected to {} ({})", self.fabric.kubernetes.server, report.server_version))).await;
+                        }
+                        for warning in report.warnings {
+                            self.log(event(EventKind::Connection, None, warning)).await;
+                        }
+                        self.job(JobKind::Connect, JobPhase::Succeeded { message: format!("connected, server {}", report.server_version) }).await;
+                        if self.watch_wanted && self.watchers.is_empty() {
+                            self.start_watchers().await;
+                        }
+                    }
+                    Err(error) => {
+                        let message = error.to_string();
+                        let changed = self.status.connection.error.as_deref() != Some(message.as_str());
+                        self.status.connection.state = ConnectionState::Failed;
+                        self.status.connection.error = Some(message.clone());
+                        self.client = None;
+                        self.save_status().await;
+                        if changed {
+                            self.log(event(EventKind::Error, None, message.clone())).await;
+                        }
+                        self.job(JobKind::Connect, JobPhase::Failed { message }).await;
+                    }
+                }
+            }
+            Internal::SyncDone(result) => self.finish_sync(result).await,
+            Internal::Applied { key, dry_run, result } => {
+                let name = object_name(&key);
+                match result {
+                    Ok(applied) if dry_run => {
+                        let info = kinds::by_kind(&key.kind).expect("applied kinds are registered");
+                        let would = match self.index.live(&key) {
+                            Some(live) => drift::compare_exact(info, &applied, live).len(),
+                            None => 1,
+                        };
+                        let message = if would == 0 { "dry run: no change".to_string() } else { format!("dry run: would change {would} field(s)") };
+                        self.log(event(EventKind::Apply, Some(name), message)).await;
+                    }
+                    Ok(applied) => {
+                        let status = self.resources.entry(key.clone()).or_default();
+                        status.state = KubernetesState::Applied;
+                        status.last_applied = Some(status::now());
+                        status.error = None;
+                        status.uid = applied.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
+                        status.resource_version = applied.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+                        let status = status.clone();
+                        let entry = event(EventKind::Apply, Some(name), "applied (server-side, field manager hhdash)");
+                        if let Err(error) = self.ctx.store.write_live(&self.fabric.name, &[], &[(key.clone(), status)], std::slice::from_ref(&entry)) {
+                            tracing::warn!("cannot record an apply: {error}");
+                        }
+                        self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+                        self.publish_rows(BTreeSet::from([key]), Vec::new()).await;
+                    }
+                    Err(message) => {
+                        let status = self.resources.entry(key.clone()).or_default();
+                        if !dry_run {
+                            status.state = KubernetesState::Error;
+                        }
+                        status.error = Some(message.clone());
+                        let status = status.clone();
+                        let entry = event(EventKind::Error, Some(name), message);
+                        if let Err(error) = self.ctx.store.write_live(&self.fabric.name, &[], &[(key.clone(), status)], std::slice::from_ref(&entry)) {
+                            tracing::warn!("cannot record an apply error: {error}");
+                        }
+                        self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+                        self.publish_rows(BTreeSet::from([key]), Vec::new()).await;
+                    }
+                }
+            }
+            Internal::ApplyDone { dry_run, ok, failed } => {
+                self.apply_running = false;
+                let verb = if dry_run { "dry-run applied" } else { "applied" };
+                let message = format!("{verb} {ok} object(s), {failed} failed");
+                let phase = if failed == 0 { JobPhase::Succeeded { message: message.clone() } } else { JobPhase::Failed { message: message.clone() } };
+                self.job(JobKind::Apply, phase).await;
+                self.log(event(EventKind::Apply, None, message)).await;
+            }
+        }
+    }
+
+    /// Keys an apply request covers, in dependency order.
+    fn apply_targets(&self, scope: &ApplyScope) -> Vec<Arc<DesiredObject>> {
+        let mut targets: Vec<Arc<DesiredObject>> = match scope {
+            ApplyScope::Objects(keys) => keys.iter().filter_map(|k| self.desired.get(k).cloned()).collect(),
+            ApplyScope::OutOfSync => self
+                .desired
+                .values()
+                .filter(|d| matches!(self.index.get(&d.key), Some(Drift::Missing | Drift::Drifted(_))))
+                .cloned()
+                .collect(),
+        };
+        targets.sort_by_key(|d| (kinds::by_kind(&d.key.kind).and_then(|k| k.apply_rank), d.key.clone()));
+        targets
+    }
+
+    async fn start_apply(&mut self, request: ApplyRequest) {
+        if self.apply_running {
+            self.job(JobKind::Apply, JobPhase::Failed { message: "an apply is already running; wait for it to finish".into() }).await;
+            return;
+        }
+        let Some(client) = self.client.clone() else {
+            let message = format!("not connected to {}: {}", self.fabric.kubernetes.server, self.status.connection.error.clone().unwrap_or_else(|| "connecting…".into()));
+            self.job(JobKind::Apply, JobPhase::Failed { message }).await;
+            return;
+        };
+        let targets = self.apply_targets(&request.scope);
+        if targets.is_empty() {
+            self.job(JobKind::Apply, JobPhase::Succeeded { message: "nothing to apply: everything is in sync".into() }).await;
+            return;
+        }
+        self.apply_running = true;
+        let total = targets.len();
+        self.job(JobKind::Apply, JobPhase::Started { message: format!("applying {total} object(s)") }).await;
+        let tx = self.internal_tx.clone();
+        let events = self.events.clone();
+        let fabric = self.fabric.name.clone();
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0, 0);
+            for (done, target) in targets.iter().enumerate() {
+                let info = kinds::by_kind(&target.key.kind).expect("desired kinds are registered");
+                let result = client
+                    .apply(info, &target.key, &target.object, request.dry_run, request.force_conflicts)
+                    .await
+                    .map_err(|e| e.to_string());
+                if result.is_ok() { ok += 1 } else { failed += 1 }
+                let _ = tx.send(Internal::Applied { key: target.key.clone(), dry_run: request.dry_run, result });
+                let _ = events
+                    .send(EngineEvent::Job {
+                        fabric: fabric.clone(),
+                        job: JobKind::Apply,
+                        phase: JobPhase::Progress { done: done + 1, total, message: object_name(&target.key) },
+                    })
+                    .await;
+            }
+            let _ = tx.send(Internal::ApplyDone { dry_run: request.dry_run, ok, failed });
+        });
+    }
+
+    fn compute_health(&self) -> Vec<SwitchHealth> {
+        let now = status::now();
+        let mut switches: Vec<SwitchHealth> = self
+            .agents
+            .values()
+            .map(|agent| health::classify_agent(agent, now, self.ctx.stale_after_secs))
+            .collect();
+        switches.sort_by(|a, b| a.name.cmp(&b.name));
+        switches
+    }
+
+    async fn refresh_health(&mut self) {
+        let switches = self.compute_health();
+        if switches != self.switches {
+            let was: HashMap<&str, health::SwitchState> = self.switches.iter().map(|s| (s.name.as_str(), s.state)).collect();
+            let mut entries = Vec::new();
+            for switch in &switches {
+                match was.get(switch.name.as_str()) {
+                    Some(state) if *state != switch.state => entries.push(event(
+                        EventKind::Watch,
+                        Some(format!("Agent/{}", switch.name)),
+                        format!("switch {:?} → {:?}", state, switch.state),
+                    )),
+                    _ => {}
+                }
+            }
+            self.switches = switches;
+            for entry in entries {
+                self.log(entry).await;
+            }
+            self.emit(EngineEvent::Health { fabric: self.fabric.name.clone(), switches: self.switches.clone() }).await;
+        }
+    }
+}
+
+fn agent_key(namespace: &str, name: &str) -> ObjectKey {
+    ObjectKey { kind: "Agent".into(), namespace: namespace.to_string(), name: name.to_string() }
+}
+
+fn describe_watch_error(client: &FabricClient, info: &KindInfo, error: watcher::Error) -> String {
+    match error {
+        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
+            client.classify(e, "watch", info.plural).to_string()
+        }
+        other => format!("fabric {}: watching {}: {other}", client.fabric, info.plural),
+    }
+}

@@ -1,0 +1,401 @@
+//! health: switch health from Agent objects — heartbeat age, applied vs current generation,
+//! version, reboot required — and the fabric summary "Ready x/y". Pure computation over JSON
+//! and a clock value passed in.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How one switch is doing, as the Agents view shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SwitchState {
+    /// Heartbeat fresh and the current generation applied.
+    Ready,
+    /// Heartbeat fresh; a newer generation is not applied yet and was not attempted/failed.
+    Pending,
+    /// The agent attempted the current generation but has not applied it.
+    Stuck,
+    /// No heartbeat within the bound (or never).
+    Stale,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchHealth {
+    /// The Agent's name (= the Switch's name).
+    pub name: String,
+    pub state: SwitchState,
+    /// Seconds since the last heartbeat; `None` when the agent never reported.
+    pub heartbeat_age: Option<i64>,
+    pub applied_generation: Option<i64>,
+    pub current_generation: Option<i64>,
+    pub version: Option<String>,
+    pub reboot_required: bool,
+}
+
+/// How old a heartbeat may be before the switch counts as Stale. Agents report every few
+/// seconds; a minute without one means the agent or its switch is down.
+pub const DEFAULT_STALE_AFTER_SECS: i64 = 60;
+
+/// Seconds since the Unix epoch of an RFC 3339 timestamp (`2025-01-02T03:04:05Z`, optionally
+/// with fractional seconds and a `±hh:mm` offset instead of `Z`); `None` if malformed.
+/// Fractions are dropped: health works in whole seconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = bytes.get(range)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        part.iter()
+            .try_fold(0i64, |n, b| Some(n * 10 + i64::from(b - b'0')))
+    };
+    let expect = |at: usize, allowed: &[u8]| bytes.get(at).is_some_and(|b| allowed.contains(b));
+    if !(expect(4, b"-") && expect(7, b"-") && expect(10, b"Tt ") && expect(13, b":") && expect(16, b":"))
+    {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    // 60 allows a leap second; it counts as the next second's start.
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let end = fraction
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(fraction.len());
+        if end == 0 {
+            return None;
+        }
+        rest = &fraction[end..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let zone = rest[1..].as_bytes();
+            if zone.len() != 5 || zone[2] != b':' {
+                return None;
+            }
+            let number = |at: usize| -> Option<i64> {
+                let (a, b) = (zone[at], zone[at + 1]);
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            };
+            let (hours, minutes) = (number(0)?, number(3)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's days-from-civil; the inverse of `status::format_utc`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An integer field, also when a client wrote it as a float or a numeric string.
+fn integer_at(object: &Value, pointer: &str) -> Option<i64> {
+    match object.pointer(pointer)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The health of the switch an Agent object reports on, at `now` (Unix seconds).
+///
+/// Stale when there is no parseable heartbeat or it is older than `stale_after_secs`;
+/// otherwise Ready when the applied generation has caught up with `metadata.generation` (or
+/// the object has no generation, so there is nothing to catch up with), Stuck when the agent
+/// attempted the current generation without applying it, and Pending when it has not even
+/// attempted it yet.
+pub fn classify_agent(agent: &Value, now: i64, stale_after_secs: i64) -> SwitchHealth {
+    let name = agent
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let heartbeat = agent
+        .pointer("/status/lastHeartbeat")
+        .and_then(Value::as_str)
+        .and_then(parse_rfc3339);
+    // A heartbeat "from the future" is clock skew between switch and host; it is fresh.
+    let heartbeat_age = heartbeat.map(|at| (now - at).max(0));
+    let current_generation = integer_at(agent, "/metadata/generation");
+    let applied_generation = integer_at(agent, "/status/lastAppliedGen");
+    let attempted_generation = integer_at(agent, "/status/lastAttemptGen");
+    let reached = |generation: Option<i64>| match (generation, current_generation) {
+        (_, None) => true,
+        (Some(generation), Some(current)) => generation >= current,
+        (None, Some(_)) => false,
+    };
+
+    let state = match heartbeat_age {
+        None => SwitchState::Stale,
+        Some(age) if age > stale_after_secs => SwitchState::Stale,
+        Some(_) if reached(applied_generation) => SwitchState::Ready,
+        Some(_) if attempted_generation.is_some() && reached(attempted_generation) => {
+            SwitchState::Stuck
+        }
+        Some(_) => SwitchState::Pending,
+    };
+    SwitchHealth {
+        name,
+        state,
+        heartbeat_age,
+        applied_generation,
+        current_generation,
+        version: agent
+            .pointer("/status/version")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        reboot_required: agent
+            .pointer("/status/rebootRequired")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    }
+}
+
+/// Switch counts per state, for the fabric list ("Ready 9/10").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthSummary {
+    pub ready: usize,
+    pub total: usize,
+    pub stale: usize,
+    pub pending: usize,
+    pub stuck: usize,
+}
+
+pub fn summarize(switches: &[SwitchHealth]) -> HealthSummary {
+    let mut summary = HealthSummary {
+        total: switches.len(),
+        ..HealthSummary::default()
+    };
+    for switch in switches {
+        match switch.state {
+            SwitchState::Ready => summary.ready += 1,
+            SwitchState::Stale => summary.stale += 1,
+            SwitchState::Pending => summary.pending += 1,
+            SwitchState::Stuck => summary.stuck += 1,
+        }
+    }
+    summary
+}
+
+impl fmt::Display for HealthSummary {
+    /// `Ready 9/10` for the fabric list; the alternate form (`{:#}`) adds what the others are
+    /// doing, for a tooltip or the Agents view: `Ready 1/4 (2 stale, 1 stuck)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ready {}/{}", self.ready, self.total)?;
+        if !f.alternate() {
+            return Ok(());
+        }
+        let others: Vec<String> = [
+            (self.stale, "stale"),
+            (self.pending, "pending"),
+            (self.stuck, "stuck"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if !others.is_empty() {
+            write!(f, " ({})", others.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SwitchState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_735_787_045; // 2025-01-02T03:04:05Z
+
+    fn agent(heartbeat: Option<&str>, generation: i64, applied: i64, attempted: i64) -> Value {
+        let mut status = json!({
+            "lastAppliedGen": applied,
+            "lastAttemptGen": attempted,
+            "version": "v0.96.2",
+            "rebootRequired": false,
+        });
+        if let Some(heartbeat) = heartbeat {
+            status["lastHeartbeat"] = json!(heartbeat);
+        }
+        json!({"metadata": {"name": "leaf-01", "generation": generation}, "status": status})
+    }
+
+    #[test]
+    fn parses_rfc3339_forms() {
+        assert_eq!(parse_rfc3339("2025-01-02T03:04:05Z"), Some(NOW));
+        assert_eq!(parse_rfc3339("2025-01-02T03:04:05.123456789Z"), Some(NOW));
+        assert_eq!(parse_rfc3339("2025-01-02t03:04:05z"), Some(NOW));
+        assert_eq!(parse_rfc3339("2025-01-02T05:04:05+02:00"), Some(NOW));
+        assert_eq!(parse_rfc3339("2025-01-01T22:04:05.5-05:00"), Some(NOW));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(parse_rfc3339("2026-11-25T17:56:10Z"), Some(1_795_629_370));
+        for bad in [
+            "",
+            "2025-01-02",
+            "2025-01-02T03:04:05",
+            "2025-01-02T03:04:05+0200",
+            "2025-13-02T03:04:05Z",
+            "2025-02-29T03:04:05Z",
+            "2025-01-02T24:04:05Z",
+            "2025-01-02T03:04:05.Z",
+            "2025-01-02T03:04:05Zjunk",
+            "2025/01/02T03:04:05Z",
+            "२०२५-01-02T03:04:05Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?} must not parse");
+        }
+    }
+
+    #[test]
+    fn fresh_and_applied_is_ready() {
+        let health = classify_agent(
+            &agent(Some("2025-01-02T03:03:50Z"), 7, 7, 7),
+            NOW,
+            DEFAULT_STALE_AFTER_SECS,
+        );
+        assert_eq!(
+            health,
+            SwitchHealth {
+                name: "leaf-01".into(),
+                state: SwitchState::Ready,
+                heartbeat_age: Some(15),
+                applied_generation: Some(7),
+                current_generation: Some(7),
+                version: Some("v0.96.2".into()),
+                reboot_required: false,
+            }
+        );
+    }
+
+    #[test]
+    fn old_heartbeat_is_stale_even_when_applied() {
+        let health = classify_agent(
+            &agent(Some("2025-01-02T03:02:04Z"), 7, 7, 7),
+            NOW,
+            DEFAULT_STALE_AFTER_SECS,
+        );
+        assert_eq!(health.state, SwitchState::Stale);
+        assert_eq!(health.heartbeat_age, Some(121));
+        // Exactly at the bound is still fresh; one second past it is not.
+        let at_bound = agent(Some("2025-01-02T03:03:05Z"), 7, 7, 7);
+        assert_eq!(classify_agent(&at_bound, NOW, 60).state, SwitchState::Ready);
+        assert_eq!(classify_agent(&at_bound, NOW + 1, 60).state, SwitchState::Stale);
+    }
+
+    #[test]
+    fn never_reported_is_stale() {
+        let silent = json!({"metadata": {"name": "leaf-02", "generation": 1}});
+        let health = classify_agent(&silent, NOW, DEFAULT_STALE_AFTER_SECS);
+        assert_eq!(health.state, SwitchState::Stale);
+        assert_eq!(health.heartbeat_age, None);
+        assert_eq!(health.applied_generation, None);
+        assert_eq!(health.version, None);
+        let garbled = agent(Some("yesterday"), 7, 7, 7);
+        assert_eq!(classify_agent(&garbled, NOW, 60).state, SwitchState::Stale);
+    }
+
+    #[test]
+    fn lagging_generation_not_attempted_is_pending() {
+        let health = classify_agent(&agent(Some("2025-01-02T03:04:00Z"), 8, 7, 7), NOW, 60);
+        assert_eq!(health.state, SwitchState::Pending);
+        assert_eq!(health.applied_generation, Some(7));
+        assert_eq!(health.current_generation, Some(8));
+        let never_applied = json!({"metadata": {"name": "x", "generation": 1},
+            "status": {"lastHeartbeat": "2025-01-02T03:04:00Z"}});
+        assert_eq!(classify_agent(&never_applied, NOW, 60).state, SwitchState::Pending);
+    }
+
+    #[test]
+    fn attempted_but_not_applied_is_stuck() {
+        let health = classify_agent(&agent(Some("2025-01-02T03:04:00Z"), 8, 7, 8), NOW, 60);
+        assert_eq!(health.state, SwitchState::Stuck);
+    }
+
+    #[test]
+    fn reads_reboot_required_and_version() {
+        let mut object = agent(Some("2025-01-02T03:04:00Z"), 3, 3, 3);
+        object["status"]["rebootRequired"] = json!(true);
+        let health = classify_agent(&object, NOW, 60);
+        assert!(health.reboot_required);
+        assert_eq!(health.version.as_deref(), Some("v0.96.2"));
+    }
+
+    #[test]
+    fn summary_counts_and_prints_ready_over_total() {
+        let switches: Vec<SwitchHealth> = [
+            agent(Some("2025-01-02T03:04:00Z"), 7, 7, 7),
+            agent(Some("2025-01-02T03:04:00Z"), 8, 7, 8),
+            agent(None, 7, 7, 7),
+            agent(Some("2024-12-31T00:00:00Z"), 7, 7, 7),
+        ]
+        .iter()
+        .map(|a| classify_agent(a, NOW, DEFAULT_STALE_AFTER_SECS))
+        .collect();
+        let summary = summarize(&switches);
+        assert_eq!(
+            summary,
+            HealthSummary {
+                ready: 1,
+                total: 4,
+                stale: 2,
+                pending: 0,
+                stuck: 1
+            }
+        );
+        assert_eq!(summary.to_string(), "Ready 1/4");
+        assert_eq!(format!("{summary:#}"), "Ready 1/4 (2 stale, 1 stuck)");
+        let all_ready = summarize(&switches[..1]);
+        assert_eq!(format!("{all_ready:#}"), "Ready 1/1");
+        assert_eq!(summarize(&[]).to_string(), "Ready 0/0");
+    }
+}
