@@ -42,8 +42,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate the configuration and report every problem at once
-    Check,
+    /// Validate the configuration (every problem at once), then test each fabric's connection
+    Check {
+        /// Only validate the file; do not contact any server
+        #[arg(long)]
+        offline: bool,
+    },
     /// Sync fabrics' desired state from Git into the store (all fabrics when none named)
     Sync {
         fabrics: Vec<String>,
@@ -53,6 +57,40 @@ pub enum Command {
     /// Show fabric statuses and per-kind counts from the store
     Status {
         fabrics: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the synced desired state with the live cluster (exit 0 in sync, 1 drift, 2 error)
+    Diff {
+        fabric: String,
+        /// Exact mode: compare live with a server-side dry-run apply of Git (like kubectl diff)
+        #[arg(long)]
+        server_side: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Server-side apply Git to the cluster: every Missing and Drifted object, in dependency order
+    Apply {
+        fabric: String,
+        /// Ask the server to validate and default without persisting anything
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete orphans (in the cluster, not in Git), in reverse order, after confirmation
+        #[arg(long)]
+        prune: bool,
+        /// Confirm pruning without asking
+        #[arg(long)]
+        yes: bool,
+        /// Apply only these objects (KIND/NAME, e.g. VPC/vpc-1); repeatable
+        #[arg(long = "only", value_name = "KIND/NAME")]
+        only: Vec<String>,
+        /// Take ownership of fields another field manager owns
+        #[arg(long)]
+        force_conflicts: bool,
+    },
+    /// Watch a fabric live and print its events until Ctrl-C
+    Watch {
+        fabric: String,
         #[arg(long)]
         json: bool,
     },
@@ -119,7 +157,7 @@ impl Cli {
 pub fn run(cli: &Cli) -> Result<Outcome> {
     let paths = cli.paths();
     match &cli.command {
-        Command::Check => check(&paths),
+        Command::Check { offline } => check(cli, &paths, *offline),
         Command::Sync { fabrics, json } => {
             let config = Config::load(&paths.config)?;
             let store = Store::open(&cli.store_path(&config))?;
@@ -129,6 +167,38 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let config = Config::load(&paths.config)?;
             let store = Store::open(&cli.store_path(&config))?;
             print_status(&config, &store, fabrics, *json)
+        }
+        Command::Diff { fabric, server_side, json } => {
+            let config = Config::load(&paths.config)?;
+            let fabric = config.fabric(fabric)?.clone();
+            let store = Store::open(&cli.store_path(&config))?;
+            runtime()?.block_on(crate::headless::diff(&fabric, &store, &paths.key_file, *server_side, *json))
+        }
+        Command::Apply { fabric, dry_run, prune, yes, only, force_conflicts } => {
+            let config = Config::load(&paths.config)?;
+            let fabric = config.fabric(fabric)?.clone();
+            let store = Store::open(&cli.store_path(&config))?;
+            let options = crate::headless::ApplyOptions {
+                dry_run: *dry_run,
+                prune: *prune,
+                yes: *yes,
+                only: only.clone(),
+                force_conflicts: *force_conflicts,
+            };
+            runtime()?.block_on(crate::headless::apply(&fabric, &store, &paths.key_file, &options))
+        }
+        Command::Watch { fabric, json } => {
+            let config = Config::load(&paths.config)?;
+            let fabric = config.fabric(fabric)?.clone();
+            let store = std::sync::Arc::new(Store::open(&cli.store_path(&config))?);
+            let ctx = crate::engine::EngineContext {
+                store,
+                key_file: paths.key_file.clone(),
+                git_cache_dir: git_cache_dir(&config),
+                stale_after_secs: crate::health::DEFAULT_STALE_AFTER_SECS,
+                critical_threshold: None,
+            };
+            runtime()?.block_on(crate::headless::watch(fabric, ctx, *json))
         }
         Command::Secret {
             action: SecretAction::Set { fabric, slot },
@@ -141,7 +211,24 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     }
 }
 
-fn check(paths: &Paths) -> Result<Outcome> {
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .wrap_err("starting the async runtime")
+}
+
+fn check(cli: &Cli, paths: &Paths, offline: bool) -> Result<Outcome> {
+    let outcome = check_file(paths)?;
+    if offline || !matches!(outcome, Outcome::Success) {
+        return Ok(outcome);
+    }
+    let config = Config::load(&paths.config)?;
+    let store = Store::open(&cli.store_path(&config))?;
+    runtime()?.block_on(crate::headless::check_connections(&config, &store, &paths.key_file))
+}
+
+fn check_file(paths: &Paths) -> Result<Outcome> {
     match Config::load(&paths.config) {
         Ok(config) => {
             for fabric in &config.fabrics {
@@ -170,7 +257,7 @@ fn check(paths: &Paths) -> Result<Outcome> {
     }
 }
 
-fn git_cache_dir(config: &Config) -> PathBuf {
+pub fn git_cache_dir(config: &Config) -> PathBuf {
     config
         .git_cache_dir
         .clone()

@@ -116,6 +116,8 @@ pub struct FabricClient {
 #[derive(Debug, Clone)]
 pub struct ConnectionReport {
     pub server_version: String,
+    /// Whether the token may patch the Hedgehog kinds (apply).
+    pub can_write: bool,
     /// Warnings an operator should see (e.g. insecure TLS).
     pub warnings: Vec<String>,
 }
@@ -212,6 +214,7 @@ impl FabricClient {
 
     /// Server version, then the permissions hhdash needs in its namespace (not cluster-wide),
     /// then that the Hedgehog CRDs are served.
+    /// `needs_write`: warn when the token cannot apply.
     pub async fn check(&self, needs_write: bool) -> Result<ConnectionReport, ClusterError> {
         let version = self
             .client
@@ -243,19 +246,27 @@ impl FabricClient {
                 kinds: missing,
             });
         }
-        let verbs: &[&str] = if needs_write {
-            &["watch", "patch", "create"]
-        } else {
-            &["watch"]
-        };
         for info in kinds::KINDS {
-            let verbs: &[&str] = if info.writable() { verbs } else { &["watch"] };
-            for verb in verbs {
-                self.access_review(info, verb).await?;
+            self.access_review(info, "watch").await?;
+        }
+        // Writes are probed, not required: a read-only token still monitors; apply will say why
+        // it cannot write.
+        let mut can_write = true;
+        for info in kinds::desired_kinds() {
+            if let Err(ClusterError::Forbidden { verb, resource, .. }) = self.access_review(info, "patch").await {
+                can_write = false;
+                if needs_write {
+                    warnings.push(format!(
+                        "fabric {}: the token may not {verb} {resource} in {}: read-only, apply will be refused",
+                        self.fabric, self.namespace
+                    ));
+                }
+                break;
             }
         }
         Ok(ConnectionReport {
             server_version: version.git_version,
+            can_write,
             warnings,
         })
     }

@@ -739,7 +739,7 @@ impl DriftIndex {
 
         let drift = match (&entry.desired, &entry.live) {
             (None, None) => None,
-            (None, Some(_)) if !desired_known => Some(Drift::Unknown),
+
             (desired, live) => Some(classify(info, desired.as_ref(), live.as_ref(), live_known)),
         };
         let transition = match drift {

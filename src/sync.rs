@@ -17,7 +17,7 @@ pub enum SyncError {
     #[error(transparent)]
     Token(#[from] TokenError),
     #[error(transparent)]
-    Git(#[from] GitError),
+    Git(#[from] Box<GitError>),
     #[error("fabric {fabric}: commit {commit}: {} object(s) defined more than once:\n{}", duplicates.len(), duplicates.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
     Duplicates {
         fabric: String,
@@ -99,7 +99,7 @@ fn fetch_and_store(
         directory: &fabric.git.directory,
         token: token.as_ref(),
     };
-    let snapshot = git::fetch_snapshot(&source, git_cache_dir)?;
+    let snapshot = git::fetch_snapshot(&source, git_cache_dir).map_err(Box::new)?;
     let set = desired::parse_files(
         snapshot
             .files

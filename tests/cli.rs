@@ -103,7 +103,7 @@ kinds = ["VPC", "Gateway"]
     std::fs::create_dir_all(env.path().join("home/.kube")).unwrap();
     std::fs::write(env.path().join("home/.kube/config"), "apiVersion: v1\nkind: Config\n").unwrap();
 
-    let output = env.run(&["--config", config.to_str().unwrap(), "check"]);
+    let output = env.run(&["--config", config.to_str().unwrap(), "check", "--offline"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let report = text(&output);
     for expected in [
@@ -132,7 +132,7 @@ fn check_accepts_a_good_config_and_warns_about_insecure_tls() {
     let repo = env.path().join("repo");
     common::repo_with(&repo, &[("f/a.yaml", b"")]);
     let config = common::config_for(env.path(), &repo, &[("good", "f")]);
-    let output = env.run(&["--config", config.to_str().unwrap(), "check"]);
+    let output = env.run(&["--config", config.to_str().unwrap(), "check", "--offline"]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("1 fabric(s), no problems"));
 
@@ -150,7 +150,7 @@ fn check_accepts_a_good_config_and_warns_about_insecure_tls() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(&config, insecure).unwrap();
-    let output = env.run(&["--config", config.to_str().unwrap(), "check"]);
+    let output = env.run(&["--config", config.to_str().unwrap(), "check", "--offline"]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("warning: insecure_skip_tls_verify"));
 }
@@ -224,7 +224,7 @@ fn a_stored_git_token_never_shows_in_output_or_logs() {
     let sync = env.run(&["--config", config, "sync"]);
     assert_eq!(sync.status.code(), Some(1), "{}", text(&sync));
     let status = env.run(&["--config", config, "status", "--json"]);
-    let check = env.run(&["--config", config, "check"]);
+    let check = env.run(&["--config", config, "check", "--offline"]);
     let store = std::fs::read(env.path().join("home/.local/share/hhdash/hhdash.redb")).unwrap();
     for (what, shown) in [
         ("sync", text(&sync)),

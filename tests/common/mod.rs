@@ -81,3 +81,67 @@ pub fn config_for(dir: &Path, repo: &Path, fabrics: &[(&str, &str)]) -> PathBuf 
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The demo-gitops env-1 sample files (real Hedgehog Argo CD demo), moved to `namespace`.
+pub fn demo_files(namespace: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = samples_dir().join("demo-gitops/env-1");
+    ["pre-demo.yaml", "demo.yaml"]
+        .iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            (
+                format!("env-1/{name}"),
+                text.replace("namespace: default", &format!("namespace: {namespace}"))
+                    .into_bytes(),
+            )
+        })
+        .collect()
+}
+
+/// A config file with one fabric pointed at a real control plane with the given token file.
+pub fn cluster_config(
+    dir: &Path,
+    name: &str,
+    namespace: &str,
+    server: &str,
+    token_file: &Path,
+    ca_file: &Path,
+    repo: &Path,
+    directory: &str,
+) -> PathBuf {
+    let text = format!(
+        "[[fabric]]\nname = \"{name}\"\nnamespace = \"{namespace}\"\n[fabric.kubernetes]\nserver = \"{server}\"\ntoken_file = \"{}\"\nca_cert_file = \"{}\"\n[fabric.git]\nurl = \"{}\"\nbranch = \"main\"\ndirectory = \"{directory}\"\n",
+        token_file.display(),
+        ca_file.display(),
+        repo.display()
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs the real binary with an isolated HOME.
+pub fn hhdash(dir: &Path, config: &Path, args: &[&str]) -> std::process::Output {
+    let home = dir.join("home");
+    Command::new(env!("CARGO_BIN_EXE_hhdash"))
+        .arg("--config")
+        .arg(config)
+        .arg("--store")
+        .arg(dir.join("store.redb"))
+        .args(args)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap()
+}
+
+pub fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

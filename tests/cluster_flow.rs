@@ -1,0 +1,174 @@
+//! The core loop against the real control plane (testenv): sync real samples from Git, see them
+//! Missing, apply, see them InSync, change one with another client and watch the drift appear
+//! with its exact path and both values, apply again (forcing the conflict explicitly), and see
+//! objects made only in the cluster as Orphan. Webhook-owned labels and server defaults are not
+//! drift.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hhdash::config::Config;
+use hhdash::desired::ObjectKey;
+use hhdash::drift::Drift;
+use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineContext, EngineEvent, JobKind, JobPhase};
+use hhdash::status::WatchState;
+use hhdash::store::Store;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use testenv::Identity;
+
+/// Waits for an engine event matching `want`, failing with what was seen on timeout.
+async fn wait_for(
+    rx: &mut tokio::sync::mpsc::Receiver<EngineEvent>,
+    secs: u64,
+    what: &str,
+    mut want: impl FnMut(&EngineEvent) -> bool,
+) -> EngineEvent {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(event)) => {
+                if want(&event) {
+                    return event;
+                }
+                seen.push(format!("{event:?}").chars().take(200).collect::<String>());
+            }
+            _ => panic!("no {what} within {secs}s; last events:\n{}", seen.iter().rev().take(15).cloned().collect::<Vec<_>>().join("\n")),
+        }
+    }
+}
+
+fn vpc_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
+    let info = hhdash::kinds::by_kind("VPC").unwrap();
+    Api::namespaced_with(client.clone(), ns, &hhdash::cluster::api_resource(info))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_apply_drift_apply_round_trip() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "flow";
+    plane.grant(ns).await.unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    let files = common::demo_files(ns);
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    common::repo_with(&repo, &refs);
+    let config_path = common::cluster_config(
+        temp.path(), "flow", ns, &plane.server_url(), &plane.token_file(Identity::Operator), plane.ca_file(), &repo, "env-1",
+    );
+
+    // Headless: sync, diff shows everything Missing (exit 1), apply, diff in sync (exit 0).
+    let out = common::hhdash(temp.path(), &config_path, &["sync"]);
+    assert!(out.status.success(), "{}", common::output_text(&out));
+    let out = common::hhdash(temp.path(), &config_path, &["diff", "flow"]);
+    let text = common::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("8 object(s) out of sync: 0 drifted, 8 missing, 0 orphan"), "{text}");
+    assert!(text.contains("demo-vpc-3  Missing"), "{text}");
+    let out = common::hhdash(temp.path(), &config_path, &["apply", "flow"]);
+    let text = common::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("8 object(s) applied, 0 failed"), "{text}");
+    let out = common::hhdash(temp.path(), &config_path, &["diff", "flow"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
+    // Exact mode agrees: a server-side dry run of Git changes nothing live.
+    let out = common::hhdash(temp.path(), &config_path, &["diff", "flow", "--server-side"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
+
+    // The engine, live: it must see everything InSync once its watch is Active.
+    let config = Config::load(&config_path).unwrap();
+    let store = Arc::new(Store::open(&temp.path().join("engine.redb")).unwrap());
+    hhdash::sync::sync_fabric(&config.fabrics[0], &store, &temp.path().join("cache"), |_, _| Ok(None)).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let ctx = EngineContext {
+        store: store.clone(),
+        key_file: temp.path().join("key"),
+        git_cache_dir: temp.path().join("cache"),
+        stale_after_secs: 60,
+        critical_threshold: None,
+    };
+    let engines = hhdash::engine::start_all(&config.fabrics, ctx, tx);
+    let commands = engines[0].1.clone();
+    let first = wait_for(&mut rx, 5, "snapshot", |e| matches!(e, EngineEvent::Snapshot { .. })).await;
+    let EngineEvent::Snapshot { rows, .. } = first else { unreachable!() };
+    assert_eq!(rows.len(), 8, "the snapshot comes from the store before any network I/O");
+    wait_for(&mut rx, 30, "watch Active", |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)).await;
+    let drift_count = store.fabric_status("flow").unwrap().drift.count;
+    assert_eq!(drift_count, 0, "everything applied is InSync");
+
+    // Webhook-owned labels and annotations changed by someone else are not drift.
+    let admin = plane.client(Identity::Admin);
+    let vpcs = vpc_api(&admin, ns);
+    let label = serde_json::json!({"metadata": {"labels": {"fabric.githedgehog.com/ipv4ns": "default"}}});
+    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&label)).await.unwrap();
+
+    // Another client changes a VLAN: the watch reports Drifted at exactly that path.
+    let changed_at = Instant::now();
+    let patch = serde_json::json!({"spec": {"subnets": {"subnet-1": {"vlan": 1999}}}});
+    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let key = ObjectKey { kind: "VPC".into(), namespace: ns.into(), name: "demo-vpc-3".into() };
+    let event = wait_for(&mut rx, 10, "drift of demo-vpc-3", |e| match e {
+        EngineEvent::Rows { upserts, .. } => upserts.iter().any(|r| r.key == key && matches!(r.drift, Drift::Drifted(_))),
+        _ => false,
+    })
+    .await;
+    let latency = changed_at.elapsed();
+    eprintln!("drift reported {latency:?} after the change");
+    let EngineEvent::Rows { upserts, .. } = event else { unreachable!() };
+    let row = upserts.iter().find(|r| r.key == key).unwrap();
+    let Drift::Drifted(diffs) = &row.drift else { unreachable!() };
+    assert_eq!(diffs.len(), 1, "only the VLAN drifted, not the webhook label: {diffs:?}");
+    assert_eq!(diffs[0].path, "spec.subnets.subnet-1.vlan");
+    assert_eq!(diffs[0].desired, Some(serde_json::json!(1131)));
+    assert_eq!(diffs[0].live, Some(serde_json::json!(1999)));
+
+    // Apply without force: the field now belongs to the other manager, so SSA reports a conflict.
+    let apply = |force| Command::Apply(ApplyRequest { scope: ApplyScope::OutOfSync, dry_run: false, force_conflicts: force });
+    commands.send(apply(false)).await.unwrap();
+    let done = wait_for(&mut rx, 20, "apply result", |e| matches!(e, EngineEvent::Job { job: JobKind::Apply, phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. }, .. })).await;
+    let EngineEvent::Job { phase: JobPhase::Failed { message }, .. } = done else { panic!("expected a conflict, got {done:?}") };
+    assert!(message.contains("1 failed"), "{message}");
+    let error = store.resource_statuses("flow").unwrap().into_iter().find(|(k, _)| k == &key).unwrap().1.error.unwrap();
+    assert!(error.contains("conflict"), "{error}");
+
+    // With the explicit choice to force, Git wins and the watch sees it InSync again.
+    commands.send(apply(true)).await.unwrap();
+    wait_for(&mut rx, 20, "demo-vpc-3 back in sync", |e| match e {
+        EngineEvent::Rows { upserts, .. } => upserts.iter().any(|r| r.key == key && r.drift == Drift::InSync),
+        _ => false,
+    })
+    .await;
+    let live = vpcs.get("demo-vpc-3").await.unwrap();
+    assert_eq!(live.data["spec"]["subnets"]["subnet-1"]["vlan"], 1131);
+
+    // An object created only in the cluster is an Orphan.
+    let orphan: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
+        "metadata": {"name": "made-by-hand", "namespace": ns},
+        "spec": {"subnets": {"default": {"subnet": "10.9.0.0/24", "vlan": 1900}}}
+    }))
+    .unwrap();
+    vpcs.create(&PostParams::default(), &orphan).await.unwrap();
+    wait_for(&mut rx, 10, "orphan row", |e| match e {
+        EngineEvent::Rows { upserts, .. } => upserts.iter().any(|r| r.key.name == "made-by-hand" && r.drift == Drift::Orphan),
+        _ => false,
+    })
+    .await;
+    let out = common::hhdash(temp.path(), &config_path, &["diff", "flow"]);
+    let text = common::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("made-by-hand  Orphan"), "{text}");
+
+    // Prune needs confirmation; without a terminal or --yes nothing is deleted.
+    let out = common::hhdash(temp.path(), &config_path, &["apply", "flow", "--prune"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::output_text(&out));
+    assert!(vpcs.get_opt("made-by-hand").await.unwrap().is_some());
+    let out = common::hhdash(temp.path(), &config_path, &["apply", "flow", "--prune", "--yes"]);
+    assert!(out.status.success(), "{}", common::output_text(&out));
+    assert!(vpcs.get_opt("made-by-hand").await.unwrap().is_none());
+
+    commands.send(Command::Shutdown).await.unwrap();
+}
