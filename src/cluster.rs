@@ -343,8 +343,10 @@ impl FabricClient {
 
     /// Deletes an object (prune); only ever called for orphans the operator confirmed.
     pub async fn delete(&self, info: &KindInfo, key: &ObjectKey, dry_run: bool) -> Result<(), ClusterError> {
-        let mut params = kube::api::DeleteParams::default();
-        params.dry_run = dry_run;
+        let params = kube::api::DeleteParams {
+            dry_run,
+            ..Default::default()
+        };
         self.api(info)
             .delete(&key.name, &params)
             .await

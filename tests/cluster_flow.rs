@@ -172,3 +172,77 @@ async fn sync_apply_drift_apply_round_trip() {
 
     commands.send(Command::Shutdown).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_streams_events_as_json_and_diff_reports_json() {
+    use std::io::BufRead;
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "watchcli";
+    plane.grant(ns).await.unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    let files = common::demo_files(ns);
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    common::repo_with(&repo, &refs);
+    let config = common::cluster_config(
+        temp.path(), "wcli", ns, &plane.server_url(), &plane.token_file(Identity::Operator), plane.ca_file(), &repo, "env-1",
+    );
+    assert!(common::hhdash(temp.path(), &config, &["sync"]).status.success());
+
+    let out = common::hhdash(temp.path(), &config, &["diff", "wcli", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let review: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let objects = review["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 8);
+    assert!(objects.iter().all(|o| o["drift"] == "Missing"), "{review}");
+
+    // `hhdash watch --json` prints one JSON object per event; Ctrl-C ends it cleanly. Its store
+    // is its own, since one process opens a store at a time.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hhdash"))
+        .arg("--config").arg(&config)
+        .arg("--store").arg(temp.path().join("watch.redb"))
+        .arg("--log-file").arg(temp.path().join("log"))
+        .args(["watch", "wcli", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let vpcs = vpc_api(&plane.client(Identity::Admin), ns);
+    let mut created = false;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut lines = Vec::new();
+    loop {
+        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_else(|_| panic!("no added event; saw {lines:#?}"));
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(event["fabric"], "wcli");
+        lines.push(line);
+        if !created && event["message"] == "watch active" {
+            let orphan: DynamicObject = serde_json::from_value(serde_json::json!({
+                "apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
+                "metadata": {"name": "seen-by-watch", "namespace": ns},
+                "spec": {"subnets": {"default": {"subnet": "10.8.0.0/24", "vlan": 1800}}}
+            }))
+            .unwrap();
+            vpcs.create(&PostParams::default(), &orphan).await.unwrap();
+            created = true;
+        }
+        if event["what"] == "Added" && event["object"] == "VPC/seen-by-watch" {
+            break;
+        }
+    }
+    // SAFETY: plain signal delivery to our own child process.
+    unsafe { libc_kill(child.id() as i32, 2) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "watch exits 0 on Ctrl-C: {status:?}");
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
