@@ -1,6 +1,7 @@
-//! cli: the headless commands (`check`, `sync`, `status`, `secret set`) — argument parsing and
-//! human/JSON output. It composes config, store, vault and sync; it holds no logic of its own
-//! beyond presentation and exit codes.
+//! cli: the dashboard entry point (`hhdash`, `hhdash ui`) and the headless commands (`check`,
+//! `sync`, `status`, `secret set`, …) — argument parsing and human/JSON output. It composes
+//! config, store, vault and sync; it holds no logic of its own beyond presentation and exit
+//! codes.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -36,8 +37,12 @@ pub struct Cli {
     /// Key file for secrets in the store [default: $XDG_CONFIG_HOME/hhdash/secret.key]
     #[arg(long, global = true, env = "HHDASH_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// With no command: open the dashboard without any write to a cluster (no apply)
+    #[arg(long)]
+    pub read_only: bool,
+    /// Without a command, hhdash opens the terminal dashboard.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +98,13 @@ pub enum Command {
         fabric: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Open the terminal dashboard (also what `hhdash` alone does)
+    Ui {
+        /// Refuse every write to a cluster: `a` and `A` are disabled (`s` still syncs Git into
+        /// the local store)
+        #[arg(long)]
+        read_only: bool,
     },
     /// Manage tokens kept encrypted in the store
     Secret {
@@ -154,9 +166,13 @@ impl Cli {
     }
 }
 
+/// What `hhdash` with no command runs.
+static DASHBOARD: Command = Command::Ui { read_only: false };
+
 pub fn run(cli: &Cli) -> Result<Outcome> {
     let paths = cli.paths();
-    match &cli.command {
+    match cli.command.as_ref().unwrap_or(&DASHBOARD) {
+        Command::Ui { read_only } => dashboard(cli, &paths, cli.read_only || *read_only),
         Command::Check { offline } => check(cli, &paths, *offline),
         Command::Sync { fabrics, json } => {
             let config = Config::load(&paths.config)?;
@@ -195,8 +211,6 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 store,
                 key_file: paths.key_file.clone(),
                 git_cache_dir: git_cache_dir(&config),
-                stale_after_secs: crate::health::DEFAULT_STALE_AFTER_SECS,
-                critical_threshold: None,
             };
             runtime()?.block_on(crate::headless::watch(fabric, ctx, *json))
         }
@@ -209,6 +223,30 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             set_secret(&store, &paths, fabric, *slot)
         }
     }
+}
+
+/// Opens the dashboard: one engine per fabric (each sends its snapshot from the store before
+/// any network I/O, so the screen fills at once), then the UI loop until the operator quits.
+fn dashboard(cli: &Cli, paths: &Paths, read_only: bool) -> Result<Outcome> {
+    let config = Config::load(&paths.config)?;
+    let store = std::sync::Arc::new(Store::open(&cli.store_path(&config))?);
+    let options = crate::ui::Options::from_config(&config.ui, read_only);
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        // Engines coalesce watch storms into `Rows` bursts; this is room for several.
+        let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
+        let ctx = crate::engine::EngineContext {
+            store,
+            key_file: paths.key_file.clone(),
+            git_cache_dir: git_cache_dir(&config),
+        };
+        let engines = crate::engine::start_all(&config.fabrics, ctx, events_tx);
+        crate::ui::run(options, engines, events_rx).await
+    });
+    // A Git fetch on a blocking thread must not hold the quit hostage.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result?;
+    Ok(Outcome::Success)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

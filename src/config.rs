@@ -16,6 +16,8 @@ use crate::secret::Secret;
 /// Slots under which `hhdash secret set` stores a fabric's tokens.
 pub const KUBERNETES_TOKEN_SLOT: &str = "kubernetes-token";
 pub const GIT_TOKEN_SLOT: &str = "git-token";
+/// Argo CD's default: Git is polled every three minutes.
+pub const DEFAULT_POLL_SECS: u64 = 180;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +26,26 @@ struct RawConfig {
     git_cache_dir: Option<PathBuf>,
     #[serde(default)]
     fabric: Vec<RawFabric>,
+    #[serde(default)]
+    ui: RawUi,
+}
+
+/// The optional `[ui]` table: dashboard behaviour and key bindings.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawUi {
+    read_only: Option<bool>,
+    event_pane_lines: Option<u16>,
+    #[serde(default)]
+    keys: std::collections::BTreeMap<String, RawKeys>,
+}
+
+/// `sync = "s"` or `down = ["j", "down"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawKeys {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +79,7 @@ struct RawGit {
     directory: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
+    poll_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -64,6 +87,8 @@ struct RawGit {
 struct RawWatch {
     enabled: Option<bool>,
     kinds: Option<Vec<String>>,
+    stale_heartbeat_secs: Option<i64>,
+    critical_drift_threshold: Option<usize>,
 }
 
 /// Where a token comes from. `Store` means the encrypted store (`hhdash secret set`).
@@ -99,12 +124,18 @@ pub struct GitConfig {
     /// `Store` here means: the stored `git-token` if there is one, else no token (public and
     /// local repositories need none).
     pub token: TokenSource,
+    /// How often the dashboard re-syncs Git by itself; 0 = only on request.
+    pub poll_interval_secs: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
     pub enabled: bool,
     pub kinds: Vec<&'static KindInfo>,
+    /// A switch whose agent has not reported for this long is Stale.
+    pub stale_heartbeat_secs: i64,
+    /// Fabric drift is Critical once this many objects drift (wiring drift always is).
+    pub critical_drift_threshold: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,12 +147,35 @@ pub struct FabricConfig {
     pub watch: WatchConfig,
 }
 
+/// The dashboard's settings (`[ui]`). Every field has a default; the table is optional.
+#[derive(Debug, Clone)]
+pub struct UiConfig {
+    /// Refuse every write to a cluster (apply); `--read-only` also sets it.
+    pub read_only: bool,
+    /// Lines of the event pane.
+    pub event_pane_lines: u16,
+    /// Key overrides per action (`[ui.keys]`), validated: known actions, parseable keys, no
+    /// duplicates, no write action on a control chord.
+    pub keys: crate::ui::KeyOverrides,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            read_only: false,
+            event_pane_lines: 5,
+            keys: crate::ui::KeyOverrides::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
     pub store_file: Option<PathBuf>,
     pub git_cache_dir: Option<PathBuf>,
     pub fabrics: Vec<FabricConfig>,
+    pub ui: UiConfig,
 }
 
 /// One thing wrong with the configuration, with where it is.
@@ -485,6 +539,7 @@ impl Validator<'_> {
             branch: branch?,
             directory: directory?,
             token: token?,
+            poll_interval_secs: raw.poll_interval_secs.unwrap_or(DEFAULT_POLL_SECS),
         })
     }
 
@@ -503,9 +558,54 @@ impl Validator<'_> {
                 })
                 .collect(),
         };
+        let stale_heartbeat_secs = raw
+            .stale_heartbeat_secs
+            .unwrap_or(crate::health::DEFAULT_STALE_AFTER_SECS);
+        if stale_heartbeat_secs <= 0 {
+            self.problem("watch.stale_heartbeat_secs", "must be a positive number of seconds");
+        }
         WatchConfig {
             enabled: raw.enabled.unwrap_or(true),
             kinds,
+            stale_heartbeat_secs,
+            critical_drift_threshold: raw.critical_drift_threshold,
+        }
+    }
+}
+
+impl Validator<'_> {
+    fn ui(&mut self, raw: RawUi) -> UiConfig {
+        let defaults = UiConfig::default();
+        let event_pane_lines = match raw.event_pane_lines {
+            None => defaults.event_pane_lines,
+            Some(lines @ 1..=50) => lines,
+            Some(lines) => {
+                self.problem(
+                    "ui.event_pane_lines",
+                    format!("{lines} is out of range; use 1 to 50"),
+                );
+                defaults.event_pane_lines
+            }
+        };
+        let keys = raw
+            .keys
+            .into_iter()
+            .map(|(action, keys)| {
+                let keys = match keys {
+                    RawKeys::One(key) => vec![key],
+                    RawKeys::Many(keys) => keys,
+                };
+                (action, keys)
+            })
+            .collect();
+        let (keys, problems) = crate::ui::action::check_overrides(&keys);
+        for (key, message) in problems {
+            self.problem(&key, message);
+        }
+        UiConfig {
+            read_only: raw.read_only.unwrap_or(defaults.read_only),
+            event_pane_lines,
+            keys,
         }
     }
 }
@@ -577,6 +677,8 @@ impl Config {
                 });
             }
         }
+        validator.fabric = None;
+        let ui = validator.ui(raw.ui);
         if !validator.problems.is_empty() {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -592,6 +694,7 @@ impl Config {
                 if p.is_absolute() { p } else { base_dir.join(p) }
             }),
             fabrics,
+            ui,
         })
     }
 

@@ -36,6 +36,13 @@
 //! * **Missing in live**: a key Git sets that the live map lacks is reported at that key's path
 //!   with the desired value (pruned of what would be ignored) and `live: None`.
 //!
+//! What semantic mode cannot know: webhooks that *rewrite* a value Git sets rather than fill
+//! in an absent one — VPCAttachment `subnet: vpc-1` stored as `vpc-1/default`, the `SPEED_`
+//! prefix stripped from Switch port speeds, normalised DHCP static MACs, the redundancy group
+//! appended to a Switch's `groups` when Git lists groups without it, `dhcp.range`/`options`
+//! removed when `dhcp.enable` is false. Git written in the stored form (as hhfab output is)
+//! never hits these; for the rest, exact mode against a dry-run is the answer.
+//!
 //! ## Exact mode ([`compare_exact`])
 //!
 //! Compares the object a server-side dry-run apply returned with the live object, like
@@ -61,7 +68,7 @@
 //! the verdicts themselves, so `fabric_status()` is O(1) and cannot disagree with them.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -100,9 +107,9 @@ pub enum Drift {
 /// Hedgehog kinds), `apiVersion`/`kind` were matched to find the pair.
 pub const IGNORED_TOP_LEVEL: &[&str] = &["status", "apiVersion", "kind"];
 
-/// `metadata` fields never compared: the API server owns all of them except `namespace`,
-/// which the Hedgehog webhooks set to `default` when Git leaves it out (objects are matched by
-/// namespace already, through their `ObjectKey`).
+/// `metadata` fields never compared: the API server and controllers own all of them except
+/// `namespace`, which the Hedgehog webhooks set to `default` when Git leaves it out (objects
+/// are matched by namespace already, through their `ObjectKey`).
 pub const IGNORED_METADATA: &[&str] = &[
     "resourceVersion",
     "uid",
@@ -282,12 +289,31 @@ impl<'a> Walk<'a> {
             Value::Array(wanted) if wanted.is_empty() => {}
             Value::Object(wanted) => match live {
                 Some(Value::Object(have)) => {
+                    // Both maps iterate in key order, so one pass pairs them up without a
+                    // lookup per key (the hot path of a full recompute). Should a build turn
+                    // on serde_json's `preserve_order`, a miss is confirmed by a real lookup.
+                    let mut cursor = have.iter().peekable();
                     for (key, value) in wanted {
                         if self.ignored(path, key) {
                             continue;
                         }
+                        let mut found = None;
+                        while let Some(&(live_key, live_value)) = cursor.peek() {
+                            match live_key.as_str().cmp(key.as_str()) {
+                                Ordering::Less => {
+                                    cursor.next();
+                                }
+                                Ordering::Equal => {
+                                    found = Some(live_value);
+                                    cursor.next();
+                                    break;
+                                }
+                                Ordering::Greater => break,
+                            }
+                        }
+                        let found = found.or_else(|| have.get(key));
                         path.push(Seg::Key(key));
-                        self.semantic(path, value, have.get(key));
+                        self.semantic(path, value, found);
                         path.pop();
                     }
                 }
@@ -371,6 +397,12 @@ impl<'a> Walk<'a> {
 
     /// Whether two elements match, by this walk's rules, without recording anything.
     fn element_matches(&self, path: &[Seg<'a>], wanted: &'a Value, have: &'a Value) -> bool {
+        let container = |v: &Value| v.is_object() || v.is_array();
+        if !container(wanted) && !container(have) {
+            // The usual set item (a CIDR, a group name): no walk, no allocation per pair.
+            return (self.mode == Mode::Semantic && wanted.is_null())
+                || scalars_equal(wanted, have);
+        }
         let mut probe = Walk::new(self.mode, self.set_lists);
         let mut path = path.to_vec();
         probe.element(&mut path, wanted, have);
@@ -597,15 +629,15 @@ static UNREGISTERED: KindInfo = KindInfo {
     columns: &[],
 };
 
-fn kind_info(kind: &str) -> &'static KindInfo {
-    kinds::by_kind(kind).unwrap_or(&UNREGISTERED)
-}
-
 #[derive(Debug, Default)]
 struct Entry {
     desired: Option<Value>,
     live: Option<Value>,
     drift: Drift,
+    /// The bulk operation that last delivered `desired` / `live`; what a bulk replace did not
+    /// deliver is swept afterwards (no second map of the incoming keys needed).
+    desired_epoch: u64,
+    live_epoch: u64,
 }
 
 /// What one object adds to the counters; zero for an absent object.
@@ -655,11 +687,38 @@ impl Contribution {
 
 /// One change to one object.
 enum Change {
-    Desired(Option<Value>),
-    Live(Option<Value>),
+    /// A new desired value, delivered by the bulk operation of the given epoch.
+    Desired(Option<Value>, u64),
+    Live(Option<Value>, u64),
     /// Nothing changed in the object, but something its verdict depends on did (whether its
     /// kind's live view or the desired set is known).
     Recheck,
+}
+
+impl Change {
+    fn brings_value(&self) -> bool {
+        matches!(self, Change::Desired(Some(_), _) | Change::Live(Some(_), _))
+    }
+}
+
+/// Everything the index holds for one kind.
+#[derive(Debug)]
+struct KindSlot {
+    info: &'static KindInfo,
+    live_known: bool,
+    counts: KindCounts,
+    entries: BTreeMap<ObjectKey, Entry>,
+}
+
+impl KindSlot {
+    fn new(kind: &str) -> Self {
+        KindSlot {
+            info: kinds::by_kind(kind).unwrap_or(&UNREGISTERED),
+            live_known: false,
+            counts: KindCounts::default(),
+            entries: BTreeMap::new(),
+        }
+    }
 }
 
 /// The incremental drift engine of one fabric: desired and live objects per key, their
@@ -672,12 +731,15 @@ enum Change {
 pub struct DriftIndex {
     critical_threshold: Option<usize>,
     desired_known: bool,
-    live_known: HashSet<String>,
-    entries: BTreeMap<ObjectKey, Entry>,
-    per_kind: HashMap<String, KindCounts>,
+    /// Per kind: its objects, counters and live-known flag. Two ordered levels rather than one
+    /// map of all keys: a lookup compares keys within one kind only, and a kind's re-list
+    /// walks just that kind, while iteration stays in key order.
+    kinds: BTreeMap<String, KindSlot>,
     total: KindCounts,
     /// Wiring objects that are Missing or Drifted.
     critical: usize,
+    /// Numbers bulk operations, for their sweeps.
+    epoch: u64,
 }
 
 impl DriftIndex {
@@ -686,35 +748,37 @@ impl DriftIndex {
         DriftIndex {
             critical_threshold,
             desired_known: false,
-            live_known: HashSet::new(),
-            entries: BTreeMap::new(),
-            per_kind: HashMap::new(),
+            kinds: BTreeMap::new(),
             total: KindCounts::default(),
             critical: 0,
+            epoch: 0,
         }
+    }
+
+    fn slot_mut(&mut self, kind: &str) -> &mut KindSlot {
+        self.kinds
+            .entry(kind.to_string())
+            .or_insert_with(|| KindSlot::new(kind))
     }
 
     /// The single place where objects change and counters follow: takes the object's
     /// contribution out, applies the change, re-derives the verdict if its inputs changed, and
     /// puts the new contribution back.
-    fn update(&mut self, key: &ObjectKey, change: Change) -> Option<Transition> {
-        let info = kind_info(&key.kind);
-        let live_known = self.live_known.contains(&key.kind);
+    fn update(&mut self, key: ObjectKey, change: Change) -> Option<Transition> {
         let desired_known = self.desired_known;
-
-        let existed = self.entries.contains_key(key);
-        let entry = match self.entries.get_mut(key) {
-            Some(entry) => entry,
-            None => {
-                let brings_value = matches!(
-                    &change,
-                    Change::Desired(Some(_)) | Change::Live(Some(_))
-                );
-                if !brings_value {
-                    return None;
-                }
-                self.entries.entry(key.clone()).or_default()
-            }
+        let slot = match self.kinds.get_mut(&key.kind) {
+            Some(slot) => slot,
+            None if change.brings_value() => self
+                .kinds
+                .entry(key.kind.clone())
+                .or_insert_with(|| KindSlot::new(&key.kind)),
+            None => return None,
+        };
+        let info = slot.info;
+        let (existed, entry) = match slot.entries.get_mut(&key) {
+            Some(entry) => (true, entry),
+            None if change.brings_value() => (false, slot.entries.entry(key.clone()).or_default()),
+            None => return None,
         };
         let before = if existed {
             Contribution::of(info, entry)
@@ -722,13 +786,15 @@ impl DriftIndex {
             Contribution::ABSENT
         };
         match change {
-            Change::Desired(value) => {
+            Change::Desired(value, epoch) => {
+                entry.desired_epoch = epoch;
                 if entry.desired == value {
                     return None;
                 }
                 entry.desired = value;
             }
-            Change::Live(value) => {
+            Change::Live(value, epoch) => {
+                entry.live_epoch = epoch;
                 if entry.live == value {
                     return None;
                 }
@@ -737,191 +803,187 @@ impl DriftIndex {
             Change::Recheck => {}
         }
 
-        let drift = match (&entry.desired, &entry.live) {
-            (None, None) => None,
-
-            (desired, live) => Some(classify(info, desired.as_ref(), live.as_ref(), live_known)),
+        let from = if existed {
+            entry.drift.tag()
+        } else {
+            DriftKindTag::Absent
         };
-        let transition = match drift {
-            None => {
-                let gone = self.entries.remove(key).unwrap_or_default();
-                Some(Transition {
-                    key: key.clone(),
-                    from: if existed {
-                        gone.drift.tag()
-                    } else {
-                        DriftKindTag::Absent
-                    },
+        let (after, transition) = match (&entry.desired, &entry.live) {
+            (None, None) => {
+                slot.entries.remove(&key);
+                let gone = Transition {
+                    key,
+                    from,
                     to: DriftKindTag::Absent,
                     drift: Drift::Unknown,
-                })
-            }
-            Some(drift) if existed && drift == entry.drift => None,
-            Some(drift) => {
-                let from = if existed {
-                    entry.drift.tag()
-                } else {
-                    DriftKindTag::Absent
                 };
-                entry.drift = drift;
-                Some(Transition {
-                    key: key.clone(),
+                (Contribution::ABSENT, Some(gone))
+            }
+            (desired, live) => {
+                let drift = if desired.is_none() && !desired_known {
+                    Drift::Unknown
+                } else {
+                    classify(info, desired.as_ref(), live.as_ref(), slot.live_known)
+                };
+                let transition = (!existed || drift != entry.drift).then(|| Transition {
+                    key,
                     from,
-                    to: entry.drift.tag(),
-                    drift: entry.drift.clone(),
-                })
+                    to: drift.tag(),
+                    drift: drift.clone(),
+                });
+                entry.drift = drift;
+                (Contribution::of(info, entry), transition)
             }
         };
-        let after = self
-            .entries
-            .get(key)
-            .map_or(Contribution::ABSENT, |entry| Contribution::of(info, entry));
 
         if before != after {
-            let counts = match self.per_kind.get_mut(&key.kind) {
-                Some(counts) => counts,
-                None => self.per_kind.entry(key.kind.clone()).or_default(),
-            };
-            before.apply(counts, &mut self.critical, -1);
+            before.apply(&mut slot.counts, &mut self.critical, -1);
             before.apply(&mut self.total, &mut 0, -1);
-            after.apply(counts, &mut self.critical, 1);
+            after.apply(&mut slot.counts, &mut self.critical, 1);
             after.apply(&mut self.total, &mut 0, 1);
         }
         transition
     }
 
-    /// Keys of one kind, in order (the map is ordered by kind first).
-    fn keys_of_kind(&self, kind: &str) -> impl Iterator<Item = (&ObjectKey, &Entry)> {
-        let start = ObjectKey {
-            kind: kind.to_string(),
-            namespace: String::new(),
-            name: String::new(),
-        };
-        self.entries
-            .range(start..)
-            .take_while(move |(key, _)| key.kind == kind)
+    fn next_epoch(&mut self) -> u64 {
+        self.epoch += 1;
+        self.epoch
     }
 
-    /// Replaces the whole desired set (after a Git sync). Objects whose desired value did not
-    /// change are not recompared. Returns the verdict changes.
+    /// Replaces the whole desired set (after a Git sync); later duplicates of a key win.
+    /// Objects whose desired value did not change are not recompared. Returns the verdict
+    /// changes in the order they happened: the given objects in their order, then what left
+    /// Git, in key order.
     pub fn set_desired_all(
         &mut self,
         objects: impl IntoIterator<Item = (ObjectKey, Value)>,
     ) -> Vec<Transition> {
-        let incoming: HashMap<ObjectKey, Value> = objects.into_iter().collect();
+        let epoch = self.next_epoch();
         let first_sync = !self.desired_known;
         self.desired_known = true;
 
-        let mut transitions = Vec::new();
-        let dropped: Vec<ObjectKey> = self
-            .entries
-            .iter()
-            .filter(|(key, entry)| entry.desired.is_some() && !incoming.contains_key(*key))
-            .map(|(key, _)| key.clone())
+        let mut transitions: Vec<Transition> = objects
+            .into_iter()
+            .filter_map(|(key, value)| self.update(key, Change::Desired(Some(value), epoch)))
             .collect();
-        for key in dropped {
-            transitions.extend(self.update(&key, Change::Desired(None)));
-        }
-        if first_sync {
-            // Live-only objects were Unknown while nobody knew the desired set.
-            let live_only: Vec<ObjectKey> = self
-                .entries
-                .iter()
-                .filter(|(key, entry)| entry.desired.is_none() && !incoming.contains_key(*key))
-                .map(|(key, _)| key.clone())
-                .collect();
-            for key in live_only {
-                transitions.extend(self.update(&key, Change::Recheck));
+        // What this sync did not deliver left Git; and on the first sync, live-only objects
+        // (Unknown until now) become orphans.
+        let mut dropped = Vec::new();
+        let mut live_only = Vec::new();
+        for slot in self.kinds.values() {
+            for (key, entry) in &slot.entries {
+                if entry.desired.is_some() && entry.desired_epoch != epoch {
+                    dropped.push(key.clone());
+                } else if first_sync && entry.desired.is_none() {
+                    live_only.push(key.clone());
+                }
             }
         }
-        for (key, value) in incoming {
-            transitions.extend(self.update(&key, Change::Desired(Some(value))));
+        for key in dropped {
+            transitions.extend(self.update(key, Change::Desired(None, epoch)));
+        }
+        for key in live_only {
+            transitions.extend(self.update(key, Change::Recheck));
         }
         transitions
     }
 
     /// One watch event: the object's new live value (`None`: deleted). O(size of the object).
     pub fn set_live(&mut self, key: ObjectKey, live: Option<Value>) -> Option<Transition> {
-        self.update(&key, Change::Live(live))
+        let epoch = self.epoch;
+        self.update(key, Change::Live(live, epoch))
     }
 
     /// Marks a kind's live view as known (its watch has listed it) or not (the watch stopped);
     /// objects of that kind without a live value become Missing or Unknown accordingly. Live
-    /// values already seen are kept and still compared.
+    /// values already seen are kept and still compared. Transitions in key order.
     pub fn set_live_known(&mut self, kind: &str, known: bool) -> Vec<Transition> {
-        let changed = if known {
-            self.live_known.insert(kind.to_string())
-        } else {
-            self.live_known.remove(kind)
-        };
-        if !changed {
+        let slot = self.slot_mut(kind);
+        if slot.live_known == known {
             return Vec::new();
         }
+        slot.live_known = known;
         self.recheck_without_live(kind)
     }
 
     fn recheck_without_live(&mut self, kind: &str) -> Vec<Transition> {
         let keys: Vec<ObjectKey> = self
-            .keys_of_kind(kind)
-            .filter(|(_, entry)| entry.live.is_none())
-            .map(|(key, _)| key.clone())
-            .collect();
+            .kinds
+            .get(kind)
+            .map(|slot| {
+                slot.entries
+                    .iter()
+                    .filter(|(_, entry)| entry.live.is_none())
+                    .map(|(key, _)| key.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         keys.into_iter()
-            .filter_map(|key| self.update(&key, Change::Recheck))
+            .filter_map(|key| self.update(key, Change::Recheck))
             .collect()
     }
 
     /// A re-list of one kind: `objects` is now the whole live set of `kind` (objects of other
-    /// kinds in it are applied too, but do not remove anything). Marks the kind's live view
-    /// known. Each object changes at most once, so no Unknown → Missing → InSync chains.
+    /// kinds in it are applied too, but nothing of theirs is removed). Marks the kind's live
+    /// view known. Each object changes at most once (no Unknown → Missing → InSync chains);
+    /// transitions come for the given objects in their order, then for the rest of the kind
+    /// in key order.
     pub fn replace_live_kind(
         &mut self,
         kind: &str,
         objects: impl IntoIterator<Item = (ObjectKey, Value)>,
     ) -> Vec<Transition> {
-        let incoming: HashMap<ObjectKey, Value> = objects.into_iter().collect();
-        self.live_known.insert(kind.to_string());
-        let gone: Vec<ObjectKey> = self
-            .keys_of_kind(kind)
-            .filter(|(key, entry)| entry.live.is_some() && !incoming.contains_key(*key))
+        let epoch = self.next_epoch();
+        self.slot_mut(kind).live_known = true;
+        let mut transitions: Vec<Transition> = objects
+            .into_iter()
+            .filter_map(|(key, value)| self.update(key, Change::Live(Some(value), epoch)))
+            .collect();
+        let gone: Vec<ObjectKey> = self.kinds[kind]
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.live.is_some() && entry.live_epoch != epoch)
             .map(|(key, _)| key.clone())
             .collect();
-        let mut transitions = Vec::new();
         for key in gone {
-            transitions.extend(self.update(&key, Change::Live(None)));
+            transitions.extend(self.update(key, Change::Live(None, epoch)));
         }
-        for (key, value) in incoming {
-            transitions.extend(self.update(&key, Change::Live(Some(value))));
-        }
+        // Objects never listed may have been Unknown until now: Missing, once.
         transitions.extend(self.recheck_without_live(kind));
         transitions
     }
 
+    fn entry(&self, key: &ObjectKey) -> Option<&Entry> {
+        self.kinds.get(&key.kind)?.entries.get(key)
+    }
+
     pub fn get(&self, key: &ObjectKey) -> Option<&Drift> {
-        self.entries.get(key).map(|entry| &entry.drift)
+        self.entry(key).map(|entry| &entry.drift)
     }
 
     /// The desired (Git) value of an object, for the side-by-side view.
     pub fn desired(&self, key: &ObjectKey) -> Option<&Value> {
-        self.entries.get(key).and_then(|entry| entry.desired.as_ref())
+        self.entry(key).and_then(|entry| entry.desired.as_ref())
     }
 
     /// The last-seen live value of an object.
     pub fn live(&self, key: &ObjectKey) -> Option<&Value> {
-        self.entries.get(key).and_then(|entry| entry.live.as_ref())
+        self.entry(key).and_then(|entry| entry.live.as_ref())
     }
 
     /// Every object Git or the cluster has, with its verdict, ordered by key.
     pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Drift)> {
-        self.entries.iter().map(|(key, entry)| (key, &entry.drift))
+        self.kinds
+            .values()
+            .flat_map(|slot| slot.entries.iter().map(|(key, entry)| (key, &entry.drift)))
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.kinds.values().map(|slot| slot.entries.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Whether a Git sync has delivered the desired set yet.
@@ -930,19 +992,22 @@ impl DriftIndex {
     }
 
     pub fn live_known(&self, kind: &str) -> bool {
-        self.live_known.contains(kind)
+        self.kinds.get(kind).is_some_and(|slot| slot.live_known)
     }
 
     /// Counts for one kind (all zero for a kind the index has never held).
     pub fn counts(&self, kind: &str) -> KindCounts {
-        self.per_kind.get(kind).copied().unwrap_or_default()
+        self.kinds
+            .get(kind)
+            .map(|slot| slot.counts)
+            .unwrap_or_default()
     }
 
-    /// Counts per kind, for every kind the index has held.
+    /// Counts per kind, for every kind the index has held or been told about, by kind name.
     pub fn kind_counts(&self) -> impl Iterator<Item = (&str, KindCounts)> {
-        self.per_kind
+        self.kinds
             .iter()
-            .map(|(kind, counts)| (kind.as_str(), *counts))
+            .map(|(kind, slot)| (kind.as_str(), slot.counts))
     }
 
     /// Counts over the whole fabric.
@@ -1010,7 +1075,10 @@ mod tests {
             "managedFields".into(),
             json!([{"manager": "hhdash", "operation": "Apply", "fieldsV1": {"f:spec": {}}}]),
         );
-        metadata.insert("finalizers".into(), json!(["fabric.githedgehog.com/cleanup"]));
+        metadata.insert(
+            "finalizers".into(),
+            json!(["fabric.githedgehog.com/cleanup"]),
+        );
         let labels = metadata.entry("labels").or_insert_with(|| json!({}));
         let labels = labels.as_object_mut().unwrap();
         labels.retain(|k, _| !k.contains("fabric.githedgehog.com/"));
@@ -1092,7 +1160,11 @@ spec:
         let near = json!({"spec": {"asn": u64::MAX - 1}});
         assert_eq!(compare(kind("Switch"), &big, &near).len(), 1);
         assert_eq!(
-            compare(kind("Switch"), &json!({"spec": {"asn": 1}}), &json!({"spec": {"asn": "1"}})),
+            compare(
+                kind("Switch"),
+                &json!({"spec": {"asn": 1}}),
+                &json!({"spec": {"asn": "1"}})
+            ),
             vec![diff("spec.asn", Some(json!(1)), Some(json!("1")))],
             "a string is not a number"
         );
@@ -1113,7 +1185,11 @@ spec:
         relabelled["metadata"]["labels"]["team"] = json!("red");
         assert_eq!(
             compare(kind("VPC"), &desired, &relabelled),
-            vec![diff("metadata.labels.team", Some(json!("blue")), Some(json!("red")))]
+            vec![diff(
+                "metadata.labels.team",
+                Some(json!("blue")),
+                Some(json!("red"))
+            )]
         );
         let mut unlabelled = live;
         unlabelled["metadata"]["labels"]
@@ -1214,8 +1290,10 @@ spec:
 
     #[test]
     fn other_lists_compare_by_index() {
-        let desired = json!({"spec": {"ranges": [{"from": 1000, "to": 2999}, {"from": 3000, "to": 3999}]}});
-        let reordered = json!({"spec": {"ranges": [{"from": 3000, "to": 3999}, {"from": 1000, "to": 2999}]}});
+        let desired =
+            json!({"spec": {"ranges": [{"from": 1000, "to": 2999}, {"from": 3000, "to": 3999}]}});
+        let reordered =
+            json!({"spec": {"ranges": [{"from": 3000, "to": 3999}, {"from": 1000, "to": 2999}]}});
         assert_eq!(
             compare(kind("VLANNamespace"), &desired, &reordered)
                 .iter()
@@ -1238,8 +1316,7 @@ spec:
             )]
         );
         // Server fields inside list elements are still defaults, not drift.
-        let defaulted =
-            json!({"spec": {"ranges": [{"from": 1000, "to": 2999, "x": 1}, {"from": 3000, "to": 3999}]}});
+        let defaulted = json!({"spec": {"ranges": [{"from": 1000, "to": 2999, "x": 1}, {"from": 3000, "to": 3999}]}});
         assert_eq!(compare(kind("VLANNamespace"), &desired, &defaulted), vec![]);
     }
 
@@ -1270,9 +1347,15 @@ spec:
         assert_eq!(compare(kind("ExternalAttachment"), &bare, &live), vec![]);
         // … and `{}` in Git, absent or filled live.
         let mut live_without = live.clone();
-        live_without["spec"].as_object_mut().unwrap().remove("switch");
+        live_without["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("switch");
         live_without["spec"]["neighbor"] = json!({"asn": 65000, "ip": "100.1.0.6"});
-        assert_eq!(compare(kind("ExternalAttachment"), &desired, &live_without), vec![]);
+        assert_eq!(
+            compare(kind("ExternalAttachment"), &desired, &live_without),
+            vec![]
+        );
     }
 
     #[test]
@@ -1283,7 +1366,11 @@ spec:
         assert_eq!(compare(kind("Switch"), &desired, &live), vec![]);
         let live_null = json!({"spec": {"role": null}});
         assert_eq!(
-            compare(kind("Switch"), &json!({"spec": {"role": "spine"}}), &live_null),
+            compare(
+                kind("Switch"),
+                &json!({"spec": {"role": "spine"}}),
+                &live_null
+            ),
             vec![diff("spec.role", Some(json!("spine")), None)],
             "a live null is absent"
         );
@@ -1304,17 +1391,28 @@ spec:
         );
         // Only webhook-owned labels in Git: nothing to miss.
         let labels_only = json!({"metadata": {"labels": {"fabric.githedgehog.com/x": "y"}}});
-        assert_eq!(compare(kind("VPC"), &labels_only, &json!({"metadata": {}})), vec![]);
+        assert_eq!(
+            compare(kind("VPC"), &labels_only, &json!({"metadata": {}})),
+            vec![]
+        );
     }
 
     #[test]
     fn type_changes_are_drift() {
         assert_eq!(
-            compare(kind("VPC"), &json!({"spec": {"a": {"b": 1}}}), &json!({"spec": {"a": 5}})),
+            compare(
+                kind("VPC"),
+                &json!({"spec": {"a": {"b": 1}}}),
+                &json!({"spec": {"a": 5}})
+            ),
             vec![diff("spec.a", Some(json!({"b": 1})), Some(json!(5)))]
         );
         assert_eq!(
-            compare(kind("VPC"), &json!({"spec": {"a": [1]}}), &json!({"spec": {"a": {"0": 1}}})),
+            compare(
+                kind("VPC"),
+                &json!({"spec": {"a": [1]}}),
+                &json!({"spec": {"a": {"0": 1}}})
+            ),
             vec![diff("spec.a", Some(json!([1])), Some(json!({"0": 1})))]
         );
     }
@@ -1345,7 +1443,10 @@ spec:
 
     #[test]
     fn exact_mode_sees_both_directions_but_not_server_metadata() {
-        let dry = serverside(yaml(VPC), json!({"fabric.githedgehog.com/ipv4ns": "default"}));
+        let dry = serverside(
+            yaml(VPC),
+            json!({"fabric.githedgehog.com/ipv4ns": "default"}),
+        );
         let mut live = dry.clone();
         live["metadata"]["resourceVersion"] = json!("99999");
         live["metadata"]["managedFields"] = json!([]);
@@ -1370,12 +1471,20 @@ spec:
                     Some(json!("other"))
                 ),
                 diff("spec.subnets.default.dhcp.enable", Some(json!(true)), None),
-                diff("spec.subnets.default.gateway", None, Some(json!("10.0.1.1"))),
+                diff(
+                    "spec.subnets.default.gateway",
+                    None,
+                    Some(json!("10.0.1.1"))
+                ),
             ]
         );
         // `{}` against absent is a difference here: both sides came from the server.
         assert_eq!(
-            compare_exact(kind("Switch"), &json!({"spec": {"ecmp": {}}}), &json!({"spec": {}})),
+            compare_exact(
+                kind("Switch"),
+                &json!({"spec": {"ecmp": {}}}),
+                &json!({"spec": {}})
+            ),
             vec![diff("spec.ecmp", Some(json!({})), None)]
         );
     }
@@ -1389,7 +1498,10 @@ spec:
         assert_eq!(classify(info, None, Some(&object), true), Drift::Orphan);
         assert_eq!(classify(info, None, Some(&object), false), Drift::Orphan);
         assert_eq!(classify(info, None, None, true), Drift::Unknown);
-        assert_eq!(classify(info, Some(&object), Some(&object), false), Drift::InSync);
+        assert_eq!(
+            classify(info, Some(&object), Some(&object), false),
+            Drift::InSync
+        );
     }
 
     fn vpc_named(name: &str, vlan: i64) -> Value {
@@ -1427,10 +1539,16 @@ spec:
         let t = index
             .set_live(vpc1.clone(), Some(vpc_named("vpc-1", 1001)))
             .unwrap();
-        assert_eq!((t.from, t.to), (DriftKindTag::Missing, DriftKindTag::InSync));
+        assert_eq!(
+            (t.from, t.to),
+            (DriftKindTag::Missing, DriftKindTag::InSync)
+        );
         assert_eq!(index.fabric_status().state, DriftState::InSync);
         // The same live value again (a resync) changes nothing.
-        assert_eq!(index.set_live(vpc1.clone(), Some(vpc_named("vpc-1", 1001))), None);
+        assert_eq!(
+            index.set_live(vpc1.clone(), Some(vpc_named("vpc-1", 1001))),
+            None
+        );
 
         let t = index
             .set_live(vpc1.clone(), Some(vpc_named("vpc-1", 1999)))
@@ -1442,7 +1560,10 @@ spec:
         let t = index
             .set_live(vpc1.clone(), Some(vpc_named("vpc-1", 2000)))
             .unwrap();
-        assert_eq!((t.from, t.to), (DriftKindTag::Drifted, DriftKindTag::Drifted));
+        assert_eq!(
+            (t.from, t.to),
+            (DriftKindTag::Drifted, DriftKindTag::Drifted)
+        );
         assert_eq!(
             index.counts("VPC"),
             KindCounts {
@@ -1455,7 +1576,10 @@ spec:
 
         // Git drops it: the live object is now an orphan; the cluster deletes it: gone.
         let t = index.set_desired_all([]);
-        assert_eq!((t[0].from, t[0].to), (DriftKindTag::Drifted, DriftKindTag::Orphan));
+        assert_eq!(
+            (t[0].from, t[0].to),
+            (DriftKindTag::Drifted, DriftKindTag::Orphan)
+        );
         let t = index.set_live(vpc1.clone(), None).unwrap();
         assert_eq!(t.to_string(), "VPC/vpc-1 Orphan → Absent");
         assert!(index.is_empty());
@@ -1471,7 +1595,10 @@ spec:
         assert_eq!(index.get(&key("VPC", "vpc-1")), Some(&Drift::Unknown));
         assert_eq!(index.fabric_status().state, DriftState::InSync);
         let t = index.set_desired_all([]);
-        assert_eq!((t[0].from, t[0].to), (DriftKindTag::Unknown, DriftKindTag::Orphan));
+        assert_eq!(
+            (t[0].from, t[0].to),
+            (DriftKindTag::Unknown, DriftKindTag::Orphan)
+        );
         assert_eq!(index.fabric_status().state, DriftState::Critical);
     }
 
@@ -1513,7 +1640,10 @@ spec:
         }));
         index.replace_live_kind(
             "VPC",
-            [(key("VPC", "vpc-1"), vpc_named("vpc-1", 1001)), (key("VPC", "vpc-2"), vpc_named("vpc-2", 1002))],
+            [
+                (key("VPC", "vpc-1"), vpc_named("vpc-1", 1001)),
+                (key("VPC", "vpc-2"), vpc_named("vpc-2", 1002)),
+            ],
         );
         assert_eq!(
             index.fabric_status(),
@@ -1545,7 +1675,11 @@ spec:
         let summary: Vec<String> = transitions.iter().map(ToString::to_string).collect();
         assert_eq!(
             summary,
-            ["VPC/c Orphan → Absent", "VPC/a Unknown → InSync", "VPC/b Unknown → Missing"]
+            [
+                "VPC/a Unknown → InSync",
+                "VPC/c Orphan → Absent",
+                "VPC/b Unknown → Missing"
+            ]
         );
         assert!(index.live_known("VPC"));
         assert!(!index.live_known("Switch"));
@@ -1561,7 +1695,10 @@ spec:
     #[test]
     fn unchanged_git_sync_recomputes_nothing() {
         let mut index = DriftIndex::new(None);
-        let objects = vec![(key("VPC", "a"), vpc_named("a", 1)), (key("VPC", "b"), vpc_named("b", 2))];
+        let objects = vec![
+            (key("VPC", "a"), vpc_named("a", 1)),
+            (key("VPC", "b"), vpc_named("b", 2)),
+        ];
         index.set_desired_all(objects.clone());
         index.replace_live_kind("VPC", objects.clone());
         assert_eq!(index.set_desired_all(objects.clone()), vec![]);

@@ -51,7 +51,11 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
             .try_fold(0i64, |n, b| Some(n * 10 + i64::from(b - b'0')))
     };
     let expect = |at: usize, allowed: &[u8]| bytes.get(at).is_some_and(|b| allowed.contains(b));
-    if !(expect(4, b"-") && expect(7, b"-") && expect(10, b"Tt ") && expect(13, b":") && expect(16, b":"))
+    if !(expect(4, b"-")
+        && expect(7, b"-")
+        && expect(10, b"Tt ")
+        && expect(13, b":")
+        && expect(16, b":"))
     {
         return None;
     }
@@ -86,7 +90,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
                 Some(b'-') => -1,
                 _ => return None,
             };
-            let zone = rest[1..].as_bytes();
+            let zone = &rest.as_bytes()[1..];
             if zone.len() != 5 || zone[2] != b':' {
                 return None;
             }
@@ -329,7 +333,10 @@ mod tests {
         // Exactly at the bound is still fresh; one second past it is not.
         let at_bound = agent(Some("2025-01-02T03:03:05Z"), 7, 7, 7);
         assert_eq!(classify_agent(&at_bound, NOW, 60).state, SwitchState::Ready);
-        assert_eq!(classify_agent(&at_bound, NOW + 1, 60).state, SwitchState::Stale);
+        assert_eq!(
+            classify_agent(&at_bound, NOW + 1, 60).state,
+            SwitchState::Stale
+        );
     }
 
     #[test]
@@ -352,7 +359,10 @@ mod tests {
         assert_eq!(health.current_generation, Some(8));
         let never_applied = json!({"metadata": {"name": "x", "generation": 1},
             "status": {"lastHeartbeat": "2025-01-02T03:04:00Z"}});
-        assert_eq!(classify_agent(&never_applied, NOW, 60).state, SwitchState::Pending);
+        assert_eq!(
+            classify_agent(&never_applied, NOW, 60).state,
+            SwitchState::Pending
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Modules are split by what they own (each says so in its first line):
 //! `kinds` (the registry), `config`, `secret` and `vault` (tokens), `desired` (Git files →
 //! desired set), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one Git sync),
-//! `cli` (headless commands).
+//! `cli` (headless commands), `ui` (the terminal dashboard).
 
 pub mod cli;
 pub mod cluster;
@@ -20,5 +20,6 @@ pub mod secret;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod ui;
 pub mod vault;
 pub mod xdg;

@@ -153,6 +153,25 @@ impl Vault {
     }
 }
 
+/// Looks a fabric's slot up in the store and opens it with the vault key; `Ok(None)` when the
+/// store has nothing for that slot. Errors are already human sentences.
+pub fn stored_secret(
+    store: &crate::store::Store,
+    key_file: &Path,
+    fabric: &str,
+    slot: &str,
+) -> Result<Option<Secret>, String> {
+    let Some(sealed) = store.secret(fabric, slot).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let vault = Vault::open(key_file, false).map_err(|e| e.to_string())?;
+    vault
+        .open_sealed(fabric, slot, &sealed)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,22 +211,4 @@ mod tests {
             Err(VaultError::KeyFileTooOpen { .. })
         ));
     }
-}
-
-/// Looks a fabric's slot up in the store and opens it with the vault key; `Ok(None)` when the
-/// store has nothing for that slot. Errors are already human sentences.
-pub fn stored_secret(
-    store: &crate::store::Store,
-    key_file: &Path,
-    fabric: &str,
-    slot: &str,
-) -> Result<Option<Secret>, String> {
-    let Some(sealed) = store.secret(fabric, slot).map_err(|e| e.to_string())? else {
-        return Ok(None);
-    };
-    let vault = Vault::open(key_file, false).map_err(|e| e.to_string())?;
-    vault
-        .open_sealed(fabric, slot, &sealed)
-        .map(Some)
-        .map_err(|e| e.to_string())
 }

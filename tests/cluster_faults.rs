@@ -94,8 +94,6 @@ async fn start_engine(plane: &ControlPlane, ns: &str) -> Running {
         store: store.clone(),
         key_file: temp.path().join("k"),
         git_cache_dir: temp.path().join("cache"),
-        stale_after_secs: 60,
-        critical_threshold: None,
     };
     let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx).remove(0).1;
     wait_for(&mut rx, 30, "watch Active", is_watch(WatchState::Active)).await;

@@ -87,8 +87,6 @@ async fn sync_apply_drift_apply_round_trip() {
         store: store.clone(),
         key_file: temp.path().join("key"),
         git_cache_dir: temp.path().join("cache"),
-        stale_after_secs: 60,
-        critical_threshold: None,
     };
     let engines = hhdash::engine::start_all(&config.fabrics, ctx, tx);
     let commands = engines[0].1.clone();
@@ -207,7 +205,16 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
+    /// Kills the watch process if the test fails before it is stopped.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(child);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines() {
             let _ = tx.send(line.unwrap());
@@ -218,7 +225,11 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut lines = Vec::new();
     loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_else(|_| panic!("no added event; saw {lines:#?}"));
+        let line = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), rx.recv())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no added event; saw {lines:#?}"));
         let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(event["fabric"], "wcli");
         lines.push(line);
@@ -237,8 +248,8 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
         }
     }
     // SAFETY: plain signal delivery to our own child process.
-    unsafe { libc_kill(child.id() as i32, 2) };
-    let status = child.wait().unwrap();
+    unsafe { libc_kill(child.0.id() as i32, 2) };
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "watch exits 0 on Ctrl-C: {status:?}");
 }
 

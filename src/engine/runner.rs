@@ -31,10 +31,6 @@ pub struct EngineContext {
     pub store: Arc<Store>,
     pub key_file: PathBuf,
     pub git_cache_dir: PathBuf,
-    /// Heartbeats older than this make a switch Stale.
-    pub stale_after_secs: i64,
-    /// Fabric drift is Critical once this many objects drift (besides wiring drift).
-    pub critical_threshold: Option<usize>,
 }
 
 /// The most watch events folded into one store transaction and one `Rows` event.
@@ -80,6 +76,8 @@ struct Engine {
     watch_generation: u64,
     /// Objects buffered between a kind's `Init` and `InitDone` (a re-list).
     relist: HashMap<&'static str, Vec<(ObjectKey, Value)>>,
+    /// Kinds whose initial list has completed since the watchers started.
+    listed: BTreeSet<&'static str>,
     watch_wanted: bool,
     connecting: bool,
     sync_running: bool,
@@ -111,7 +109,7 @@ pub fn spawn(
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let watch_wanted = fabric.watch.enabled;
         let engine = Engine {
-            index: DriftIndex::new(ctx.critical_threshold),
+            index: DriftIndex::new(fabric.watch.critical_drift_threshold),
             fabric,
             ctx,
             events,
@@ -125,6 +123,7 @@ pub fn spawn(
             watchers: Vec::new(),
             watch_generation: 0,
             relist: HashMap::new(),
+            listed: BTreeSet::new(),
             watch_wanted,
             connecting: false,
             sync_running: false,
@@ -159,6 +158,10 @@ impl Engine {
         self.connect();
         let mut reconnect = tokio::time::interval(RECONNECT_EVERY);
         let mut health_tick = tokio::time::interval(HEALTH_TICK);
+        // The first tick fires at once: the dashboard opens with a fresh sync under way.
+        let poll_every = Duration::from_secs(self.fabric.git.poll_interval_secs.max(1));
+        let mut poll = tokio::time::interval(poll_every);
+        let polling = self.fabric.git.poll_interval_secs > 0;
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -181,7 +184,11 @@ impl Engine {
                         self.connect();
                     }
                 }
-                _ = health_tick.tick() => self.refresh_health().await,
+                _ = health_tick.tick() => {
+                    self.refresh_health().await;
+                    self.save_watch_counters().await;
+                }
+                _ = poll.tick(), if polling => self.start_sync().await,
             }
         }
         self.stop_watchers();
@@ -319,10 +326,26 @@ impl Engine {
 
     async fn save_status(&mut self) {
         let status = self.status.clone();
-        if let Err(error) = self.ctx.store.update_fabric_status(&self.fabric.name, &[], |s| *s = status) {
+        // The sync section belongs to the sync job, which writes it itself (possibly right now,
+        // on another thread); the engine only mirrors it.
+        let keep_sync = |s: &mut FabricStatus| {
+            let sync = std::mem::take(&mut s.sync);
+            *s = status;
+            s.sync = sync;
+        };
+        if let Err(error) = self.ctx.store.update_fabric_status(&self.fabric.name, &[], keep_sync) {
             tracing::warn!(fabric = %self.fabric.name, "cannot save the fabric status: {error}");
         }
         self.emit(EngineEvent::Status { fabric: self.fabric.name.clone(), status: self.status.clone() }).await;
+    }
+
+    /// Event counts and last-event times change with every watch event; they are saved and
+    /// published on the slow tick, not per event.
+    async fn save_watch_counters(&mut self) {
+        let saved = self.ctx.store.fabric_status(&self.fabric.name).unwrap_or_default();
+        if saved.watch.event_count != self.status.watch.event_count {
+            self.save_status().await;
+        }
     }
 
     async fn set_watch_state(&mut self, state: WatchState, error: Option<String>) {
@@ -410,6 +433,8 @@ impl Engine {
         if !transitions.is_empty() {
             let entries: Vec<Event> = transitions
                 .iter()
+                // An object appearing with no verdict yet is not news; its verdict will be.
+                .filter(|t| t.to != crate::drift::DriftKindTag::Unknown)
                 .map(|t| event(EventKind::Drift, Some(object_name(&t.key)), t.to_string()))
                 .collect();
             if let Err(error) = self.ctx.store.append_events(&fabric, &entries) {
@@ -466,6 +491,7 @@ impl Engine {
         }
         self.watch_generation += 1;
         self.relist.clear();
+        self.listed.clear();
     }
 
     async fn handle_internal(&mut self, burst: Vec<Internal>) {
@@ -510,7 +536,9 @@ impl Engine {
             self.set_watch_state(WatchState::Error, Some(message)).await;
         } else if watch_ok {
             self.status.watch.last_event = Some(status::now());
-            if self.status.watch.state != WatchState::Active && self.relist.is_empty() {
+            // Active means every watched kind has been listed: only then is the live view whole.
+            let all_listed = self.listed.len() == self.fabric.watch.kinds.len();
+            if self.status.watch.state != WatchState::Active && self.relist.is_empty() && all_listed {
                 let recovered = self.status.watch.state == WatchState::Error;
                 self.set_watch_state(WatchState::Active, None).await;
                 let message = if recovered { "watch recovered; live state re-listed" } else { "watch active" };
@@ -542,6 +570,7 @@ impl Engine {
                 }
             }
             WatchEvent::InitDone => {
+                self.listed.insert(info.kind);
                 let objects = self.relist.remove(info.kind).unwrap_or_default();
                 if info.writable() {
                     // Ghosts (gone while we were not watching) leave the live set here.
@@ -828,7 +857,7 @@ impl Engine {
         let mut switches: Vec<SwitchHealth> = self
             .agents
             .values()
-            .map(|agent| health::classify_agent(agent, now, self.ctx.stale_after_secs))
+            .map(|agent| health::classify_agent(agent, now, self.fabric.watch.stale_heartbeat_secs))
             .collect();
         switches.sort_by(|a, b| a.name.cmp(&b.name));
         switches

@@ -101,25 +101,105 @@ pub static BINDINGS: &[Binding] = &[
     bind(Action::Bottom, "bottom", &["G", "end"], "last row"),
     bind(Action::PageUp, "page_up", &["pgup"], "page up"),
     bind(Action::PageDown, "page_down", &["pgdn"], "page down"),
-    bind(Action::FocusNext, "focus_next", &["tab"], "next pane: fabrics → table → events"),
-    bind(Action::FocusPrev, "focus_prev", &["backtab"], "previous pane"),
-    bind(Action::NextView, "next_view", &["l", "right", "]"], "next view (Drift, Agents, kinds)"),
-    bind(Action::PrevView, "prev_view", &["h", "left", "["], "previous view"),
-    bind(Action::Open, "open", &["enter"], "open: desired, live and diff"),
+    bind(
+        Action::FocusNext,
+        "focus_next",
+        &["tab"],
+        "next pane: fabrics → table → events",
+    ),
+    bind(
+        Action::FocusPrev,
+        "focus_prev",
+        &["backtab"],
+        "previous pane",
+    ),
+    bind(
+        Action::NextView,
+        "next_view",
+        &["l", "right", "]"],
+        "next view (Drift, Agents, kinds)",
+    ),
+    bind(
+        Action::PrevView,
+        "prev_view",
+        &["h", "left", "["],
+        "previous view",
+    ),
+    bind(
+        Action::Open,
+        "open",
+        &["enter"],
+        "open: desired, live and diff",
+    ),
     bind(Action::Back, "back", &["esc"], "back / clear the filter"),
-    bind(Action::Filter, "filter", &["/"], "filter rows (substring, any case)"),
-    bind(Action::Jump, "jump", &[":"], "jump to a kind (vpc, conn, sw, drift, agents)"),
-    bind(Action::DriftOnly, "drift_only", &["d"], "show only rows not InSync"),
+    bind(
+        Action::Filter,
+        "filter",
+        &["/"],
+        "filter rows (substring, any case)",
+    ),
+    bind(
+        Action::Jump,
+        "jump",
+        &[":"],
+        "jump to a kind (vpc, conn, sw, drift, agents)",
+    ),
+    bind(
+        Action::DriftOnly,
+        "drift_only",
+        &["d"],
+        "show only rows not InSync",
+    ),
     bind(Action::Sort, "sort", &["o"], "sort by the next column"),
-    bind(Action::SortReverse, "sort_reverse", &["O"], "reverse the sort"),
-    bind(Action::Sync, "sync", &["s"], "sync Git into the local cache"),
-    write(Action::Apply, "apply", &["a"], "apply the selected object from Git"),
-    write(Action::ApplyAll, "apply_all", &["A"], "apply all Missing/Drifted (confirm)"),
-    bind(Action::Refresh, "refresh", &["r"], "reconnect and re-list the cluster"),
+    bind(
+        Action::SortReverse,
+        "sort_reverse",
+        &["O"],
+        "reverse the sort",
+    ),
+    bind(
+        Action::Sync,
+        "sync",
+        &["s"],
+        "sync Git into the local cache",
+    ),
+    write(
+        Action::Apply,
+        "apply",
+        &["a"],
+        "apply the selected object from Git",
+    ),
+    write(
+        Action::ApplyAll,
+        "apply_all",
+        &["A"],
+        "apply all Missing/Drifted (confirm)",
+    ),
+    bind(
+        Action::Refresh,
+        "refresh",
+        &["r"],
+        "reconnect and re-list the cluster",
+    ),
     bind(Action::Watch, "watch", &["w"], "watch the cluster on/off"),
-    bind(Action::TestConnection, "test_connection", &["c"], "test the connection"),
-    bind(Action::CopyName, "copy_name", &["y"], "copy Kind/name (OSC 52)"),
-    bind(Action::CopyYaml, "copy_yaml", &["Y"], "copy the YAML (OSC 52)"),
+    bind(
+        Action::TestConnection,
+        "test_connection",
+        &["c"],
+        "test the connection",
+    ),
+    bind(
+        Action::CopyName,
+        "copy_name",
+        &["y"],
+        "copy Kind/name (OSC 52)",
+    ),
+    bind(
+        Action::CopyYaml,
+        "copy_yaml",
+        &["Y"],
+        "copy the YAML (OSC 52)",
+    ),
 ];
 
 /// Per-action key overrides from `[ui.keys]`, validated.
@@ -158,7 +238,11 @@ impl KeyMap {
             .iter()
             .map(|b| match overrides.get(b.name) {
                 Some(keys) => keys.clone(),
-                None => b.defaults.iter().filter_map(|k| parse_key(k).ok()).collect(),
+                None => b
+                    .defaults
+                    .iter()
+                    .filter_map(|k| parse_key(k).ok())
+                    .collect(),
             })
             .collect();
         let mut map = HashMap::new();
@@ -188,7 +272,10 @@ impl KeyMap {
         if keys.is_empty() {
             return "unbound".to_string();
         }
-        keys.iter().map(Key::to_string).collect::<Vec<_>>().join("/")
+        keys.iter()
+            .map(Key::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -243,7 +330,9 @@ pub fn resolve(mode: InputMode, key: Key, keymap: &KeyMap) -> Option<Action> {
 
 /// Validates `[ui.keys]` (action name → key specs). Returns the overrides and the problems as
 /// (config key, message), for the config validator to report with all the others.
-pub fn check_overrides(raw: &BTreeMap<String, Vec<String>>) -> (KeyOverrides, Vec<(String, String)>) {
+pub fn check_overrides(
+    raw: &BTreeMap<String, Vec<String>>,
+) -> (KeyOverrides, Vec<(String, String)>) {
     let mut overrides = KeyOverrides::new();
     let mut problems = Vec::new();
     for (name, specs) in raw {
@@ -254,6 +343,7 @@ pub fn check_overrides(raw: &BTreeMap<String, Vec<String>>) -> (KeyOverrides, Ve
             continue;
         };
         let mut keys = Vec::new();
+        let problems_before = problems.len();
         for spec in specs {
             match parse_key(spec) {
                 Err(message) => problems.push((path.clone(), message)),
@@ -278,7 +368,11 @@ pub fn check_overrides(raw: &BTreeMap<String, Vec<String>>) -> (KeyOverrides, Ve
                 Ok(key) => keys.push(key),
             }
         }
-        overrides.insert(b.name, keys);
+        // A binding with a bad key keeps its defaults, so the duplicate check below still sees
+        // what the rest of the table would collide with.
+        if problems.len() == problems_before {
+            overrides.insert(b.name, keys);
+        }
     }
     // Duplicates are judged on the merged map, so rebinding `sync = "a"` without moving
     // `apply` is reported rather than silently shadowing apply.
@@ -287,7 +381,7 @@ pub fn check_overrides(raw: &BTreeMap<String, Vec<String>>) -> (KeyOverrides, Ve
     for (b, keys) in BINDINGS.iter().zip(&merged.keys) {
         for key in keys {
             if let Some(first) = owner.get(key) {
-                let (culprit, other) = if raw.contains_key(b.name) {
+                let (culprit, other) = if overrides.contains_key(b.name) {
                     (b.name, *first)
                 } else {
                     (*first, b.name)
@@ -311,7 +405,12 @@ mod tests {
     fn raw(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
         pairs
             .iter()
-            .map(|(name, keys)| (name.to_string(), keys.iter().map(|k| k.to_string()).collect()))
+            .map(|(name, keys)| {
+                (
+                    name.to_string(),
+                    keys.iter().map(|k| k.to_string()).collect(),
+                )
+            })
             .collect()
     }
 
@@ -343,10 +442,19 @@ mod tests {
         let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
-            ["ui.keys.apply", "ui.keys.help", "ui.keys.refresh", "ui.keys.sink", "ui.keys.sync"]
+            [
+                "ui.keys.apply",
+                "ui.keys.help",
+                "ui.keys.refresh",
+                "ui.keys.sink",
+                "ui.keys.sync"
+            ]
         );
         assert!(problems[0].1.contains("control chord"), "{problems:?}");
-        assert!(problems[4].1.contains("also bound to apply"), "{problems:?}");
+        assert!(
+            problems[4].1.contains("also bound to apply"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -354,12 +462,21 @@ mod tests {
         let map = KeyMap::default();
         let q = Key::char('q');
         assert_eq!(resolve(InputMode::Normal, q, &map), Some(Action::Quit));
-        assert_eq!(resolve(InputMode::Text, q, &map), Some(Action::InputChar('q')));
+        assert_eq!(
+            resolve(InputMode::Text, q, &map),
+            Some(Action::InputChar('q'))
+        );
         assert_eq!(resolve(InputMode::Confirm, q, &map), Some(Action::Cancel));
         assert_eq!(resolve(InputMode::Confirm, Key::char('A'), &map), None);
         assert_eq!(resolve(InputMode::Help, q, &map), Some(Action::Back));
-        assert_eq!(resolve(InputMode::Normal, Key::char('2'), &map), Some(Action::SelectFabric(1)));
-        let ctrl_c = Key { ctrl: true, ..Key::char('c') };
+        assert_eq!(
+            resolve(InputMode::Normal, Key::char('2'), &map),
+            Some(Action::SelectFabric(1))
+        );
+        let ctrl_c = Key {
+            ctrl: true,
+            ..Key::char('c')
+        };
         assert_eq!(resolve(InputMode::Text, ctrl_c, &map), Some(Action::Quit));
     }
 }

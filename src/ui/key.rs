@@ -137,7 +137,9 @@ mod tests {
 
     #[test]
     fn parses_the_notation_and_prints_it_back() {
-        for spec in ["s", "A", "?", "/", "enter", "pgdn", "ctrl-r", "alt-x", "f5", "space"] {
+        for spec in [
+            "s", "A", "?", "/", "enter", "pgdn", "ctrl-r", "alt-x", "f5", "space",
+        ] {
             assert_eq!(parse_key(spec).unwrap().to_string(), spec);
         }
         assert_eq!(parse_key("CTRL-R").unwrap(), parse_key("ctrl-r").unwrap());

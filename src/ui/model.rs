@@ -273,7 +273,12 @@ impl FabricModel {
         self.job_error
             .as_ref()
             .map(|(kind, message)| format!("{kind:?}: {message}"))
-            .or_else(|| s.connection.error.as_ref().map(|e| format!("connection: {e}")))
+            .or_else(|| {
+                s.connection
+                    .error
+                    .as_ref()
+                    .map(|e| format!("connection: {e}"))
+            })
             .or_else(|| s.watch.error.as_ref().map(|e| format!("watch: {e}")))
             .or_else(|| s.sync.error.as_ref().map(|e| format!("sync: {e}")))
     }

@@ -179,3 +179,36 @@ pub fn event_kind(kind: EventKind) -> Tone {
         EventKind::Added | EventKind::Modified | EventKind::Deleted => Tone::Plain,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_colour_every_status_keeps_a_symbol_and_a_word() {
+        let plain = Theme::plain();
+        for tone in [Tone::Plain, Tone::Good, Tone::Warn, Tone::Info, Tone::Dim] {
+            assert_eq!(plain.tone(tone).fg, None);
+        }
+        assert_eq!(plain.tone(Tone::Bad).fg, None);
+        assert!(plain.tone(Tone::Bad).add_modifier.contains(Modifier::BOLD));
+        let badges = [
+            drift(&Drift::InSync),
+            drift(&Drift::Drifted(Vec::new())),
+            drift(&Drift::Missing),
+            drift(&Drift::Orphan),
+            drift(&Drift::Unknown),
+        ];
+        let texts: Vec<String> = badges.iter().map(Badge::text).collect();
+        assert_eq!(
+            texts,
+            [
+                "✓ InSync",
+                "≠ Drifted 0",
+                "✗ Missing",
+                "+ Orphan",
+                "? Unknown"
+            ]
+        );
+    }
+}

@@ -52,6 +52,7 @@ mod pki;
 mod plane;
 mod process;
 mod shared;
+pub mod sim;
 
 pub use error::Error;
 pub use paths::{

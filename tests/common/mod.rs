@@ -26,7 +26,12 @@ pub fn samples_dir() -> PathBuf {
 /// Runs git with a fixed identity and default branch, regardless of the machine's config.
 pub fn git(repo: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
-        .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(repo)
         .env("GIT_AUTHOR_NAME", "hhdash tests")
@@ -99,6 +104,7 @@ pub fn demo_files(namespace: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 /// A config file with one fabric pointed at a real control plane with the given token file.
+#[allow(clippy::too_many_arguments)]
 pub fn cluster_config(
     dir: &Path,
     name: &str,

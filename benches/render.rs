@@ -1,0 +1,178 @@
+//! Dashboard frame time and event-fold time. A frame builds only the visible rows, so its
+//! cost must be flat in the fabric's size: compare 500 and 50,000 rows at 200x60 (target under
+//! 2 ms). Folding measures a burst of 1,000 `Rows` events into a 50,000-row fabric, with and
+//! without the one index rebuild the next frame pays. Run: `cargo bench --bench render`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use hhdash::desired::{DesiredObject, ObjectKey, Source};
+use hhdash::drift::{Drift, FieldDiff};
+use hhdash::engine::{EngineEvent, ResourceRow};
+use hhdash::status::{FabricStatus, KubernetesState, ResourceStatus, WatchState};
+use hhdash::ui::{Action, App, Options, Theme, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+const NOW: i64 = 1_795_629_370;
+
+fn vpc_row(i: usize) -> ResourceRow {
+    let name = format!("vpc-{i:06}");
+    let object = json!({
+        "apiVersion": "vpc.githedgehog.com/v1beta1",
+        "kind": "VPC",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "ipv4Namespace": "default",
+            "vlanNamespace": "default",
+            "subnets": {"default": {"subnet": format!("10.{}.{}.0/24", i / 256 % 256, i % 256), "vlan": 1000 + i % 3000}}
+        }
+    });
+    let key = ObjectKey {
+        kind: "VPC".into(),
+        namespace: "default".into(),
+        name,
+    };
+    // Every tenth row drifted, every hundredth missing: the verdict columns are not uniform.
+    let drift = match i % 100 {
+        0 => Drift::Missing,
+        n if n % 10 == 0 => Drift::Drifted(vec![FieldDiff {
+            path: "spec.subnets.default.vlan".into(),
+            desired: Some(json!(1000)),
+            live: Some(json!(1999)),
+        }]),
+        _ => Drift::InSync,
+    };
+    let live = (!matches!(drift, Drift::Missing)).then(|| Arc::new(object.clone()));
+    ResourceRow {
+        desired: Some(Arc::new(DesiredObject {
+            key: key.clone(),
+            object,
+            source: Source {
+                file: "vpcs.yaml".into(),
+                document: i,
+                line: i * 12 + 1,
+                commit: "3f2a9c1d".into(),
+            },
+        })),
+        key,
+        live,
+        drift,
+        kubernetes: ResourceStatus {
+            state: KubernetesState::Live,
+            ..ResourceStatus::default()
+        },
+    }
+}
+
+fn app_with(rows: usize) -> App {
+    let options = Options {
+        theme: Theme { color: true },
+        ..Options::default()
+    };
+    let mut app = App::new(["bench".to_string()], options, NOW);
+    let mut status = FabricStatus::default();
+    status.watch.state = WatchState::Active;
+    app.fold(EngineEvent::Snapshot {
+        fabric: "bench".into(),
+        status,
+        rows: (0..rows).map(vpc_row).collect(),
+        events: Vec::new(),
+        switches: Vec::new(),
+    });
+    app.set_view(View::parse("vpc").unwrap());
+    app
+}
+
+fn bench_frames(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame_200x60");
+    for rows in [500, 50_000] {
+        let mut app = app_with(rows);
+        let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+        terminal
+            .draw(|frame| hhdash::ui::draw(frame, &mut app))
+            .unwrap();
+        // Scrolling: move one row, draw one frame — what holding `j` costs.
+        group.bench_function(format!("scroll_and_draw_{rows}_rows"), |b| {
+            b.iter(|| {
+                app.update(Action::Down);
+                terminal
+                    .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                    .unwrap();
+                black_box(terminal.backend().buffer().area);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_fold(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fold_burst");
+    group.sample_size(20);
+    let burst: Vec<EngineEvent> = (0..1000)
+        .map(|i| EngineEvent::Rows {
+            fabric: "bench".into(),
+            upserts: vec![vpc_row(i * 37 % 50_000)],
+            removed: Vec::new(),
+        })
+        .collect();
+    let base = app_with(50_000);
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    group.bench_function("fold_1000_rows_events_into_50k", |b| {
+        b.iter_batched(
+            || (clone_app(&base), burst.clone()),
+            |(mut app, burst)| {
+                for event in burst {
+                    app.fold(event);
+                }
+                black_box(app.take_dirty());
+                // Returned so that dropping 50,000 rows is not timed.
+                app
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("fold_1000_then_one_frame_50k", |b| {
+        b.iter_batched(
+            || (clone_app(&base), burst.clone()),
+            |(mut app, burst)| {
+                for event in burst {
+                    app.fold(event);
+                }
+                terminal
+                    .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                    .unwrap();
+                app
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+/// Apps are not Clone (they own a listing cache); rebuilding from the rows is equivalent.
+fn clone_app(app: &App) -> App {
+    let fabric = &app.fabrics[0];
+    let mut copy = App::new(
+        ["bench".to_string()],
+        Options {
+            theme: Theme { color: true },
+            ..Options::default()
+        },
+        NOW,
+    );
+    copy.fold(EngineEvent::Snapshot {
+        fabric: "bench".into(),
+        status: fabric.status.clone(),
+        rows: fabric.entries().iter().map(|e| e.row.clone()).collect(),
+        events: Vec::new(),
+        switches: Vec::new(),
+    });
+    copy.set_view(View::parse("vpc").unwrap());
+    copy
+}
+
+criterion_group!(benches, bench_frames, bench_fold);
+criterion_main!(benches);

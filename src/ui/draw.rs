@@ -1,0 +1,54 @@
+//! ui::draw: lays the screen out — fabrics left, the view (or an opened resource) in the
+//! centre, events below, the status line and footer at the bottom, overlays on top — and
+//! hands each area to its component. Works down to 80x24.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+use super::app::{App, Overlay};
+use super::{confirm, detail, events, fabrics, help, status_line, table};
+
+/// Below this width the fabric list gives its room to the table (the status line still names
+/// the fabric; `1`-`9` still switch).
+const FABRIC_LIST_MIN_WIDTH: u16 = 70;
+
+pub fn draw(frame: &mut Frame, app: &mut App) {
+    app.prepare();
+    let area = frame.area();
+    // The table keeps at least 8 lines; the event pane gives way first.
+    let events_height = (app.event_pane_lines + 1).min(area.height.saturating_sub(10));
+    let [main, events_area, status_area, footer] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(events_height),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let left_width = match area.width {
+        w if w < FABRIC_LIST_MIN_WIDTH => 0,
+        w if w < 100 => 24,
+        w if w < 140 => 28,
+        _ => 32,
+    };
+    let [left, centre] =
+        Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(main);
+    if left_width > 0 {
+        fabrics::draw(frame, left, app);
+    }
+    match &app.detail {
+        Some(open) => detail::draw(frame, centre, open, &app.theme),
+        None => table::draw(frame, centre, app),
+    }
+    if events_height > 1 {
+        events::draw(frame, events_area, app);
+    }
+    status_line::draw(frame, status_area, app);
+    status_line::draw_footer(frame, footer, app);
+    match &app.overlay {
+        Overlay::Help { scroll } => {
+            help::draw(frame, area, &app.keymap, app.read_only, *scroll, &app.theme);
+        }
+        Overlay::Confirm(dialog) => confirm::draw(frame, area, dialog, &app.theme),
+        Overlay::None | Overlay::Prompt(_) => {}
+    }
+}

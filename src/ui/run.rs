@@ -1,0 +1,156 @@
+//! ui::run: the dashboard's one loop. Input, engine events, a slow tick and signals meet in a
+//! single `tokio::select!`; engine events are drained before drawing, and a frame is drawn
+//! only when something changed. Commands go to the engines with `try_send`, so the UI never
+//! waits on them.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::engine::{Command, EngineEvent};
+use crate::status;
+
+use super::app::{App, Effect, Options};
+use super::terminal::{self, Term};
+
+/// Ages and staleness move at this pace; nothing else needs a timer.
+const TICK: Duration = Duration::from_secs(1);
+/// At most this many engine events are folded before a frame, so a firehose cannot starve
+/// the keyboard.
+const MAX_DRAIN: usize = 50_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    #[error(
+        "cannot open the dashboard: {0}; hhdash needs an interactive terminal (over SSH use `ssh -t`)"
+    )]
+    Terminal(std::io::Error),
+    #[error("drawing the dashboard failed: {0}")]
+    Draw(std::io::Error),
+    #[error("reading the keyboard failed: {0}")]
+    Input(std::io::Error),
+}
+
+/// A fabric's name and the channel its engine takes commands on.
+pub type EngineHandle = (String, mpsc::Sender<Command>);
+
+/// Folds every engine event already waiting (up to a bound) into the model. Returns how many.
+pub fn drain(app: &mut App, events: &mut mpsc::Receiver<EngineEvent>) -> usize {
+    let mut folded = 0;
+    while folded < MAX_DRAIN {
+        match events.try_recv() {
+            Ok(event) => {
+                app.fold(event);
+                folded += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    folded
+}
+
+/// Carries out an effect that leaves the model. Returns false to quit.
+fn perform(app: &mut App, terminal: &mut Term, engines: &[EngineHandle], effect: Effect) -> bool {
+    match effect {
+        Effect::Quit => return false,
+        Effect::Copy { text } => {
+            if let Err(error) = terminal::copy(terminal.backend_mut(), &text) {
+                app.command_failed("clipboard", &error.to_string());
+            }
+        }
+        Effect::Send { fabric, command } => {
+            let Some((_, sender)) = engines.iter().find(|(name, _)| *name == fabric) else {
+                app.command_failed(&fabric, "no engine runs for this fabric");
+                return true;
+            };
+            match sender.try_send(command) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    app.command_failed(&fabric, "the engine is busy; try again in a moment")
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => app.command_failed(
+                    &fabric,
+                    "the engine has stopped; see the log file and restart hhdash",
+                ),
+            }
+        }
+    }
+    true
+}
+
+/// Runs the dashboard until the operator quits. Each engine's first event is expected to be
+/// a `Snapshot` from the store, so the screen fills before any network I/O.
+pub async fn run(
+    options: Options,
+    engines: Vec<EngineHandle>,
+    mut events: mpsc::Receiver<EngineEvent>,
+) -> Result<(), UiError> {
+    let mut app = App::new(
+        engines.iter().map(|(name, _)| name.clone()),
+        options,
+        status::now(),
+    );
+    let (mut terminal, guard) = terminal::enter().map_err(UiError::Terminal)?;
+    let result = event_loop(&mut app, &mut terminal, &engines, &mut events).await;
+    for (_, sender) in &engines {
+        let _ = sender.try_send(Command::Shutdown);
+    }
+    drop(guard);
+    result
+}
+
+async fn event_loop(
+    app: &mut App,
+    terminal: &mut Term,
+    engines: &[EngineHandle],
+    events: &mut mpsc::Receiver<EngineEvent>,
+) -> Result<(), UiError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut input = crossterm::event::EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A dropped SSH session sends SIGHUP; a supervisor sends SIGTERM. Both restore and leave.
+    let mut hangup = signal(SignalKind::hangup()).map_err(UiError::Terminal)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(UiError::Terminal)?;
+    let mut engines_open = true;
+    loop {
+        if app.take_dirty() {
+            terminal
+                .draw(|frame| super::draw(frame, app))
+                .map_err(UiError::Draw)?;
+        }
+        let effects = tokio::select! {
+            received = input.next() => match received {
+                Some(Ok(event)) => app.on_terminal_event(event),
+                Some(Err(error)) => return Err(UiError::Input(error)),
+                None => return Ok(()),
+            },
+            received = events.recv(), if engines_open => {
+                match received {
+                    Some(event) => {
+                        app.fold(event);
+                        drain(app, events);
+                    }
+                    None => {
+                        engines_open = false;
+                        app.command_failed("all fabrics", "the engines stopped; the view is frozen");
+                    }
+                }
+                Vec::new()
+            }
+            _ = tick.tick() => {
+                app.tick(status::now());
+                Vec::new()
+            }
+            _ = tokio::signal::ctrl_c() => vec![Effect::Quit],
+            _ = hangup.recv() => vec![Effect::Quit],
+            _ = terminate.recv() => vec![Effect::Quit],
+        };
+        for effect in effects {
+            if !perform(app, terminal, engines, effect) {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! ui::view: the centre pane's views — Drift, Agents and one per registry kind — with their
+//! columns, how each cell reads from a row, and how each column sorts. Kind-specific columns
+//! come from the registry; this module only adds the dashboard's own (name, drift, status).
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use crate::drift::Drift;
+use crate::health::SwitchHealth;
+use crate::kinds::{self, KINDS};
+
+use super::model::Entry;
+use super::theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Every row that is not InSync, across kinds.
+    Drift,
+    /// Switch health from the Agent objects.
+    Agents,
+    /// One registry kind (index into `KINDS`).
+    Kind(usize),
+}
+
+impl View {
+    /// Tab order: what needs attention first, then the kinds in registry (apply) order.
+    pub fn all() -> impl Iterator<Item = View> {
+        [View::Drift, View::Agents]
+            .into_iter()
+            .chain((0..KINDS.len()).map(View::Kind))
+    }
+
+    fn position(self) -> usize {
+        match self {
+            View::Drift => 0,
+            View::Agents => 1,
+            View::Kind(k) => k + 2,
+        }
+    }
+
+    pub fn next(self) -> View {
+        let count = KINDS.len() + 2;
+        View::all()
+            .nth((self.position() + 1) % count)
+            .unwrap_or(View::Drift)
+    }
+
+    pub fn prev(self) -> View {
+        let count = KINDS.len() + 2;
+        View::all()
+            .nth((self.position() + count - 1) % count)
+            .unwrap_or(View::Drift)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Drift => "Drift",
+            View::Agents => "Agents",
+            View::Kind(k) => KINDS.get(k).map(|k| k.kind).unwrap_or("?"),
+        }
+    }
+
+    /// What `:` accepts: `drift`, `agents`, or a kind, plural or short name.
+    pub fn parse(name: &str) -> Option<View> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("drift") {
+            return Some(View::Drift);
+        }
+        if name.eq_ignore_ascii_case("agents") || name.eq_ignore_ascii_case("health") {
+            return Some(View::Agents);
+        }
+        let info = kinds::lookup(name)?;
+        KINDS
+            .iter()
+            .position(|k| k.kind == info.kind)
+            .map(View::Kind)
+    }
+}
+
+/// Where a column's text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    Kind,
+    Name,
+    Drift,
+    Kubernetes,
+    /// The n-th registry column of the row's kind.
+    Registry(usize),
+    /// The first differing path, or what Missing/Orphan mean.
+    Detail,
+    SwitchState,
+    Heartbeat,
+    Generation,
+    Version,
+    Reboot,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub header: &'static str,
+    pub col: Col,
+    /// Widest the column may take; the last column takes what is left.
+    pub max: u16,
+    /// Narrowest it may be squeezed to before columns to its right are dropped.
+    pub min: u16,
+}
+
+const fn column(header: &'static str, col: Col, max: u16) -> Column {
+    let min = match col {
+        Col::Name => 16,
+        Col::Kind => 10,
+        Col::Drift => 11,
+        Col::Kubernetes | Col::SwitchState => 9,
+        _ => 6,
+    };
+    Column {
+        header,
+        col,
+        max,
+        min,
+    }
+}
+
+/// The columns of a view. The verdict comes right after the name so it stays visible on an
+/// 80-column terminal; kind columns follow.
+pub fn columns(view: View) -> Vec<Column> {
+    match view {
+        View::Drift => vec![
+            column("KIND", Col::Kind, 18),
+            column("NAME", Col::Name, 40),
+            column("DRIFT", Col::Drift, 12),
+            column("K8S", Col::Kubernetes, 9),
+            column("WHAT", Col::Detail, 200),
+        ],
+        View::Agents => vec![
+            column("SWITCH", Col::Name, 30),
+            column("HEALTH", Col::SwitchState, 10),
+            column("HEARTBEAT", Col::Heartbeat, 10),
+            column("APPLIED/GEN", Col::Generation, 12),
+            column("REBOOT", Col::Reboot, 7),
+            column("VERSION", Col::Version, 40),
+        ],
+        View::Kind(k) => {
+            let mut columns = vec![
+                column("NAME", Col::Name, 40),
+                column("DRIFT", Col::Drift, 12),
+                column("K8S", Col::Kubernetes, 9),
+            ];
+            if let Some(info) = KINDS.get(k) {
+                columns.extend(
+                    info.columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| column(c.header, Col::Registry(i), 40)),
+                );
+            }
+            columns
+        }
+    }
+}
+
+/// The column a view sorts by until the operator picks another: the Drift view puts what needs
+/// action first; the others sort by name.
+pub fn default_sort_column(view: View) -> usize {
+    match view {
+        View::Drift => 2,
+        View::Agents | View::Kind(_) => 0,
+    }
+}
+
+/// What Missing/Orphan/Drifted mean for this row, on one line.
+pub fn detail_text(drift: &Drift) -> String {
+    match drift {
+        Drift::Drifted(diffs) => match diffs.first() {
+            Some(first) if diffs.len() > 1 => format!("{first} (+{} more)", diffs.len() - 1),
+            Some(first) => first.to_string(),
+            None => String::new(),
+        },
+        Drift::Missing => "in Git, not in the cluster".to_string(),
+        Drift::Orphan => "in the cluster, not in Git".to_string(),
+        Drift::Unknown => "no live view yet".to_string(),
+        Drift::InSync => String::new(),
+    }
+}
+
+pub fn entry_cell(entry: &Entry, col: Col) -> Cow<'_, str> {
+    match col {
+        Col::Kind => Cow::Borrowed(entry.row.key.kind.as_str()),
+        Col::Name => Cow::Borrowed(entry.row.key.name.as_str()),
+        Col::Drift => Cow::Owned(theme::drift(&entry.row.drift).text()),
+        Col::Kubernetes => Cow::Owned(theme::kubernetes(entry.row.kubernetes.state).text()),
+        Col::Registry(i) => Cow::Borrowed(entry.cells.get(i).map(String::as_str).unwrap_or("")),
+        Col::Detail => Cow::Owned(match &entry.row.kubernetes.error {
+            Some(error) => format!("error: {error}"),
+            None => detail_text(&entry.row.drift),
+        }),
+        _ => Cow::Borrowed(""),
+    }
+}
+
+fn age(seconds: Option<i64>) -> String {
+    match seconds {
+        None => "never".to_string(),
+        Some(s) if s < 120 => format!("{s}s"),
+        Some(s) if s < 7200 => format!("{}m", s / 60),
+        Some(s) if s < 172_800 => format!("{}h", s / 3600),
+        Some(s) => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn switch_cell(switch: &SwitchHealth, col: Col) -> Cow<'_, str> {
+    let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+    match col {
+        Col::Name => Cow::Borrowed(switch.name.as_str()),
+        Col::SwitchState => Cow::Owned(theme::switch(switch.state).text()),
+        Col::Heartbeat => Cow::Owned(age(switch.heartbeat_age)),
+        Col::Generation => Cow::Owned(format!(
+            "{}/{}",
+            number(switch.applied_generation),
+            number(switch.current_generation)
+        )),
+        Col::Version => Cow::Borrowed(switch.version.as_deref().unwrap_or("-")),
+        Col::Reboot => Cow::Borrowed(if switch.reboot_required { "yes" } else { "no" }),
+        _ => Cow::Borrowed(""),
+    }
+}
+
+/// Compares text with digit runs taken as numbers, so `leaf-2` sorts before `leaf-10`.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (na, nb) = (&a[..da], &b[..db]);
+                let ta = trim_zeros(na);
+                let tb = trim_zeros(nb);
+                let order = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|&&d| d == b'0').count();
+    &digits[zeros.min(digits.len().saturating_sub(1))..]
+}
+
+/// Orders two rows by a column; ties fall back to kind then name so the order is total.
+pub fn compare_entries(a: &Entry, b: &Entry, col: Col) -> Ordering {
+    let primary = match col {
+        Col::Kind => a.kind.cmp(&b.kind),
+        Col::Name => Ordering::Equal,
+        Col::Drift | Col::Detail => {
+            theme::drift_severity(&a.row.drift).cmp(&theme::drift_severity(&b.row.drift))
+        }
+        Col::Kubernetes => kube_rank(a).cmp(&kube_rank(b)),
+        Col::Registry(i) => natural_cmp(
+            a.cells.get(i).map(String::as_str).unwrap_or(""),
+            b.cells.get(i).map(String::as_str).unwrap_or(""),
+        ),
+        _ => Ordering::Equal,
+    };
+    primary
+        .then_with(|| a.kind.cmp(&b.kind))
+        .then_with(|| natural_cmp(&a.row.key.name, &b.row.key.name))
+}
+
+fn kube_rank(entry: &Entry) -> u8 {
+    use crate::status::KubernetesState::*;
+    match entry.row.kubernetes.state {
+        Error => 0,
+        Unknown => 1,
+        Applied => 2,
+        Live => 3,
+    }
+}
+
+pub fn compare_switches(a: &SwitchHealth, b: &SwitchHealth, col: Col) -> Ordering {
+    let rank = |s: &SwitchHealth| {
+        use crate::health::SwitchState::*;
+        match s.state {
+            Stale => 0,
+            Stuck => 1,
+            Pending => 2,
+            Ready => 3,
+        }
+    };
+    let primary = match col {
+        Col::SwitchState => rank(a).cmp(&rank(b)),
+        Col::Heartbeat => b
+            .heartbeat_age
+            .unwrap_or(i64::MAX)
+            .cmp(&a.heartbeat_age.unwrap_or(i64::MAX)),
+        Col::Generation => a.applied_generation.cmp(&b.applied_generation),
+        Col::Version => a.version.cmp(&b.version),
+        Col::Reboot => b.reboot_required.cmp(&a.reboot_required),
+        _ => Ordering::Equal,
+    };
+    primary.then_with(|| natural_cmp(&a.name, &b.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_cycle_and_parse_like_kubectl() {
+        assert_eq!(View::Drift.prev(), View::Kind(KINDS.len() - 1));
+        assert_eq!(View::Kind(KINDS.len() - 1).next(), View::Drift);
+        assert_eq!(View::parse("vpcs").map(View::title), Some("VPC"));
+        assert_eq!(View::parse("Drift"), Some(View::Drift));
+        assert_eq!(View::parse("nope"), None);
+        assert_eq!(View::all().count(), 15);
+    }
+
+    #[test]
+    fn natural_order_reads_numbers() {
+        let mut names = vec!["leaf-10", "leaf-2", "leaf-1", "border"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, ["border", "leaf-1", "leaf-2", "leaf-10"]);
+    }
+}

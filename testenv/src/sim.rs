@@ -1,0 +1,772 @@
+//! sim: a fabric simulator that plays the Hedgehog controller and the switch agents against a
+//! control plane, so hhdash has live switch health to show without switches.
+//!
+//! For every Switch in its namespace it keeps an Agent of the same name, whose spec is what the
+//! controller would render for that switch (see [`agent_spec`]): the Switch plus its
+//! connections, the VPCs attached through them, their peerings and namespaces. When any of that
+//! changes, the Agent's spec changes and the API server bumps `metadata.generation`. Each agent
+//! heartbeats (`status.lastHeartbeat`), picks a new generation up at its next heartbeat
+//! (`lastAttemptGen`) and applies it after a delay (`lastAppliedGen`), the fields hhdash's
+//! health model reads. On a schedule it injects faults: a switch stops heartbeating for a while
+//! (Stale), a switch attempts a generation but does not apply it for a while (Stuck), and, when
+//! asked, someone edits a VPC or Server out of band with field manager [`DRIFT_MANAGER`] (drift).
+//!
+//! Every random decision comes from a [`Director`] seeded by [`SimConfig::seed`]; timing decides
+//! only *when* a question is asked. The simulator never reads a kubeconfig: the caller hands it
+//! a [`kube::Client`]. It needs write access to Agents (status included) and, for drift, to VPCs
+//! and Servers: the controller's rights, i.e. [`Identity::Admin`](crate::Identity::Admin) in
+//! testenv.
+
+mod director;
+mod render;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+pub use director::{Director, DriftEdit, SplitMix64};
+pub use render::{Snapshot, agent_spec};
+
+/// The field manager of the simulated controller (Agent specs) and agents (Agent status).
+pub const AGENT_MANAGER: &str = "fabric-sim";
+/// The field manager of out-of-band edits, so drift shows who made it.
+pub const DRIFT_MANAGER: &str = "sim-drift";
+
+/// How the simulator behaves. [`Default`] suits a demo; tests shorten the intervals.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub namespace: String,
+    pub seed: u64,
+    /// How often the simulator reads the namespace and acts; the resolution of every timer.
+    pub tick: Duration,
+    /// Each agent's heartbeat period. Agents pick new generations up at a heartbeat.
+    pub heartbeat: Duration,
+    /// From attempting a generation to applying it.
+    pub apply_delay: Duration,
+    /// A switch goes silent this often (zero: never).
+    pub stale_every: Duration,
+    /// How long a silent switch stays silent. Longer than hhdash's 60 s bound to show as Stale.
+    pub stale_for: Duration,
+    /// The chance that a switch lags on a new generation (attempts, does not apply).
+    pub lag_probability: f64,
+    /// How long a lagging switch holds a generation unapplied.
+    pub lag_for: Duration,
+    /// An out-of-band edit this often (zero: never).
+    pub drift_every: Duration,
+    /// Stop after this long (zero: run until the shutdown future completes).
+    pub duration: Duration,
+    /// What the agents report as `status.version` (and the controller as `spec.version`).
+    pub agent_version: String,
+    /// Log every heartbeat; otherwise a status line once a minute stands for them.
+    pub verbose: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            namespace: "default".into(),
+            seed: 1,
+            tick: Duration::from_secs(1),
+            heartbeat: Duration::from_secs(5),
+            apply_delay: Duration::from_secs(3),
+            stale_every: Duration::from_secs(120),
+            stale_for: Duration::from_secs(100),
+            lag_probability: 0.2,
+            lag_for: Duration::from_secs(40),
+            drift_every: Duration::ZERO,
+            duration: Duration::ZERO,
+            agent_version: "v0.87.4-sim".into(),
+            verbose: false,
+        }
+    }
+}
+
+/// What the simulator did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Created an Agent for a new Switch.
+    Created,
+    /// Rendered a changed Agent spec (a new generation).
+    Spec,
+    /// Deleted the Agent of a Switch that is gone.
+    Deleted,
+    /// An agent reported it is alive.
+    Heartbeat,
+    /// An agent picked up a generation and started applying it.
+    Attempt,
+    /// An agent finished applying a generation.
+    Applied,
+    /// An agent will hold a generation attempted but unapplied (shows as Stuck).
+    Lagging,
+    /// An agent stopped heartbeating (shows as Stale after the bound).
+    Silent,
+    /// A silent agent is back, with a new boot ID.
+    Back,
+    /// An out-of-band edit of a VPC or Server.
+    Drift,
+    /// The periodic summary that stands in for heartbeat lines.
+    Status,
+    /// A failed API call; the simulator carries on at the next tick.
+    Error,
+}
+
+impl Action {
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Spec => "spec",
+            Action::Deleted => "deleted",
+            Action::Heartbeat => "heartbeat",
+            Action::Attempt => "attempt",
+            Action::Applied => "applied",
+            Action::Lagging => "lagging",
+            Action::Silent => "silent",
+            Action::Back => "back",
+            Action::Drift => "drift",
+            Action::Status => "status",
+            Action::Error => "error",
+        }
+    }
+}
+
+/// One thing the simulator did: one log line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimEvent {
+    /// Unix seconds.
+    pub time: i64,
+    pub action: Action,
+    /// `Agent/leaf-1`, `VPC/web`, or empty for fabric-wide lines.
+    pub object: String,
+    pub message: String,
+}
+
+impl fmt::Display for SimEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}  {:<9}  {:<24}  {}",
+            rfc3339(self.time),
+            self.action.word(),
+            self.object,
+            self.message
+        )
+    }
+}
+
+/// Counts of what a run did, per action.
+pub type Summary = BTreeMap<Action, u64>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The first look at the namespace failed: wrong server, token, CA or missing CRDs.
+    /// Later failures are logged and retried instead.
+    #[error("fabric-sim: cannot {what} in namespace {namespace}: {source}")]
+    Start {
+        what: String,
+        namespace: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (what Kubernetes writes for `date-time` fields).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// The kinds the controller renders Agents from (group, kind, plural).
+const INPUTS: [(&str, &str, &str); 8] = [
+    ("wiring.githedgehog.com", "Switch", "switches"),
+    ("wiring.githedgehog.com", "Connection", "connections"),
+    ("wiring.githedgehog.com", "Server", "servers"),
+    ("vpc.githedgehog.com", "VPC", "vpcs"),
+    ("vpc.githedgehog.com", "VPCAttachment", "vpcattachments"),
+    ("vpc.githedgehog.com", "VPCPeering", "vpcpeerings"),
+    ("wiring.githedgehog.com", "VLANNamespace", "vlannamespaces"),
+    ("vpc.githedgehog.com", "IPv4Namespace", "ipv4namespaces"),
+];
+
+fn resource(group: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1beta1", kind), plural)
+}
+
+/// One simulated switch agent.
+#[derive(Debug)]
+struct AgentState {
+    /// The Agent's `metadata.generation` as last seen.
+    generation: i64,
+    attempted: i64,
+    attempted_at: i64,
+    applied: i64,
+    applied_at: i64,
+    next_heartbeat: Instant,
+    last_heartbeat: i64,
+    /// When the attempted generation gets applied, and whether that wait is a lag fault.
+    apply_at: Option<(Instant, bool)>,
+    silent_until: Option<Instant>,
+    boots: u64,
+}
+
+/// The simulator: its state between ticks. [`Simulator::step`] does one tick;
+/// [`Simulator::run`] ticks until told to stop.
+pub struct Simulator {
+    config: SimConfig,
+    client: kube::Client,
+    director: Director,
+    agents: BTreeMap<String, AgentState>,
+    /// The spec last rendered per Agent, so unchanged specs are not sent again.
+    rendered: BTreeMap<String, Value>,
+    started: Instant,
+    next_stale: Option<Instant>,
+    next_drift: Option<Instant>,
+    next_status: Instant,
+    last_error: Option<String>,
+    summary: Summary,
+}
+
+impl Simulator {
+    pub fn new(client: kube::Client, config: SimConfig) -> Self {
+        let now = Instant::now();
+        let after = |every: Duration| (!every.is_zero()).then(|| now + every);
+        Simulator {
+            director: Director::new(config.seed),
+            next_stale: after(config.stale_every),
+            next_drift: after(config.drift_every),
+            next_status: now + Duration::from_secs(60),
+            config,
+            client,
+            agents: BTreeMap::new(),
+            rendered: BTreeMap::new(),
+            started: now,
+            last_error: None,
+            summary: Summary::new(),
+        }
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// What the simulator has done so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    fn api(&self, group: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(
+            self.client.clone(),
+            &self.config.namespace,
+            &resource(group, kind, plural),
+        )
+    }
+
+    fn agents_api(&self) -> Api<DynamicObject> {
+        self.api("agent.githedgehog.com", "Agent", "agents")
+    }
+
+    /// The first tick, failing instead of logging: if the namespace cannot be read or the
+    /// Agents cannot be written now, the configuration is wrong and retrying will not help.
+    pub async fn start(
+        &mut self,
+        emit: &mut (dyn FnMut(&SimEvent) + Send),
+    ) -> Result<(), SimError> {
+        self.try_step(emit)
+            .await
+            .map_err(|(what, source)| SimError::Start {
+                what,
+                namespace: self.config.namespace.clone(),
+                source,
+            })
+    }
+
+    /// One tick. A failed API call is reported as an [`Action::Error`] event (once per
+    /// distinct message) and the next tick tries again: the API server may be restarting.
+    pub async fn step(&mut self, emit: &mut (dyn FnMut(&SimEvent) + Send)) {
+        match self.try_step(emit).await {
+            Ok(()) => self.last_error = None,
+            Err((what, error)) => {
+                let message = format!("cannot {what}: {error}");
+                if self.last_error.as_ref() != Some(&message) {
+                    self.emit(emit, Action::Error, String::new(), message.clone());
+                    self.last_error = Some(message);
+                }
+            }
+        }
+    }
+
+    /// Ticks until `shutdown` completes or [`SimConfig::duration`] passes; returns what it did.
+    /// Call [`start`](Self::start) first to fail fast on a wrong configuration.
+    pub async fn run(
+        mut self,
+        emit: &mut (dyn FnMut(&SimEvent) + Send),
+        shutdown: impl Future<Output = ()>,
+    ) -> Summary {
+        let mut ticks = tokio::time::interval(self.config.tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let deadline =
+            (!self.config.duration.is_zero()).then(|| self.started + self.config.duration);
+        tokio::pin!(shutdown);
+        loop {
+            let until_deadline = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = until_deadline => break,
+                _ = ticks.tick() => self.step(emit).await,
+            }
+        }
+        self.summary
+    }
+
+    fn emit(
+        &mut self,
+        emit: &mut (dyn FnMut(&SimEvent) + Send),
+        action: Action,
+        object: String,
+        message: String,
+    ) {
+        *self.summary.entry(action).or_default() += 1;
+        if action == Action::Heartbeat && !self.config.verbose {
+            return;
+        }
+        emit(&SimEvent {
+            time: unix_now(),
+            action,
+            object,
+            message,
+        });
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, (String, kube::Error)> {
+        let mut lists = Vec::with_capacity(INPUTS.len());
+        for (group, kind, plural) in INPUTS {
+            let list = self
+                .api(group, kind, plural)
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| (format!("list {plural}.{group}"), e))?;
+            let mut objects: Vec<Value> = list
+                .items
+                .into_iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect();
+            objects.sort_by(|a, b| render::name(a).cmp(render::name(b)));
+            lists.push(objects);
+        }
+        let mut lists = lists.into_iter();
+        let mut next = || lists.next().unwrap_or_default();
+        Ok(Snapshot {
+            switches: next(),
+            connections: next(),
+            servers: next(),
+            vpcs: next(),
+            attachments: next(),
+            peerings: next(),
+            vlan_namespaces: next(),
+            ipv4_namespaces: next(),
+        })
+    }
+
+    async fn try_step(
+        &mut self,
+        emit: &mut (dyn FnMut(&SimEvent) + Send),
+    ) -> Result<(), (String, kube::Error)> {
+        let snapshot = self.snapshot().await?;
+        self.follow_switches(&snapshot, emit).await?;
+        let now = Instant::now();
+        self.inject_stale(now, emit);
+        self.run_agents(now, emit).await?;
+        self.inject_drift(now, &snapshot, emit).await?;
+        if now >= self.next_status {
+            self.next_status = now + Duration::from_secs(60);
+            let message = self.status_line(now);
+            self.emit(emit, Action::Status, String::new(), message);
+        }
+        Ok(())
+    }
+
+    /// The controller's part: one Agent per Switch, with the spec rendered from the namespace;
+    /// Agents whose Switch is gone are deleted.
+    async fn follow_switches(
+        &mut self,
+        snapshot: &Snapshot,
+        emit: &mut (dyn FnMut(&SimEvent) + Send),
+    ) -> Result<(), (String, kube::Error)> {
+        let api = self.agents_api();
+        let live = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| ("list agents.agent.githedgehog.com".to_string(), e))?;
+        let live: BTreeMap<String, i64> = live
+            .items
+            .into_iter()
+            .filter_map(|a| Some((a.metadata.name?, a.metadata.generation.unwrap_or(1))))
+            .collect();
+        let wanted: BTreeSet<&str> = snapshot.switches.iter().map(render::name).collect();
+
+        for switch in &snapshot.switches {
+            let name = render::name(switch).to_string();
+            let spec = agent_spec(switch, snapshot, &self.config.agent_version);
+            let mut generation = live.get(&name).copied();
+            if generation.is_none() || self.rendered.get(&name) != Some(&spec) {
+                let body = json!({
+                    "apiVersion": "agent.githedgehog.com/v1beta1",
+                    "kind": "Agent",
+                    "metadata": {"name": name, "namespace": self.config.namespace},
+                    "spec": spec,
+                });
+                let applied = api
+                    .patch(
+                        &name,
+                        &PatchParams::apply(AGENT_MANAGER).force(),
+                        &Patch::Apply(&body),
+                    )
+                    .await
+                    .map_err(|e| (format!("apply Agent {name}"), e))?;
+                let new_generation = applied.metadata.generation.unwrap_or(1);
+                match generation {
+                    None => self.emit(
+                        emit,
+                        Action::Created,
+                        format!("Agent/{name}"),
+                        format!("for Switch {name} (generation {new_generation})"),
+                    ),
+                    Some(old) if old != new_generation => {
+                        let changed = changed_fields(self.rendered.get(&name), &spec);
+                        self.emit(
+                            emit,
+                            Action::Spec,
+                            format!("Agent/{name}"),
+                            format!("generation {old} -> {new_generation} ({changed} changed)"),
+                        );
+                    }
+                    Some(_) => {}
+                }
+                generation = Some(new_generation);
+                self.rendered.insert(name.clone(), spec);
+            }
+            let generation = generation.unwrap_or(1);
+            let now = Instant::now();
+            self.agents
+                .entry(name)
+                .and_modify(|agent| agent.generation = generation)
+                // A switch the simulator meets boots with its current config applied.
+                .or_insert_with(|| AgentState {
+                    generation,
+                    attempted: generation,
+                    attempted_at: unix_now(),
+                    applied: generation,
+                    applied_at: unix_now(),
+                    next_heartbeat: now,
+                    last_heartbeat: 0,
+                    apply_at: None,
+                    silent_until: None,
+                    boots: 1,
+                });
+        }
+
+        for name in live.keys().filter(|n| !wanted.contains(n.as_str())) {
+            match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => return Err((format!("delete Agent {name}"), e)),
+            }
+            self.emit(
+                emit,
+                Action::Deleted,
+                format!("Agent/{name}"),
+                "its Switch is gone".into(),
+            );
+        }
+        self.agents.retain(|name, _| wanted.contains(name.as_str()));
+        self.rendered
+            .retain(|name, _| wanted.contains(name.as_str()));
+        Ok(())
+    }
+
+    fn inject_stale(&mut self, now: Instant, emit: &mut (dyn FnMut(&SimEvent) + Send)) {
+        let Some(due) = self.next_stale.filter(|due| now >= *due) else {
+            return;
+        };
+        self.next_stale = Some(due + self.config.stale_every);
+        let candidates: Vec<&str> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.silent_until.is_none())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let Some(victim) = self.director.pick_stale(&candidates).map(String::from) else {
+            return;
+        };
+        if let Some(agent) = self.agents.get_mut(&victim) {
+            agent.silent_until = Some(now + self.config.stale_for);
+        }
+        let message = format!(
+            "stops heartbeating for {}s (switch down)",
+            self.config.stale_for.as_secs()
+        );
+        self.emit(emit, Action::Silent, format!("Agent/{victim}"), message);
+    }
+
+    /// The agents' part: heartbeats, picking generations up, applying them; one status write
+    /// per agent that has something to report.
+    async fn run_agents(
+        &mut self,
+        now: Instant,
+        emit: &mut (dyn FnMut(&SimEvent) + Send),
+    ) -> Result<(), (String, kube::Error)> {
+        let api = self.agents_api();
+        let names: Vec<String> = self.agents.keys().cloned().collect();
+        for name in names {
+            let mut events = Vec::new();
+            let Some(agent) = self.agents.get_mut(&name) else {
+                continue;
+            };
+            if let Some(until) = agent.silent_until {
+                if now < until {
+                    continue;
+                }
+                agent.silent_until = None;
+                agent.boots += 1;
+                agent.next_heartbeat = now;
+                events.push((
+                    Action::Back,
+                    "heartbeating again after a reboot".to_string(),
+                ));
+            }
+            let wall = unix_now();
+            let heartbeat = now >= agent.next_heartbeat;
+            let mut changed = heartbeat;
+            if heartbeat {
+                agent.next_heartbeat = now + self.config.heartbeat;
+                agent.last_heartbeat = wall;
+                events.push((Action::Heartbeat, String::new()));
+                if agent.generation > agent.attempted {
+                    agent.attempted = agent.generation;
+                    agent.attempted_at = wall;
+                    // A switch already lagging keeps holding until its lag ends.
+                    let lagging = match agent.apply_at {
+                        Some((at, true)) if at > now => Some(at),
+                        _ if self.director.lags(self.config.lag_probability) => {
+                            Some(now + self.config.lag_for)
+                        }
+                        _ => None,
+                    };
+                    events.push((Action::Attempt, format!("generation {}", agent.generation)));
+                    agent.apply_at = Some(match lagging {
+                        Some(at) => {
+                            events.push((
+                                Action::Lagging,
+                                format!(
+                                    "holds generation {} unapplied for {}s",
+                                    agent.generation,
+                                    at.saturating_duration_since(now).as_secs()
+                                ),
+                            ));
+                            (at, true)
+                        }
+                        None => (now + self.config.apply_delay, false),
+                    });
+                }
+            }
+            if let Some((at, _)) = agent.apply_at
+                && now >= at
+            {
+                agent.apply_at = None;
+                agent.applied = agent.attempted;
+                agent.applied_at = wall;
+                changed = true;
+                events.push((Action::Applied, format!("generation {}", agent.applied)));
+            }
+            if !changed {
+                continue;
+            }
+            let status = json!({"status": {
+                "lastHeartbeat": rfc3339(agent.last_heartbeat),
+                "version": self.config.agent_version,
+                "runID": run_id(self.config.seed, &name, agent.boots),
+                "bootID": run_id(self.config.seed ^ 0xb007, &name, agent.boots),
+                "lastAttemptGen": agent.attempted,
+                "lastAttemptTime": rfc3339(agent.attempted_at),
+                "lastAppliedGen": agent.applied,
+                "lastAppliedTime": rfc3339(agent.applied_at),
+                "rebootRequired": false,
+                "conditions": [],
+            }});
+            let params = PatchParams {
+                field_manager: Some(AGENT_MANAGER.into()),
+                ..Default::default()
+            };
+            match api
+                .patch_status(&name, &params, &Patch::Merge(&status))
+                .await
+            {
+                Ok(_) => {}
+                // Deleted between the list and now; the next tick forgets it.
+                Err(kube::Error::Api(status)) if status.code == 404 => continue,
+                Err(e) => return Err((format!("update the status of Agent {name}"), e)),
+            }
+            for (action, message) in events {
+                self.emit(emit, action, format!("Agent/{name}"), message);
+            }
+        }
+        Ok(())
+    }
+
+    async fn inject_drift(
+        &mut self,
+        now: Instant,
+        snapshot: &Snapshot,
+        emit: &mut (dyn FnMut(&SimEvent) + Send),
+    ) -> Result<(), (String, kube::Error)> {
+        let Some(due) = self.next_drift.filter(|due| now >= *due) else {
+            return Ok(());
+        };
+        self.next_drift = Some(due + self.config.drift_every);
+        let Some(edit) = self.director.drift_edit(&snapshot.vpcs, &snapshot.servers) else {
+            return Ok(());
+        };
+        let (group, plural) = match edit.kind {
+            "VPC" => ("vpc.githedgehog.com", "vpcs"),
+            _ => ("wiring.githedgehog.com", "servers"),
+        };
+        let params = PatchParams {
+            field_manager: Some(DRIFT_MANAGER.into()),
+            ..Default::default()
+        };
+        self.api(group, edit.kind, plural)
+            .patch(&edit.name, &params, &Patch::Merge(&edit.patch))
+            .await
+            .map_err(|e| (format!("edit {} {}", edit.kind, edit.name), e))?;
+        self.emit(
+            emit,
+            Action::Drift,
+            format!("{}/{}", edit.kind, edit.name),
+            format!("{} (field manager {DRIFT_MANAGER})", edit.summary),
+        );
+        Ok(())
+    }
+
+    fn status_line(&self, now: Instant) -> String {
+        let silent: Vec<&str> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.silent_until.is_some_and(|until| until > now))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let behind: Vec<&str> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.applied < a.generation)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let list = |names: &[&str]| {
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", names.join(", "))
+            }
+        };
+        format!(
+            "{} agents: {} heartbeating, {} silent{}, {} behind their generation{}; {} heartbeats so far",
+            self.agents.len(),
+            self.agents.len() - silent.len(),
+            silent.len(),
+            list(&silent),
+            behind.len(),
+            list(&behind),
+            self.summary.get(&Action::Heartbeat).copied().unwrap_or(0)
+        )
+    }
+}
+
+/// Which top-level fields of the Agent spec differ, for the log (`vpcs, vpcAttachments`).
+fn changed_fields(old: Option<&Value>, new: &Value) -> String {
+    let empty = Value::Null;
+    let old = old.unwrap_or(&empty);
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for map in [old.as_object(), new.as_object()].into_iter().flatten() {
+        keys.extend(map.keys().map(String::as_str));
+    }
+    let changed: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .collect();
+    if changed.is_empty() {
+        "nothing the simulator rendered".into()
+    } else {
+        changed.join(", ")
+    }
+}
+
+/// A stable per-switch, per-boot ID (like the agent's run and boot IDs), derived from the seed.
+fn run_id(seed: u64, name: &str, boots: u64) -> String {
+    // FNV-1a folds the name into the seed.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut rng = SplitMix64::new(seed ^ hash ^ boots.wrapping_mul(0x9e37_79b9));
+    format!("{:016x}", rng.next_u64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339_like_kubernetes() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_735_787_045), "2025-01-02T03:04:05Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_629_370), "2026-11-25T17:56:10Z");
+    }
+
+    #[test]
+    fn ids_are_stable_per_seed_switch_and_boot() {
+        assert_eq!(run_id(1, "leaf-1", 1), run_id(1, "leaf-1", 1));
+        assert_ne!(run_id(1, "leaf-1", 1), run_id(1, "leaf-1", 2));
+        assert_ne!(run_id(1, "leaf-1", 1), run_id(1, "leaf-2", 1));
+        assert_ne!(run_id(1, "leaf-1", 1), run_id(2, "leaf-1", 1));
+    }
+
+    #[test]
+    fn changed_fields_names_what_differs() {
+        let old = json!({"vpcs": {"a": 1}, "role": "spine"});
+        let new = json!({"vpcs": {"a": 2}, "role": "spine", "connections": {}});
+        assert_eq!(changed_fields(Some(&old), &new), "connections, vpcs");
+    }
+}
