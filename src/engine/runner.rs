@@ -753,8 +753,13 @@ impl Engine {
                         self.log(event(EventKind::Apply, Some(name), message)).await;
                     }
                     Ok(applied) => {
+                        let applied_version = applied.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+                        let live_version = self.index.live(&key).and_then(|l| l.pointer("/metadata/resourceVersion")).and_then(Value::as_str);
+                        // The watch may have delivered this very version before the apply call
+                        // returned; then the object is already Live, not merely Applied.
+                        let seen_live = applied_version.is_some() && applied_version == live_version;
                         let status = self.resources.entry(key.clone()).or_default();
-                        status.state = KubernetesState::Applied;
+                        status.state = if seen_live { KubernetesState::Live } else { KubernetesState::Applied };
                         status.last_applied = Some(status::now());
                         status.error = None;
                         status.uid = applied.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);

@@ -1,0 +1,186 @@
+//! End to end: the real `hhdash` binary in tmux against the real control plane (testenv) and a
+//! real Git repository. It connects, syncs on `s`, applies everything on `A` after the confirm
+//! dialog, shows a change made by another client as drift in the table and the event pane,
+//! opens the diff on `enter`, and quits on `q` with the terminal restored. `--read-only`
+//! refuses `A`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use testenv::Identity;
+
+/// One tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str, home: &Path) -> Tmux {
+        let socket = format!("hhdash-e2e-{}-{}", std::process::id(), home.display().to_string().len() ^ rand_suffix());
+        let tmux = Tmux { socket };
+        let status = Command::new("tmux")
+            .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "45"])
+            .arg("-e")
+            .arg(format!("HOME={}", home.display()))
+            .args(["-e", "TERM=xterm-256color"])
+            .arg(command)
+            .status()
+            .expect("tmux runs (apt-get install tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "0", key]).status().unwrap();
+            assert!(status.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn alternate_screen_on(&self) -> bool {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display-message", "-p", "-t", "0", "#{alternate_on}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    /// Waits until the screen satisfies `want`; on timeout fails showing the screen.
+    fn wait(&self, secs: u64, what: &str, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if want(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn rand_suffix() -> usize {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as usize
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+fn dashboard_command(config: &Path, store: &Path, log: &Path, extra: &str) -> String {
+    format!(
+        "{} --config {} --store {} --log-file {} ui {extra}; echo \"hhdash exited $?\"; sleep 120",
+        env!("CARGO_BIN_EXE_hhdash"),
+        config.display(),
+        store.display(),
+        log.display()
+    )
+}
+
+fn setup(ns: &str, plane: &testenv::ControlPlane) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    let files = common::demo_files(ns);
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    common::repo_with(&repo, &refs);
+    let config = common::cluster_config(
+        temp.path(), "e2e", ns, &plane.server_url(), &plane.token_file(Identity::Operator), plane.ca_file(), &repo, "env-1",
+    );
+    // No polling: the desired state arrives only when the operator presses `s`.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("poll_interval_secs = 0\n");
+    std::fs::write(&config, text).unwrap();
+    std::fs::create_dir_all(temp.path().join("home")).unwrap();
+    (temp, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "e2e";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = setup(ns, plane);
+    let tmux = Tmux::start(
+        &dashboard_command(&config, &temp.path().join("store.redb"), &temp.path().join("log"), ""),
+        &temp.path().join("home"),
+    );
+
+    // It connects and the watch goes live, before anything is synced.
+    tmux.wait(30, "the fabric to connect and watch", |s| s.contains("Connected") && s.contains("Active"));
+
+    // `s` syncs Git: the VPCs appear, Missing.
+    tmux.keys(&[":", "vpc", "Enter"]);
+    tmux.keys(&["s"]);
+    tmux.wait(30, "synced VPCs shown Missing", |s| s.contains("demo-vpc-3") && s.contains("Missing"));
+
+    // `A` opens a confirmation listing what will change; `y` applies; everything goes Live and InSync.
+    tmux.keys(&["A"]);
+    let dialog = tmux.wait(10, "the confirm dialog", |s| s.contains("Apply 8 object(s) from Git"));
+    assert!(dialog.contains("demo-vpc-1"), "the dialog lists the objects:\n{dialog}");
+    tmux.keys(&["y"]);
+    tmux.wait(30, "VPCs Live and InSync", |s| {
+        s.matches("✓ InSync    ● Live").count() == 3 && s.contains("drifted 0 missing 0 orphan 0")
+    });
+
+    // Another client changes a VLAN: the table shows Drifted and the event pane says where.
+    let vpcs: Api<DynamicObject> = Api::namespaced_with(
+        plane.client(Identity::Admin),
+        ns,
+        &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPC").unwrap()),
+    );
+    let patch = serde_json::json!({"spec": {"subnets": {"subnet-1": {"vlan": 1999}}}});
+    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let screen = tmux.wait(15, "the drift in table and event pane", |s| {
+        s.contains("Drifted") && s.contains("spec.subnets.subnet-1.vlan")
+    });
+    assert!(screen.contains("1131") && screen.contains("1999"), "both values shown:\n{screen}");
+
+    // `enter` on the drifted row opens the detail with the diff.
+    tmux.keys(&["/", "demo-vpc-3", "Enter", "Enter"]);
+    let detail = tmux.wait(10, "the detail view", |s| s.contains("spec.subnets.subnet-1.vlan") && s.contains("env-1/demo.yaml"));
+    assert!(detail.contains("1999"), "{detail}");
+
+    // `q` quits (Esc first closes the detail); the terminal is restored.
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
+    assert!(!tmux.alternate_screen_on(), "the alternate screen was left on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_apply_all() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "e2e-ro";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = setup(ns, plane);
+    let tmux = Tmux::start(
+        &dashboard_command(&config, &temp.path().join("store.redb"), &temp.path().join("log"), "--read-only"),
+        &temp.path().join("home"),
+    );
+    tmux.wait(30, "the fabric to connect", |s| s.contains("Connected") && s.contains("Active"));
+    tmux.keys(&[":", "vpc", "Enter", "s"]);
+    tmux.wait(30, "synced VPCs", |s| s.contains("demo-vpc-3") && s.contains("Missing"));
+    tmux.keys(&["A"]);
+    let screen = tmux.wait(10, "the read-only notice", |s| s.contains("read-only mode"));
+    assert!(!screen.contains("Apply 8 object(s)"), "no confirm dialog in read-only mode:\n{screen}");
+    // Nothing reached the cluster.
+    let vpcs: Api<DynamicObject> = Api::namespaced_with(
+        plane.client(Identity::Admin),
+        ns,
+        &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPC").unwrap()),
+    );
+    assert!(vpcs.list(&Default::default()).await.unwrap().items.is_empty());
+    tmux.keys(&["q"]);
+    tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
+}
