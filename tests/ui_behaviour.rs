@@ -104,6 +104,27 @@ fn shift_a_confirms_then_applies_out_of_sync() {
 }
 
 #[test]
+fn capital_f_in_the_confirm_dialog_forces_conflicts_and_nothing_else_does() {
+    let mut app = app(false);
+    press(&mut app, "A");
+    let effects = press(&mut app, "F");
+    let [Effect::Send { command: Command::Apply(request), .. }] = effects.as_slice() else {
+        panic!("F applies: {effects:?}");
+    };
+    assert_eq!(request.scope, ApplyScope::OutOfSync);
+    assert!(request.force_conflicts, "F takes ownership of conflicting fields");
+    press(&mut app, "A");
+    let effects = press(&mut app, "y");
+    let [Effect::Send { command: Command::Apply(request), .. }] = effects.as_slice() else {
+        panic!("y applies: {effects:?}");
+    };
+    assert!(!request.force_conflicts, "y never forces");
+    // A lowercase f is nothing in the dialog.
+    press(&mut app, "A");
+    assert!(press(&mut app, "f").is_empty());
+}
+
+#[test]
 fn the_confirm_dialog_cancels_on_n_or_esc() {
     let mut app = app(false);
     press(&mut app, "A");

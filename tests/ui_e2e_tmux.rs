@@ -152,8 +152,20 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
     let detail = tmux.wait(10, "the detail view", |s| s.contains("spec.subnets.subnet-1.vlan") && s.contains("env-1/demo.yaml"));
     assert!(detail.contains("1999"), "{detail}");
 
-    // `q` quits (Esc first closes the detail); the terminal is restored.
-    tmux.keys(&["Escape", "q"]);
+    // `A` then `y` applies without forcing: the VLAN now belongs to the other client's field
+    // manager, so the server reports a conflict and nothing changes.
+    tmux.keys(&["Escape", "Escape", "A", "y"]);
+    tmux.wait(20, "the conflict reported", |s| s.contains("conflict"));
+    let live = vpcs.get("demo-vpc-3").await.unwrap();
+    assert_eq!(live.data["spec"]["subnets"]["subnet-1"]["vlan"], 1999);
+    // `A` then `F` is the explicit choice to take the field back: Git wins, InSync again.
+    tmux.keys(&["A", "F"]);
+    tmux.wait(20, "demo-vpc-3 back in sync", |s| s.contains("drifted 0 missing 0 orphan 0"));
+    let live = vpcs.get("demo-vpc-3").await.unwrap();
+    assert_eq!(live.data["spec"]["subnets"]["subnet-1"]["vlan"], 1131);
+
+    // `q` quits; the terminal is restored.
+    tmux.keys(&["q"]);
     tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
     assert!(!tmux.alternate_screen_on(), "the alternate screen was left on");
 }

@@ -47,6 +47,9 @@ pub enum Action {
     InputCancel,
     /// The confirm dialog's answers (fixed: `y`/`enter` and `n`/`esc`).
     Confirm,
+    /// `F` in the confirm dialog: apply and take ownership of fields another manager owns
+    /// (drift made with kubectl edit is such a conflict). A deliberate capital, never a default.
+    ConfirmForce,
     Cancel,
 }
 
@@ -304,6 +307,7 @@ pub fn resolve(mode: InputMode, key: Key, keymap: &KeyMap) -> Option<Action> {
         },
         InputMode::Confirm => match key.code {
             KeyCode::Char('y') | KeyCode::Enter if !key.is_chord() => Some(Action::Confirm),
+            KeyCode::Char('F') if !key.is_chord() => Some(Action::ConfirmForce),
             KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q') => Some(Action::Cancel),
             _ => None,
         },

@@ -446,6 +446,7 @@ impl App {
             | Action::InputSubmit
             | Action::InputCancel
             | Action::Confirm
+            | Action::ConfirmForce
             | Action::Cancel => {}
         }
         Vec::new()
@@ -487,8 +488,8 @@ impl App {
 
     fn update_confirm(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::Confirm => {
-                let effects = self.engine_command(Action::Confirm).into_iter().collect();
+            Action::Confirm | Action::ConfirmForce => {
+                let effects = self.engine_command(action).into_iter().collect();
                 self.overlay = Overlay::None;
                 effects
             }

@@ -95,7 +95,7 @@ impl App {
                 }
                 (self.selected, apply(ApplyScope::Objects(vec![key])))
             }
-            Action::Confirm => {
+            Action::Confirm | Action::ConfirmForce => {
                 if self.read_only {
                     self.refuse_read_only("apply all");
                     return None;
@@ -103,7 +103,11 @@ impl App {
                 let Overlay::Confirm(confirm) = &self.overlay else {
                     return None;
                 };
-                (confirm.fabric, apply(ApplyScope::OutOfSync))
+                let mut command = apply(ApplyScope::OutOfSync);
+                if let Command::Apply(request) = &mut command {
+                    request.force_conflicts = action == Action::ConfirmForce;
+                }
+                (confirm.fabric, command)
             }
             _ => return None,
         };

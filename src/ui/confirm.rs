@@ -119,6 +119,8 @@ pub fn draw(frame: &mut Frame, area: Rect, confirm: &Confirm, theme: &Theme) {
     lines.push(Line::from(vec![
         Span::styled("y/enter", theme.header()),
         Span::raw(" apply    "),
+        Span::styled("F", theme.header()),
+        Span::raw(" apply, taking over fields others changed    "),
         Span::styled("n/esc", theme.header()),
         Span::raw(" cancel"),
     ]));
