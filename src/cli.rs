@@ -184,13 +184,30 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let store = Store::open(&cli.store_path(&config))?;
             print_status(&config, &store, fabrics, *json)
         }
-        Command::Diff { fabric, server_side, json } => {
+        Command::Diff {
+            fabric,
+            server_side,
+            json,
+        } => {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
             let store = Store::open(&cli.store_path(&config))?;
-            runtime()?.block_on(crate::headless::diff(&fabric, &store, &paths.key_file, *server_side, *json))
+            runtime()?.block_on(crate::headless::diff(
+                &fabric,
+                &store,
+                &paths.key_file,
+                *server_side,
+                *json,
+            ))
         }
-        Command::Apply { fabric, dry_run, prune, yes, only, force_conflicts } => {
+        Command::Apply {
+            fabric,
+            dry_run,
+            prune,
+            yes,
+            only,
+            force_conflicts,
+        } => {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
             let store = Store::open(&cli.store_path(&config))?;
@@ -201,7 +218,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 only: only.clone(),
                 force_conflicts: *force_conflicts,
             };
-            runtime()?.block_on(crate::headless::apply(&fabric, &store, &paths.key_file, &options))
+            runtime()?.block_on(crate::headless::apply(
+                &fabric,
+                &store,
+                &paths.key_file,
+                &options,
+            ))
         }
         Command::Watch { fabric, json } => {
             let config = Config::load(&paths.config)?;
@@ -263,7 +285,11 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> Result<Outcome> {
     }
     let config = Config::load(&paths.config)?;
     let store = Store::open(&cli.store_path(&config))?;
-    runtime()?.block_on(crate::headless::check_connections(&config, &store, &paths.key_file))
+    runtime()?.block_on(crate::headless::check_connections(
+        &config,
+        &store,
+        &paths.key_file,
+    ))
 }
 
 fn check_file(paths: &Paths) -> Result<Outcome> {
@@ -285,7 +311,11 @@ fn check_file(paths: &Paths) -> Result<Outcome> {
                     );
                 }
             }
-            println!("{}: {} fabric(s), no problems", paths.config.display(), config.fabrics.len());
+            println!(
+                "{}: {} fabric(s), no problems",
+                paths.config.display(),
+                config.fabrics.len()
+            );
             Ok(Outcome::Success)
         }
         Err(error) => {
@@ -320,14 +350,18 @@ fn sync_fabrics(
                 if !json {
                     print_sync_report(fabric, &report);
                 }
-                reports.push(serde_json::json!({"fabric": fabric.name, "ok": true, "report": report}));
+                reports
+                    .push(serde_json::json!({"fabric": fabric.name, "ok": true, "report": report}));
             }
             Err(error) => {
                 failed = true;
                 if json {
                     reports.push(serde_json::json!({"fabric": fabric.name, "ok": false, "error": error.to_string()}));
                 } else {
-                    eprintln!("sync failed: {error}\n  the previous desired state of {} is kept", fabric.name);
+                    eprintln!(
+                        "sync failed: {error}\n  the previous desired state of {} is kept",
+                        fabric.name
+                    );
                 }
             }
         }
@@ -335,7 +369,11 @@ fn sync_fabrics(
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    Ok(if failed { Outcome::Failed } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }
 
 fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
@@ -346,14 +384,22 @@ fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
         fabric.git.branch,
         fabric.git.directory
     );
-    println!("  {} YAML file(s), {} object(s)", report.files, report.objects());
+    println!(
+        "  {} YAML file(s), {} object(s)",
+        report.files,
+        report.objects()
+    );
     for (kind, count) in report.counts.iter().filter(|(_, n)| *n > 0) {
         println!("  {kind:<20} {count:>6}");
     }
     if !report.skipped.is_empty() {
         println!("  skipped {} document(s):", report.skipped.len());
         for skipped in &report.skipped {
-            let tag = if skipped.reason.is_error() { "error" } else { "skip " };
+            let tag = if skipped.reason.is_error() {
+                "error"
+            } else {
+                "skip "
+            };
             println!("    {tag} {skipped}");
         }
     }
@@ -384,16 +430,31 @@ fn print_status(config: &Config, store: &Store, names: &[String], json: bool) ->
         return Ok(Outcome::Success);
     }
     let now = status::now();
-    let when = |t: Option<i64>| t.map(|t| status::format_age(t, now)).unwrap_or_else(|| "never".into());
+    let when = |t: Option<i64>| {
+        t.map(|t| status::format_age(t, now))
+            .unwrap_or_else(|| "never".into())
+    };
     for summary in &summaries {
         let s = &summary.status;
         println!("{}  (namespace {})", summary.name, summary.namespace);
-        let error = |e: &Option<String>| e.as_ref().map(|e| format!("  error: {e}")).unwrap_or_default();
-        println!("  connection  {}{}", s.connection.state, error(&s.connection.error));
+        let error = |e: &Option<String>| {
+            e.as_ref()
+                .map(|e| format!("  error: {e}"))
+                .unwrap_or_default()
+        };
+        println!(
+            "  connection  {}{}",
+            s.connection.state,
+            error(&s.connection.error)
+        );
         println!(
             "  sync        {}  commit {}  last sync {}  skipped {} ({} errors){}",
             s.sync.state,
-            s.sync.commit.as_deref().map(|c| &c[..c.len().min(12)]).unwrap_or("-"),
+            s.sync
+                .commit
+                .as_deref()
+                .map(|c| &c[..c.len().min(12)])
+                .unwrap_or("-"),
             when(s.sync.last_sync),
             s.sync.skipped,
             s.sync.skipped_errors,
@@ -409,7 +470,12 @@ fn print_status(config: &Config, store: &Store, names: &[String], json: bool) ->
         );
         let total: usize = summary.desired.values().sum();
         let per_kind: Vec<String> = crate::kinds::desired_kinds()
-            .filter_map(|k| summary.desired.get(k.kind).map(|n| format!("{} {n}", k.kind)))
+            .filter_map(|k| {
+                summary
+                    .desired
+                    .get(k.kind)
+                    .map(|n| format!("{} {n}", k.kind))
+            })
             .collect();
         println!("  desired     {total}  ({})", per_kind.join(", "));
         println!("  live        {}", summary.live);
@@ -425,7 +491,10 @@ fn set_secret(store: &Store, paths: &Paths, fabric: &str, slot: SecretSlot) -> R
     let secret = Secret::new(text.trim());
     text.clear();
     if secret.is_empty() {
-        return Err(eyre!("no token on standard input; pipe it in, e.g. `hhdash secret set {fabric} {} < token.txt`", slot.name()));
+        return Err(eyre!(
+            "no token on standard input; pipe it in, e.g. `hhdash secret set {fabric} {} < token.txt`",
+            slot.name()
+        ));
     }
     let vault = Vault::open(&paths.key_file, true)?;
     let sealed = vault.seal(fabric, slot.name(), &secret)?;

@@ -97,7 +97,10 @@ pub enum ClusterError {
 impl ClusterError {
     /// Whether retrying later may help (network trouble), as opposed to configuration problems.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ClusterError::Unreachable { .. } | ClusterError::Other { .. })
+        matches!(
+            self,
+            ClusterError::Unreachable { .. } | ClusterError::Other { .. }
+        )
     }
 }
 
@@ -127,7 +130,10 @@ fn describe_token(fabric: &FabricConfig) -> String {
         crate::config::TokenSource::Env(var) => format!("environment variable {var}"),
         crate::config::TokenSource::File(path) => format!("file {}", path.display()),
         crate::config::TokenSource::Store => {
-            format!("the store (hhdash secret set {} kubernetes-token)", fabric.name)
+            format!(
+                "the store (hhdash secret set {} kubernetes-token)",
+                fabric.name
+            )
         }
     }
 }
@@ -165,7 +171,8 @@ impl FabricClient {
             CaSource::File(path) => {
                 let pem = std::fs::read(path)
                     .map_err(|e| bad_ca(format!("cannot read {}: {e}", path.display())))?;
-                config.root_cert = Some(parse_pem(&pem).map_err(|e| bad_ca(format!("{}: {e}", path.display())))?);
+                config.root_cert =
+                    Some(parse_pem(&pem).map_err(|e| bad_ca(format!("{}: {e}", path.display())))?);
                 format!("CA file {}", path.display())
             }
             CaSource::Inline(pem) => {
@@ -231,7 +238,11 @@ impl FabricClient {
         // A list of each kind proves the CRD is served and the token may read it.
         let mut missing = Vec::new();
         for info in kinds::KINDS {
-            match self.api(info).list_metadata(&ListParams::default().limit(1)).await {
+            match self
+                .api(info)
+                .list_metadata(&ListParams::default().limit(1))
+                .await
+            {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {
                     missing.push(info.kind.to_string())
@@ -253,7 +264,9 @@ impl FabricClient {
         // it cannot write.
         let mut can_write = true;
         for info in kinds::desired_kinds() {
-            if let Err(ClusterError::Forbidden { verb, resource, .. }) = self.access_review(info, "patch").await {
+            if let Err(ClusterError::Forbidden { verb, resource, .. }) =
+                self.access_review(info, "patch").await
+            {
                 can_write = false;
                 if needs_write {
                     warnings.push(format!(
@@ -342,7 +355,12 @@ impl FabricClient {
     }
 
     /// Deletes an object (prune); only ever called for orphans the operator confirmed.
-    pub async fn delete(&self, info: &KindInfo, key: &ObjectKey, dry_run: bool) -> Result<(), ClusterError> {
+    pub async fn delete(
+        &self,
+        info: &KindInfo,
+        key: &ObjectKey,
+        dry_run: bool,
+    ) -> Result<(), ClusterError> {
         let params = kube::api::DeleteParams {
             dry_run,
             ..Default::default()
@@ -354,7 +372,13 @@ impl FabricClient {
         Ok(())
     }
 
-    fn classify_object(&self, error: kube::Error, verb: &str, info: &KindInfo, key: &ObjectKey) -> ClusterError {
+    fn classify_object(
+        &self,
+        error: kube::Error,
+        verb: &str,
+        info: &KindInfo,
+        key: &ObjectKey,
+    ) -> ClusterError {
         let object = format!("{}/{}", key.kind, key.name);
         match error {
             kube::Error::Api(status) if status.code == 409 => ClusterError::Conflict {
@@ -362,13 +386,15 @@ impl FabricClient {
                 object,
                 message: status.message,
             },
-            kube::Error::Api(status) if matches!(status.code, 400 | 404 | 422) => ClusterError::Rejected {
-                fabric: self.fabric.clone(),
-                object,
-                code: status.code,
-                reason: status.reason,
-                message: status.message,
-            },
+            kube::Error::Api(status) if matches!(status.code, 400 | 404 | 422) => {
+                ClusterError::Rejected {
+                    fabric: self.fabric.clone(),
+                    object,
+                    code: status.code,
+                    reason: status.reason,
+                    message: status.message,
+                }
+            }
             other => self.classify(other, verb, info.plural),
         }
     }
@@ -463,7 +489,10 @@ fn classify(error: kube::Error, cx: &Context) -> ClusterError {
         other => {
             let detail = chain(&other);
             let lower = detail.to_lowercase();
-            if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("tls") {
+            if lower.contains("certificate")
+                || lower.contains("unknownissuer")
+                || lower.contains("tls")
+            {
                 ClusterError::Tls {
                     fabric: cx.fabric.to_string(),
                     server: cx.server.to_string(),

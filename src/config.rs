@@ -263,7 +263,11 @@ pub enum TokenError {
 }
 
 /// Reads a token from a file, refusing files that others can read.
-pub fn read_token_file(fabric: &str, what: &'static str, path: &Path) -> Result<Secret, TokenError> {
+pub fn read_token_file(
+    fabric: &str,
+    what: &'static str,
+    path: &Path,
+) -> Result<Secret, TokenError> {
     let meta = std::fs::metadata(path).map_err(|source| TokenError::FileUnreadable {
         fabric: fabric.to_string(),
         what,
@@ -304,7 +308,11 @@ impl TokenSource {
         slot: &'static str,
         stored: impl FnOnce() -> Result<Option<Secret>, String>,
     ) -> Result<Secret, TokenError> {
-        let what = if slot == GIT_TOKEN_SLOT { "git" } else { "kubernetes" };
+        let what = if slot == GIT_TOKEN_SLOT {
+            "git"
+        } else {
+            "kubernetes"
+        };
         match self {
             TokenSource::Env(var) => match std::env::var(var) {
                 Ok(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
@@ -335,7 +343,10 @@ fn is_dns_label(name: &str, allow_underscore: bool) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (allow_underscore && b == b'_')
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'-'
+                || (allow_underscore && b == b'_')
         })
         && !name.starts_with(['-', '_'])
         && !name.ends_with(['-', '_'])
@@ -432,7 +443,10 @@ impl Validator<'_> {
         };
         let server = match raw.server.as_deref().map(str::trim) {
             None | Some("") => {
-                self.problem("kubernetes.server", "missing: set the API server URL, e.g. https://10.0.0.1:6443");
+                self.problem(
+                    "kubernetes.server",
+                    "missing: set the API server URL, e.g. https://10.0.0.1:6443",
+                );
                 None
             }
             Some(server) if server.starts_with("https://") && server.len() > "https://".len() => {
@@ -441,7 +455,9 @@ impl Validator<'_> {
             Some(server) => {
                 self.problem(
                     "kubernetes.server",
-                    format!("{server:?} must be an https:// URL (tokens are never sent in clear text)"),
+                    format!(
+                        "{server:?} must be an https:// URL (tokens are never sent in clear text)"
+                    ),
                 );
                 None
             }
@@ -451,7 +467,10 @@ impl Validator<'_> {
             (Some(file), None, false) => {
                 let path = self.resolve_path(&file);
                 if let Err(error) = std::fs::metadata(&path) {
-                    self.problem("kubernetes.ca_cert_file", format!("{}: {error}", path.display()));
+                    self.problem(
+                        "kubernetes.ca_cert_file",
+                        format!("{}: {error}", path.display()),
+                    );
                 }
                 Some(CaSource::File(path))
             }
@@ -459,7 +478,10 @@ impl Validator<'_> {
                 Some(CaSource::Inline(pem))
             }
             (None, Some(_), false) => {
-                self.problem("kubernetes.ca_cert", "is not a PEM certificate (-----BEGIN CERTIFICATE-----)");
+                self.problem(
+                    "kubernetes.ca_cert",
+                    "is not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                );
                 None
             }
             (None, None, true) => Some(CaSource::InsecureSkipVerify),
@@ -487,17 +509,29 @@ impl Validator<'_> {
 
     fn git(&mut self, raw: Option<RawGit>) -> Option<GitConfig> {
         let Some(raw) = raw else {
-            self.problem("git", "missing: every fabric needs [fabric.git] with url, branch and directory");
+            self.problem(
+                "git",
+                "missing: every fabric needs [fabric.git] with url, branch and directory",
+            );
             return None;
         };
         let url = match raw.url.as_deref().map(str::trim) {
             None | Some("") => {
-                self.problem("git.url", "missing: set a remote https URL or a local repository path");
+                self.problem(
+                    "git.url",
+                    "missing: set a remote https URL or a local repository path",
+                );
                 None
             }
             Some(url) if url.contains("://") => {
                 let scheme = url.split("://").next().unwrap_or_default();
-                let authority = url.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
+                let authority = url
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
                 if !matches!(scheme, "https" | "http" | "file") {
                     self.problem("git.url", format!("scheme {scheme}:// is not supported; use https://, file:// or a local path"));
                     None
@@ -515,7 +549,10 @@ impl Validator<'_> {
         };
         let branch = match raw.branch.as_deref().map(str::trim) {
             None | Some("") => {
-                self.problem("git.branch", "missing: name the branch to follow, e.g. main");
+                self.problem(
+                    "git.branch",
+                    "missing: name the branch to follow, e.g. main",
+                );
                 None
             }
             Some(branch) => Some(branch.to_string()),
@@ -552,7 +589,10 @@ impl Validator<'_> {
                     let found = kinds::lookup(name);
                     if found.is_none() {
                         let known: Vec<&str> = kinds::KINDS.iter().map(|k| k.kind).collect();
-                        self.problem("watch.kinds", format!("unknown kind {name:?}; known: {}", known.join(", ")));
+                        self.problem(
+                            "watch.kinds",
+                            format!("unknown kind {name:?}; known: {}", known.join(", ")),
+                        );
                     }
                     found
                 })
@@ -562,7 +602,10 @@ impl Validator<'_> {
             .stale_heartbeat_secs
             .unwrap_or(crate::health::DEFAULT_STALE_AFTER_SECS);
         if stale_heartbeat_secs <= 0 {
-            self.problem("watch.stale_heartbeat_secs", "must be a positive number of seconds");
+            self.problem(
+                "watch.stale_heartbeat_secs",
+                "must be a positive number of seconds",
+            );
         }
         WatchConfig {
             enabled: raw.enabled.unwrap_or(true),
@@ -633,7 +676,10 @@ impl Config {
             fabric: None,
         };
         if raw.fabric.is_empty() {
-            validator.problem("fabric", "no [[fabric]] is configured; see config.example.toml");
+            validator.problem(
+                "fabric",
+                "no [[fabric]] is configured; see config.example.toml",
+            );
         }
         let mut seen = HashSet::new();
         let mut fabrics = Vec::new();
@@ -651,18 +697,27 @@ impl Config {
                     None
                 }
                 Some(name) if !is_dns_label(name, true) => {
-                    validator.problem("name", "use lowercase letters, digits, '-' and '_' (at most 63)");
+                    validator.problem(
+                        "name",
+                        "use lowercase letters, digits, '-' and '_' (at most 63)",
+                    );
                     None
                 }
                 Some(name) if !seen.insert(name.to_string()) => {
-                    validator.problem("name", "is used by another fabric; fabric names must be unique");
+                    validator.problem(
+                        "name",
+                        "is used by another fabric; fabric names must be unique",
+                    );
                     None
                 }
                 Some(name) => Some(name.to_string()),
             };
             let namespace = fabric.namespace.unwrap_or_else(|| "default".to_string());
             if !is_dns_label(&namespace, false) {
-                validator.problem("namespace", format!("{namespace:?} is not a valid Kubernetes namespace"));
+                validator.problem(
+                    "namespace",
+                    format!("{namespace:?} is not a valid Kubernetes namespace"),
+                );
             }
             let kubernetes = validator.kubernetes(fabric.kubernetes);
             let git = validator.git(fabric.git);
@@ -687,12 +742,12 @@ impl Config {
         }
         Ok(Config {
             path: path.to_path_buf(),
-            store_file: raw.store_file.map(|p| {
-                if p.is_absolute() { p } else { base_dir.join(p) }
-            }),
-            git_cache_dir: raw.git_cache_dir.map(|p| {
-                if p.is_absolute() { p } else { base_dir.join(p) }
-            }),
+            store_file: raw
+                .store_file
+                .map(|p| if p.is_absolute() { p } else { base_dir.join(p) }),
+            git_cache_dir: raw
+                .git_cache_dir
+                .map(|p| if p.is_absolute() { p } else { base_dir.join(p) }),
             fabrics,
             ui,
         })

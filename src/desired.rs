@@ -67,11 +67,21 @@ pub enum SkipReason {
         served: String,
     },
     /// A kind hhdash does not manage (another API group, or an unknown Hedgehog kind).
-    UnknownKind { kind: String, api_version: String },
+    UnknownKind {
+        kind: String,
+        api_version: String,
+    },
     /// A kind hhdash only reads (Agent): the controller owns it.
-    ReadOnlyKind { kind: String },
-    MissingName { kind: String },
-    InvalidName { kind: String, name: String },
+    ReadOnlyKind {
+        kind: String,
+    },
+    MissingName {
+        kind: String,
+    },
+    InvalidName {
+        kind: String,
+        name: String,
+    },
     /// The document names a namespace other than the fabric's.
     ForeignNamespace {
         kind: String,
@@ -316,7 +326,13 @@ fn validate(
 
 /// Parses and validates one file's documents, appending to `set`. Empty and comment-only
 /// documents are not documents and are not reported.
-pub fn parse_file(set: &mut DesiredSet, file: &str, bytes: &[u8], fabric_namespace: &str, commit: &str) {
+pub fn parse_file(
+    set: &mut DesiredSet,
+    file: &str,
+    bytes: &[u8],
+    fabric_namespace: &str,
+    commit: &str,
+) {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
@@ -457,7 +473,10 @@ mod tests {
         let SkipReason::Syntax { line, .. } = &set.skipped[0].reason else {
             panic!("expected a syntax error, got {:?}", set.skipped[0]);
         };
-        assert!((6..=8).contains(line), "error line {line} points into document 2");
+        assert!(
+            (6..=8).contains(line),
+            "error line {line} points into document 2"
+        );
         assert_eq!(set.objects[1].source.line, 9);
         assert_eq!(set.objects[1].source.document, 2);
     }
@@ -519,8 +538,14 @@ mod tests {
              apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: Bad_Name\n",
         );
         assert!(set.objects.is_empty());
-        assert!(matches!(set.skipped[0].reason, SkipReason::MissingName { .. }));
-        assert!(matches!(set.skipped[1].reason, SkipReason::InvalidName { .. }));
+        assert!(matches!(
+            set.skipped[0].reason,
+            SkipReason::MissingName { .. }
+        ));
+        assert!(matches!(
+            set.skipped[1].reason,
+            SkipReason::InvalidName { .. }
+        ));
     }
 
     #[test]
@@ -533,7 +558,10 @@ mod tests {
         );
         assert_eq!(set.duplicates.len(), 1);
         let text = set.duplicates[0].to_string();
-        assert!(text.contains("a.yaml:1") && text.contains("dir/b.yaml:1"), "{text}");
+        assert!(
+            text.contains("a.yaml:1") && text.contains("dir/b.yaml:1"),
+            "{text}"
+        );
     }
 
     #[test]

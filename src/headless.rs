@@ -19,13 +19,23 @@ use crate::status::{self, KubernetesState, ResourceStatus};
 use crate::store::{Event, EventKind, Store};
 
 /// The client for a fabric, from its own settings and token only.
-pub fn fabric_client(fabric: &FabricConfig, store: &Store, key_file: &Path) -> Result<FabricClient> {
-    let token = fabric
-        .kubernetes
-        .token
-        .resolve(&fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
-            crate::vault::stored_secret(store, key_file, &fabric.name, config::KUBERNETES_TOKEN_SLOT)
-        })?;
+pub fn fabric_client(
+    fabric: &FabricConfig,
+    store: &Store,
+    key_file: &Path,
+) -> Result<FabricClient> {
+    let token =
+        fabric
+            .kubernetes
+            .token
+            .resolve(&fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
+                crate::vault::stored_secret(
+                    store,
+                    key_file,
+                    &fabric.name,
+                    config::KUBERNETES_TOKEN_SLOT,
+                )
+            })?;
     Ok(FabricClient::new(fabric, &token)?)
 }
 
@@ -40,7 +50,11 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
         let now = status::now();
         match result {
             Ok(report) => {
-                let access = if report.can_write { "read and apply" } else { "read only" };
+                let access = if report.can_write {
+                    "read and apply"
+                } else {
+                    "read only"
+                };
                 println!(
                     "ok  fabric {}: connected to {} ({}), Hedgehog CRDs served, RBAC: {access} in namespace {}",
                     fabric.name, fabric.kubernetes.server, report.server_version, fabric.namespace
@@ -59,7 +73,12 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
                 failed = true;
                 let message = error.to_string();
                 eprintln!("FAIL fabric {}: {message}", fabric.name);
-                let entry = Event { time: now, what: EventKind::Error, object: None, message: message.clone() };
+                let entry = Event {
+                    time: now,
+                    what: EventKind::Error,
+                    object: None,
+                    message: message.clone(),
+                };
                 store.update_fabric_status(&fabric.name, &[entry], |s| {
                     s.connection.state = status::ConnectionState::Failed;
                     s.connection.error = Some(message);
@@ -68,7 +87,11 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
             }
         }
     }
-    Ok(if failed { Outcome::Failed } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }
 
 fn symbol(drift: &Drift) -> &'static str {
@@ -82,7 +105,12 @@ fn symbol(drift: &Drift) -> &'static str {
 }
 
 fn print_review(review: &Review, server: &str) {
-    let commit = review.sync.commit.as_deref().map(|c| &c[..c.len().min(12)]).unwrap_or("-");
+    let commit = review
+        .sync
+        .commit
+        .as_deref()
+        .map(|c| &c[..c.len().min(12)])
+        .unwrap_or("-");
     let synced = review
         .sync
         .last_sync
@@ -91,7 +119,11 @@ fn print_review(review: &Review, server: &str) {
     println!(
         "fabric {}: Git {commit} (synced {synced}) vs {server}{}",
         review.fabric,
-        if review.server_side { " [server-side dry run]" } else { "" }
+        if review.server_side {
+            " [server-side dry run]"
+        } else {
+            ""
+        }
     );
     let mut current_kind = "";
     for object in review.out_of_sync() {
@@ -109,7 +141,11 @@ fn print_review(review: &Review, server: &str) {
             .as_ref()
             .map(|d| format!("  [{}]", d.source))
             .unwrap_or_default();
-        println!("  {} {}  {what}{source}", symbol(&object.drift), object.key.name);
+        println!(
+            "  {} {}  {what}{source}",
+            symbol(&object.drift),
+            object.key.name
+        );
         if let Drift::Drifted(diffs) = &object.drift {
             for diff in diffs {
                 println!("      {diff}");
@@ -121,12 +157,20 @@ fn print_review(review: &Review, server: &str) {
     if total == 0 {
         println!("in sync: {} object(s) match Git", review.objects.len());
     } else {
-        println!("{total} object(s) out of sync: {drifted} drifted, {missing} missing, {orphan} orphan");
+        println!(
+            "{total} object(s) out of sync: {drifted} drifted, {missing} missing, {orphan} orphan"
+        );
     }
 }
 
 /// `hhdash diff`: exit 0 in sync, 1 drift, 2 error (like `kubectl diff`).
-pub async fn diff(fabric: &FabricConfig, store: &Store, key_file: &Path, server_side: bool, json: bool) -> Result<Outcome> {
+pub async fn diff(
+    fabric: &FabricConfig,
+    store: &Store,
+    key_file: &Path,
+    server_side: bool,
+    json: bool,
+) -> Result<Outcome> {
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(store, &client, server_side).await?;
     if json {
@@ -134,7 +178,11 @@ pub async fn diff(fabric: &FabricConfig, store: &Store, key_file: &Path, server_
     } else {
         print_review(&review, &fabric.kubernetes.server);
     }
-    Ok(if review.out_of_sync().next().is_some() { Outcome::Failed } else { Outcome::Success })
+    Ok(if review.out_of_sync().next().is_some() {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }
 
 pub struct ApplyOptions {
@@ -151,8 +199,14 @@ fn parse_only(fabric: &FabricConfig, only: &[String]) -> Result<Vec<ObjectKey>> 
             let (kind, name) = spec
                 .split_once('/')
                 .ok_or_else(|| eyre!("--only {spec}: use KIND/NAME, e.g. VPC/vpc-1"))?;
-            let info = kinds::lookup(kind).filter(|k| k.writable()).ok_or_else(|| eyre!("--only {spec}: {kind} is not a kind hhdash applies"))?;
-            Ok(ObjectKey { kind: info.kind.to_string(), namespace: fabric.namespace.clone(), name: name.to_string() })
+            let info = kinds::lookup(kind)
+                .filter(|k| k.writable())
+                .ok_or_else(|| eyre!("--only {spec}: {kind} is not a kind hhdash applies"))?;
+            Ok(ObjectKey {
+                kind: info.kind.to_string(),
+                namespace: fabric.namespace.clone(),
+                name: name.to_string(),
+            })
         })
         .collect()
 }
@@ -169,12 +223,21 @@ fn confirm(question: &str) -> Result<bool> {
 }
 
 /// `hhdash apply`: server-side apply of Missing + Drifted (or `--only`), in dependency order.
-pub async fn apply(fabric: &FabricConfig, store: &Store, key_file: &Path, options: &ApplyOptions) -> Result<Outcome> {
+pub async fn apply(
+    fabric: &FabricConfig,
+    store: &Store,
+    key_file: &Path,
+    options: &ApplyOptions,
+) -> Result<Outcome> {
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(store, &client, false).await?;
     let only = parse_only(fabric, &options.only)?;
     let targets: Vec<&review::Reviewed> = if only.is_empty() {
-        review.objects.iter().filter(|o| matches!(o.drift, Drift::Missing | Drift::Drifted(_))).collect()
+        review
+            .objects
+            .iter()
+            .filter(|o| matches!(o.drift, Drift::Missing | Drift::Drifted(_)))
+            .collect()
     } else {
         let mut targets = Vec::new();
         for key in &only {
@@ -182,42 +245,98 @@ pub async fn apply(fabric: &FabricConfig, store: &Store, key_file: &Path, option
                 .objects
                 .iter()
                 .find(|o| &o.key == key && o.desired.is_some())
-                .ok_or_else(|| eyre!("--only {}/{}: not in the synced desired set of fabric {}", key.kind, key.name, fabric.name))?;
+                .ok_or_else(|| {
+                    eyre!(
+                        "--only {}/{}: not in the synced desired set of fabric {}",
+                        key.kind,
+                        key.name,
+                        fabric.name
+                    )
+                })?;
             targets.push(object);
         }
         targets
     };
-    let verb = if options.dry_run { "dry-run apply" } else { "apply" };
+    let verb = if options.dry_run {
+        "dry-run apply"
+    } else {
+        "apply"
+    };
     let mut failed = 0;
     for object in &targets {
-        let desired = object.desired.as_ref().expect("targets have a desired object");
+        let desired = object
+            .desired
+            .as_ref()
+            .expect("targets have a desired object");
         let info = kinds::by_kind(&object.key.kind).expect("registered");
         let name = format!("{}/{}", object.key.kind, object.key.name);
         let now = status::now();
-        match client.apply(info, &object.key, &desired.object, options.dry_run, options.force_conflicts).await {
+        match client
+            .apply(
+                info,
+                &object.key,
+                &desired.object,
+                options.dry_run,
+                options.force_conflicts,
+            )
+            .await
+        {
             Ok(applied) => {
                 println!("{verb:>13}  ok     {name}");
                 if !options.dry_run {
                     let status = ResourceStatus {
                         state: KubernetesState::Applied,
-                        uid: applied.pointer("/metadata/uid").and_then(|v| v.as_str()).map(str::to_string),
-                        resource_version: applied.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()).map(str::to_string),
-                        created: applied.pointer("/metadata/creationTimestamp").and_then(|v| v.as_str()).map(str::to_string),
+                        uid: applied
+                            .pointer("/metadata/uid")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_string),
+                        resource_version: applied
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_string),
+                        created: applied
+                            .pointer("/metadata/creationTimestamp")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_string),
                         last_applied: Some(now),
                         last_synced: None,
                         error: None,
                     };
-                    let entry = Event { time: now, what: EventKind::Apply, object: Some(name), message: "applied from the CLI".into() };
-                    store.write_live(&fabric.name, &[], &[(object.key.clone(), status)], &[entry])?;
+                    let entry = Event {
+                        time: now,
+                        what: EventKind::Apply,
+                        object: Some(name),
+                        message: "applied from the CLI".into(),
+                    };
+                    store.write_live(
+                        &fabric.name,
+                        &[],
+                        &[(object.key.clone(), status)],
+                        &[entry],
+                    )?;
                 }
             }
             Err(error) => {
                 failed += 1;
                 println!("{verb:>13}  FAILED {name}: {error}");
                 if !options.dry_run {
-                    let status = ResourceStatus { state: KubernetesState::Error, error: Some(error.to_string()), ..Default::default() };
-                    let entry = Event { time: now, what: EventKind::Error, object: Some(name), message: error.to_string() };
-                    store.write_live(&fabric.name, &[], &[(object.key.clone(), status)], &[entry])?;
+                    let status = ResourceStatus {
+                        state: KubernetesState::Error,
+                        error: Some(error.to_string()),
+                        ..Default::default()
+                    };
+                    let entry = Event {
+                        time: now,
+                        what: EventKind::Error,
+                        object: Some(name),
+                        message: error.to_string(),
+                    };
+                    store.write_live(
+                        &fabric.name,
+                        &[],
+                        &[(object.key.clone(), status)],
+                        &[entry],
+                    )?;
                 }
             }
         }
@@ -226,7 +345,12 @@ pub async fn apply(fabric: &FabricConfig, store: &Store, key_file: &Path, option
         println!("nothing to apply: fabric {} matches Git", fabric.name);
     }
     if options.prune {
-        let mut orphans: Vec<&ObjectKey> = review.objects.iter().filter(|o| o.drift == Drift::Orphan).map(|o| &o.key).collect();
+        let mut orphans: Vec<&ObjectKey> = review
+            .objects
+            .iter()
+            .filter(|o| o.drift == Drift::Orphan)
+            .map(|o| &o.key)
+            .collect();
         orphans.reverse(); // reverse dependency order: referrers before what they refer to
         if orphans.is_empty() {
             println!("nothing to prune");
@@ -235,14 +359,27 @@ pub async fn apply(fabric: &FabricConfig, store: &Store, key_file: &Path, option
             for key in &orphans {
                 println!("  - {}/{}", key.kind, key.name);
             }
-            let confirmed = options.dry_run || options.yes || confirm("Delete these objects from the cluster?")?;
+            let confirmed = options.dry_run
+                || options.yes
+                || confirm("Delete these objects from the cluster?")?;
             if !confirmed {
-                return Err(eyre!("prune not confirmed: nothing was deleted (pass --yes to confirm non-interactively)"));
+                return Err(eyre!(
+                    "prune not confirmed: nothing was deleted (pass --yes to confirm non-interactively)"
+                ));
             }
             for key in orphans {
                 let info = kinds::by_kind(&key.kind).expect("registered");
                 match client.delete(info, key, options.dry_run).await {
-                    Ok(()) => println!("{:>13}  ok     {}/{}", if options.dry_run { "dry-run prune" } else { "prune" }, key.kind, key.name),
+                    Ok(()) => println!(
+                        "{:>13}  ok     {}/{}",
+                        if options.dry_run {
+                            "dry-run prune"
+                        } else {
+                            "prune"
+                        },
+                        key.kind,
+                        key.name
+                    ),
                     Err(error) => {
                         failed += 1;
                         println!("{:>13}  FAILED {}/{}: {error}", "prune", key.kind, key.name);
@@ -251,9 +388,20 @@ pub async fn apply(fabric: &FabricConfig, store: &Store, key_file: &Path, option
             }
         }
     }
-    let done = if options.dry_run { "passed the dry run" } else { "applied" };
-    println!("{} object(s) {done}, {failed} failed", targets.len() - failed.min(targets.len()));
-    Ok(if failed == 0 { Outcome::Success } else { Outcome::Failed })
+    let done = if options.dry_run {
+        "passed the dry run"
+    } else {
+        "applied"
+    };
+    println!(
+        "{} object(s) {done}, {failed} failed",
+        targets.len() - failed.min(targets.len())
+    );
+    Ok(if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// `hhdash watch`: the engine's event stream, one line (or JSON object) per event.
@@ -267,7 +415,12 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
                 serde_json::json!({"time": status::format_utc(time), "fabric": fabric.name, "what": what, "object": object, "message": message})
             );
         } else {
-            println!("{}  {:<10} {:<30} {message}", status::format_utc(time), what, object.unwrap_or("-"));
+            println!(
+                "{}  {:<10} {:<30} {message}",
+                status::format_utc(time),
+                what,
+                object.unwrap_or("-")
+            );
         }
     };
     loop {

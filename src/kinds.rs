@@ -395,7 +395,10 @@ pub fn lookup(name: &str) -> Option<&'static KindInfo> {
     KINDS.iter().find(|info| {
         info.kind.eq_ignore_ascii_case(name)
             || info.plural.eq_ignore_ascii_case(name)
-            || info.short_names.iter().any(|s| s.eq_ignore_ascii_case(name))
+            || info
+                .short_names
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
     })
 }
 
@@ -432,7 +435,10 @@ mod tests {
         assert!(rank("VPC") < rank("VPCAttachment"));
         assert!(rank("External") < rank("ExternalPeering"));
         let ranks: Vec<u8> = desired_kinds().map(|k| k.apply_rank.unwrap()).collect();
-        assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "KINDS is in apply order");
+        assert!(
+            ranks.windows(2).all(|w| w[0] <= w[1]),
+            "KINDS is in apply order"
+        );
     }
 
     #[test]

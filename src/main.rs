@@ -11,7 +11,11 @@ fn init_logging(cli: &Cli) {
         let _ = std::fs::create_dir_all(dir);
     }
     // The terminal belongs to the dashboard; logs only ever go to the file.
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(&path) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HHDASH_LOG")

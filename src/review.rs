@@ -62,7 +62,10 @@ impl Review {
 }
 
 fn apply_order(key: &ObjectKey) -> (Option<u8>, ObjectKey) {
-    (kinds::by_kind(&key.kind).and_then(|k| k.apply_rank), key.clone())
+    (
+        kinds::by_kind(&key.kind).and_then(|k| k.apply_rank),
+        key.clone(),
+    )
 }
 
 /// Lists every managed kind and compares it with the stored desired set.
@@ -91,15 +94,17 @@ pub async fn review(
     for (key, verdict) in index.iter() {
         let mut verdict = verdict.clone();
         let desired_object = desired.get(key).cloned();
-        if server_side
-            && let (Some(d), Some(live)) = (&desired_object, index.live(key))
-        {
+        if server_side && let (Some(d), Some(live)) = (&desired_object, index.live(key)) {
             let info = kinds::by_kind(&key.kind).expect("desired kinds are registered");
             // Forced, because a field another manager changed (the drift itself) would
             // otherwise be a conflict; a dry run persists nothing either way.
             let dry_run = client.apply(info, key, &d.object, true, true).await?;
             let diffs = drift::compare_exact(info, &dry_run, live);
-            verdict = if diffs.is_empty() { Drift::InSync } else { Drift::Drifted(diffs) };
+            verdict = if diffs.is_empty() {
+                Drift::InSync
+            } else {
+                Drift::Drifted(diffs)
+            };
         }
         objects.push(Reviewed {
             key: key.clone(),

@@ -154,7 +154,11 @@ impl Store {
         }
     }
 
-    fn decode<T: for<'de> Deserialize<'de>>(&self, bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    fn decode<T: for<'de> Deserialize<'de>>(
+        &self,
+        bytes: &[u8],
+        what: &str,
+    ) -> Result<T, StoreError> {
         serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
             path: self.path.clone(),
             what: what.to_string(),
@@ -309,7 +313,10 @@ impl Store {
     pub fn live(&self, fabric: &str) -> Result<Vec<(ObjectKey, Value)>, StoreError> {
         self.scan(LIVE, fabric, |store, key, bytes| {
             let object = store.decode(bytes, "live object")?;
-            Ok((parse_object_key(key).expect("store keys are composite"), object))
+            Ok((
+                parse_object_key(key).expect("store keys are composite"),
+                object,
+            ))
         })
     }
 
@@ -319,7 +326,10 @@ impl Store {
     ) -> Result<Vec<(ObjectKey, ResourceStatus)>, StoreError> {
         self.scan(RESOURCES, fabric, |store, key, bytes| {
             let status = store.decode(bytes, "resource status")?;
-            Ok((parse_object_key(key).expect("store keys are composite"), status))
+            Ok((
+                parse_object_key(key).expect("store keys are composite"),
+                status,
+            ))
         })
     }
 

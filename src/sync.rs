@@ -130,16 +130,23 @@ fn fetch_and_store(
             set.skipped.len()
         ),
     }];
-    events.extend(set.skipped.iter().filter(|s| s.reason.is_error()).map(|s| Event {
-        time: now,
-        what: EventKind::Error,
-        object: None,
-        message: s.to_string(),
-    }));
+    events.extend(
+        set.skipped
+            .iter()
+            .filter(|s| s.reason.is_error())
+            .map(|s| Event {
+                time: now,
+                what: EventKind::Error,
+                object: None,
+                message: s.to_string(),
+            }),
+    );
     let skipped_count = set.skipped.len();
     store.replace_desired(
         &fabric.name,
-        set.objects.into_iter().map(Ok::<_, std::convert::Infallible>),
+        set.objects
+            .into_iter()
+            .map(Ok::<_, std::convert::Infallible>),
         |status| {
             status.sync.state = SyncState::Synced;
             status.sync.error = None;

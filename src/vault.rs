@@ -133,7 +133,12 @@ impl Vault {
         Ok(out)
     }
 
-    pub fn open_sealed(&self, fabric: &str, slot: &str, sealed: &[u8]) -> Result<Secret, VaultError> {
+    pub fn open_sealed(
+        &self,
+        fabric: &str,
+        slot: &str,
+        sealed: &[u8],
+    ) -> Result<Secret, VaultError> {
         let undecryptable = || VaultError::Undecryptable {
             fabric: fabric.to_string(),
             slot: slot.to_string(),
@@ -145,7 +150,13 @@ impl Vault {
         let aad = Self::associated_data(fabric, slot);
         let plain = Zeroizing::new(
             self.cipher
-                .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: &aad })
+                .decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: body,
+                        aad: &aad,
+                    },
+                )
                 .map_err(|_| undecryptable())?,
         );
         let text = std::str::from_utf8(&plain).map_err(|_| undecryptable())?;
@@ -170,7 +181,6 @@ pub fn stored_secret(
         .map(Some)
         .map_err(|e| e.to_string())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -44,7 +44,8 @@ impl Env {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.path().join("home/.local/state/hhdash/hhdash.log")).unwrap_or_default()
+        std::fs::read_to_string(self.path().join("home/.local/state/hhdash/hhdash.log"))
+            .unwrap_or_default()
     }
 }
 
@@ -101,7 +102,11 @@ kinds = ["VPC", "Gateway"]
     .unwrap();
     // A kubeconfig that must never be used as a fallback.
     std::fs::create_dir_all(env.path().join("home/.kube")).unwrap();
-    std::fs::write(env.path().join("home/.kube/config"), "apiVersion: v1\nkind: Config\n").unwrap();
+    std::fs::write(
+        env.path().join("home/.kube/config"),
+        "apiVersion: v1\nkind: Config\n",
+    )
+    .unwrap();
 
     let output = env.run(&["--config", config.to_str().unwrap(), "check", "--offline"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
@@ -121,9 +126,15 @@ kinds = ["VPC", "Gateway"]
         "fabric west: git.directory",
         "fabric west: watch.kinds: unknown kind \"Gateway\"",
     ] {
-        assert!(report.contains(expected), "missing {expected:?} in:\n{report}");
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
     }
-    assert!(!report.contains("pw@"), "credentials from the URL are not echoed:\n{report}");
+    assert!(
+        !report.contains("pw@"),
+        "credentials from the URL are not echoed:\n{report}"
+    );
 }
 
 #[test]
@@ -162,7 +173,10 @@ fn sync_then_status_show_commit_and_counts() {
     let samples = common::samples_dir().join("demo-gitops/env-1");
     let demo = std::fs::read(samples.join("demo.yaml")).unwrap();
     let pre = std::fs::read(samples.join("pre-demo.yaml")).unwrap();
-    let commit = common::repo_with(&repo, &[("env-1/demo.yaml", &demo), ("env-1/pre-demo.yaml", &pre)]);
+    let commit = common::repo_with(
+        &repo,
+        &[("env-1/demo.yaml", &demo), ("env-1/pre-demo.yaml", &pre)],
+    );
     let config = common::config_for(env.path(), &repo, &[("demo", "env-1")]);
     let config = config.to_str().unwrap();
 
@@ -197,9 +211,10 @@ fn a_stored_git_token_never_shows_in_output_or_logs() {
     common::repo_with(&repo, &[("f/a.yaml", b"")]);
     let config = common::config_for(env.path(), &repo, &[("prod", "f")]);
     // A git token from the encrypted store, on a branch that does not exist, so errors happen.
-    let text_config = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("branch = \"main\"", "branch = \"gone\"\ntoken_file = \"git-token\"");
+    let text_config = std::fs::read_to_string(&config).unwrap().replace(
+        "branch = \"main\"",
+        "branch = \"gone\"\ntoken_file = \"git-token\"",
+    );
     std::fs::write(&config, text_config).unwrap();
     let token = "ghp_SuperSecretToken1234567890";
     let token_file = env.path().join("git-token");
@@ -208,18 +223,33 @@ fn a_stored_git_token_never_shows_in_output_or_logs() {
     let config = config.to_str().unwrap();
 
     let mut child = env
-        .hhdash(&["--config", config, "secret", "set", "prod", "kubernetes-token"])
+        .hhdash(&[
+            "--config",
+            config,
+            "secret",
+            "set",
+            "prod",
+            "kubernetes-token",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{token}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{token}\n").as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("stored kubernetes-token for fabric prod"));
     let key_file = env.path().join("home/.config/hhdash/secret.key");
-    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let sync = env.run(&["--config", config, "sync"]);
     assert_eq!(sync.status.code(), Some(1), "{}", text(&sync));
@@ -233,10 +263,20 @@ fn a_stored_git_token_never_shows_in_output_or_logs() {
         ("log", env.log()),
         ("store", String::from_utf8_lossy(&store).to_string()),
     ] {
-        assert!(!shown.contains(token), "the token leaked into {what}:\n{shown}");
-        assert!(!shown.contains("SuperSecret"), "part of the token leaked into {what}");
+        assert!(
+            !shown.contains(token),
+            "the token leaked into {what}:\n{shown}"
+        );
+        assert!(
+            !shown.contains("SuperSecret"),
+            "part of the token leaked into {what}"
+        );
     }
-    assert!(text(&sync).contains("gone"), "the error names the branch: {}", text(&sync));
+    assert!(
+        text(&sync).contains("gone"),
+        "the error names the branch: {}",
+        text(&sync)
+    );
 }
 
 #[test]
@@ -252,12 +292,20 @@ fn secret_set_refuses_unknown_fabrics_and_empty_input() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).contains("no fabric named \"nope\""), "{}", text(&output));
+    assert!(
+        text(&output).contains("no fabric named \"nope\""),
+        "{}",
+        text(&output)
+    );
     let output = env
         .hhdash(&["--config", config, "secret", "set", "prod", "git-token"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).contains("no token on standard input"), "{}", text(&output));
+    assert!(
+        text(&output).contains("no token on standard input"),
+        "{}",
+        text(&output)
+    );
 }

@@ -86,7 +86,16 @@ async fn start_engine(plane: &ControlPlane, ns: &str) -> Running {
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
     common::repo_with(&repo, &[("f/empty.yaml", b"# nothing yet\n")]);
-    let config = common::cluster_config(temp.path(), "faults", ns, &plane.server_url(), &plane.token_file(Identity::Operator), plane.ca_file(), &repo, "f");
+    let config = common::cluster_config(
+        temp.path(),
+        "faults",
+        ns,
+        &plane.server_url(),
+        &plane.token_file(Identity::Operator),
+        plane.ca_file(),
+        &repo,
+        "f",
+    );
     let config = Config::load(&config).unwrap();
     let store = Arc::new(Store::open(&temp.path().join("s.redb")).unwrap());
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
@@ -95,55 +104,108 @@ async fn start_engine(plane: &ControlPlane, ns: &str) -> Running {
         key_file: temp.path().join("k"),
         git_cache_dir: temp.path().join("cache"),
     };
-    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx).remove(0).1;
+    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
+        .remove(0)
+        .1;
     wait_for(&mut rx, 30, "watch Active", is_watch(WatchState::Active)).await;
-    Running { _temp: temp, store, rx, commands }
+    Running {
+        _temp: temp,
+        store,
+        rx,
+        commands,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_watch_survives_an_api_server_restart_and_a_410() {
-    let mut plane = ControlPlane::start_with(Options { namespaces: vec!["faults".into()], ..Default::default() }).await.unwrap();
+    let mut plane = ControlPlane::start_with(Options {
+        namespaces: vec!["faults".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     plane.grant("faults").await.unwrap();
     let vpcs = api(&plane, "VPC", "faults");
     for (name, vlan) in [("keep", 1001), ("change", 1002), ("remove", 1003)] {
-        vpcs.create(&PostParams::default(), &vpc(name, "faults", vlan)).await.unwrap();
+        vpcs.create(&PostParams::default(), &vpc(name, "faults", vlan))
+            .await
+            .unwrap();
     }
     let mut engine = start_engine(&plane, "faults").await;
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
 
     // The API server dies: the watch reports Error with a reason.
     plane.kill_apiserver();
-    let event = wait_for(&mut engine.rx, 30, "watch Error", is_watch(WatchState::Error)).await;
-    let EngineEvent::Status { status, .. } = event else { unreachable!() };
-    assert!(status.watch.error.unwrap().contains("faults"), "the error names the fabric");
+    let event = wait_for(
+        &mut engine.rx,
+        30,
+        "watch Error",
+        is_watch(WatchState::Error),
+    )
+    .await;
+    let EngineEvent::Status { status, .. } = event else {
+        unreachable!()
+    };
+    assert!(
+        status.watch.error.unwrap().contains("faults"),
+        "the error names the fabric"
+    );
 
     // It comes back; right away, before the watcher has reconnected, things change.
     plane.start_apiserver().await.unwrap();
     let vpcs = api(&plane, "VPC", "faults");
     let patch = serde_json::json!({"spec": {"subnets": {"default": {"vlan": 1999}}}});
-    vpcs.patch("change", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    vpcs.patch("change", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
     vpcs.delete("remove", &Default::default()).await.unwrap();
-    vpcs.create(&PostParams::default(), &vpc("added", "faults", 1004)).await.unwrap();
+    vpcs.create(&PostParams::default(), &vpc("added", "faults", 1004))
+        .await
+        .unwrap();
 
     // The engine recovers by itself and its live set equals the server's: nothing lost, no ghosts.
-    wait_for(&mut engine.rx, 60, "watch Active again", is_watch(WatchState::Active)).await;
+    wait_for(
+        &mut engine.rx,
+        60,
+        "watch Active again",
+        is_watch(WatchState::Active),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let names: Vec<String> = engine.store.live("faults").unwrap().into_iter().filter(|(k, _)| k.kind == "VPC").map(|(k, _)| k.name).collect();
+        let names: Vec<String> = engine
+            .store
+            .live("faults")
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| k.kind == "VPC")
+            .map(|(k, _)| k.name)
+            .collect();
         if names == ["added", "change", "keep"] {
             break;
         }
-        assert!(Instant::now() < deadline, "live set never converged: {names:?}");
+        assert!(
+            Instant::now() < deadline,
+            "live set never converged: {names:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
     let events = engine.store.events("faults", 200).unwrap();
-    assert!(events.iter().any(|e| e.message.contains("watch recovered")), "the recovery is logged");
+    assert!(
+        events.iter().any(|e| e.message.contains("watch recovered")),
+        "the recovery is logged"
+    );
 
     // 410 Gone: a restart empties the watch cache, so resuming from an old resourceVersion gets
     // 410 and the watcher must re-list; a change made during the outage must still arrive.
     let relists = |store: &Store| {
-        store.events("faults", 2000).unwrap().iter().filter(|e| e.object.as_deref() == Some("VPC") && e.message.starts_with("listed")).count()
+        store
+            .events("faults", 2000)
+            .unwrap()
+            .iter()
+            .filter(|e| e.object.as_deref() == Some("VPC") && e.message.starts_with("listed"))
+            .count()
     };
     let relists_before = relists(&engine.store);
     plane.stop_apiserver().await;
@@ -152,21 +214,45 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
     vpcs.delete("keep", &Default::default()).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let names: Vec<String> = engine.store.live("faults").unwrap().into_iter().filter(|(k, _)| k.kind == "VPC").map(|(k, _)| k.name).collect();
+        let names: Vec<String> = engine
+            .store
+            .live("faults")
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| k.kind == "VPC")
+            .map(|(k, _)| k.name)
+            .collect();
         if names == ["added", "change"] {
             break;
         }
-        assert!(Instant::now() < deadline, "the delete after the 410 never arrived: {names:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the delete after the 410 never arrived: {names:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
     // kube's watcher re-lists only after a 410 (or a fresh start): this proves one happened.
-    assert!(relists(&engine.store) > relists_before, "the watcher re-listed after the 410");
-    engine.commands.send(hhdash::engine::Command::Shutdown).await.unwrap();
+    assert!(
+        relists(&engine.store) > relists_before,
+        "the watcher re-listed after the 410"
+    );
+    engine
+        .commands
+        .send(hhdash::engine::Command::Shutdown)
+        .await
+        .unwrap();
 }
 
 /// An Agent as the controller writes it, with a status as the switch agent reports it.
-async fn agent(plane: &ControlPlane, ns: &str, name: &str, heartbeat_age: i64, applied: i64, attempted: i64) {
+async fn agent(
+    plane: &ControlPlane,
+    ns: &str,
+    name: &str,
+    heartbeat_age: i64,
+    applied: i64,
+    attempted: i64,
+) {
     let agents = api(plane, "Agent", ns);
     let object: DynamicObject = serde_json::from_value(serde_json::json!({
         "apiVersion": "agent.githedgehog.com/v1beta1", "kind": "Agent",
@@ -174,13 +260,20 @@ async fn agent(plane: &ControlPlane, ns: &str, name: &str, heartbeat_age: i64, a
         "spec": {"role": "server-leaf", "description": name}
     }))
     .unwrap();
-    agents.create(&PostParams::default(), &object).await.unwrap();
-    let heartbeat = hhdash::status::format_utc(hhdash::status::now() - heartbeat_age).replace(' ', "T");
+    agents
+        .create(&PostParams::default(), &object)
+        .await
+        .unwrap();
+    let heartbeat =
+        hhdash::status::format_utc(hhdash::status::now() - heartbeat_age).replace(' ', "T");
     let status = serde_json::json!({"status": {
         "lastHeartbeat": heartbeat, "lastAppliedGen": applied, "lastAttemptGen": attempted,
         "version": "v0.87.0", "conditions": []
     }});
-    agents.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+    agents
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,12 +286,20 @@ async fn switch_health_comes_from_agent_heartbeats_and_generations() {
     agent(plane, "health", "leaf-03", 5, 0, 0).await; // newer generation not tried yet → Pending
     agent(plane, "health", "leaf-04", 5, 0, 1).await; // tried, not applied → Stuck
     let mut engine = start_engine(plane, "health").await;
-    let event = wait_for(&mut engine.rx, 20, "health of 4 switches", |e| {
-        matches!(e, EngineEvent::Health { switches, .. } if switches.len() == 4)
-    })
+    let event = wait_for(
+        &mut engine.rx,
+        20,
+        "health of 4 switches",
+        |e| matches!(e, EngineEvent::Health { switches, .. } if switches.len() == 4),
+    )
     .await;
-    let EngineEvent::Health { switches, .. } = event else { unreachable!() };
-    let states: Vec<(&str, SwitchState)> = switches.iter().map(|s| (s.name.as_str(), s.state)).collect();
+    let EngineEvent::Health { switches, .. } = event else {
+        unreachable!()
+    };
+    let states: Vec<(&str, SwitchState)> = switches
+        .iter()
+        .map(|s| (s.name.as_str(), s.state))
+        .collect();
     assert_eq!(
         states,
         [
@@ -208,7 +309,14 @@ async fn switch_health_comes_from_agent_heartbeats_and_generations() {
             ("leaf-04", SwitchState::Stuck),
         ]
     );
-    assert_eq!(hhdash::health::summarize(&switches).to_string(), "Ready 1/4");
+    assert_eq!(
+        hhdash::health::summarize(&switches).to_string(),
+        "Ready 1/4"
+    );
     assert_eq!(switches[0].version.as_deref(), Some("v0.87.0"));
-    engine.commands.send(hhdash::engine::Command::Shutdown).await.unwrap();
+    engine
+        .commands
+        .send(hhdash::engine::Command::Shutdown)
+        .await
+        .unwrap();
 }

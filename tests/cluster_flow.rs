@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use hhdash::config::Config;
 use hhdash::desired::ObjectKey;
 use hhdash::drift::Drift;
-use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineContext, EngineEvent, JobKind, JobPhase};
+use hhdash::engine::{
+    ApplyRequest, ApplyScope, Command, EngineContext, EngineEvent, JobKind, JobPhase,
+};
 use hhdash::status::WatchState;
 use hhdash::store::Store;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -36,7 +38,15 @@ async fn wait_for(
                 }
                 seen.push(format!("{event:?}").chars().take(200).collect::<String>());
             }
-            _ => panic!("no {what} within {secs}s; last events:\n{}", seen.iter().rev().take(15).cloned().collect::<Vec<_>>().join("\n")),
+            _ => panic!(
+                "no {what} within {secs}s; last events:\n{}",
+                seen.iter()
+                    .rev()
+                    .take(15)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
         }
     }
 }
@@ -54,10 +64,20 @@ async fn sync_apply_drift_apply_round_trip() {
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
     let files = common::demo_files(ns);
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
     common::repo_with(&repo, &refs);
     let config_path = common::cluster_config(
-        temp.path(), "flow", ns, &plane.server_url(), &plane.token_file(Identity::Operator), plane.ca_file(), &repo, "env-1",
+        temp.path(),
+        "flow",
+        ns,
+        &plane.server_url(),
+        &plane.token_file(Identity::Operator),
+        plane.ca_file(),
+        &repo,
+        "env-1",
     );
 
     // Headless: sync, diff shows everything Missing (exit 1), apply, diff in sync (exit 0).
@@ -66,7 +86,10 @@ async fn sync_apply_drift_apply_round_trip() {
     let out = common::hhdash(temp.path(), &config_path, &["diff", "flow"]);
     let text = common::output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("8 object(s) out of sync: 0 drifted, 8 missing, 0 orphan"), "{text}");
+    assert!(
+        text.contains("8 object(s) out of sync: 0 drifted, 8 missing, 0 orphan"),
+        "{text}"
+    );
     assert!(text.contains("demo-vpc-3  Missing"), "{text}");
     let out = common::hhdash(temp.path(), &config_path, &["apply", "flow"]);
     let text = common::output_text(&out);
@@ -75,13 +98,23 @@ async fn sync_apply_drift_apply_round_trip() {
     let out = common::hhdash(temp.path(), &config_path, &["diff", "flow"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     // Exact mode agrees: a server-side dry run of Git changes nothing live.
-    let out = common::hhdash(temp.path(), &config_path, &["diff", "flow", "--server-side"]);
+    let out = common::hhdash(
+        temp.path(),
+        &config_path,
+        &["diff", "flow", "--server-side"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
 
     // The engine, live: it must see everything InSync once its watch is Active.
     let config = Config::load(&config_path).unwrap();
     let store = Arc::new(Store::open(&temp.path().join("engine.redb")).unwrap());
-    hhdash::sync::sync_fabric(&config.fabrics[0], &store, &temp.path().join("cache"), |_, _| Ok(None)).unwrap();
+    hhdash::sync::sync_fabric(
+        &config.fabrics[0],
+        &store,
+        &temp.path().join("cache"),
+        |_, _| Ok(None),
+    )
+    .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
     let ctx = EngineContext {
         store: store.clone(),
@@ -90,9 +123,18 @@ async fn sync_apply_drift_apply_round_trip() {
     };
     let engines = hhdash::engine::start_all(&config.fabrics, ctx, tx);
     let commands = engines[0].1.clone();
-    let first = wait_for(&mut rx, 5, "snapshot", |e| matches!(e, EngineEvent::Snapshot { .. })).await;
-    let EngineEvent::Snapshot { rows, .. } = first else { unreachable!() };
-    assert_eq!(rows.len(), 8, "the snapshot comes from the store before any network I/O");
+    let first = wait_for(&mut rx, 5, "snapshot", |e| {
+        matches!(e, EngineEvent::Snapshot { .. })
+    })
+    .await;
+    let EngineEvent::Snapshot { rows, .. } = first else {
+        unreachable!()
+    };
+    assert_eq!(
+        rows.len(),
+        8,
+        "the snapshot comes from the store before any network I/O"
+    );
     wait_for(&mut rx, 30, "watch Active", |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)).await;
     let drift_count = store.fabric_status("flow").unwrap().drift.count;
     assert_eq!(drift_count, 0, "everything applied is InSync");
@@ -100,42 +142,93 @@ async fn sync_apply_drift_apply_round_trip() {
     // Webhook-owned labels and annotations changed by someone else are not drift.
     let admin = plane.client(Identity::Admin);
     let vpcs = vpc_api(&admin, ns);
-    let label = serde_json::json!({"metadata": {"labels": {"fabric.githedgehog.com/ipv4ns": "default"}}});
-    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&label)).await.unwrap();
+    let label =
+        serde_json::json!({"metadata": {"labels": {"fabric.githedgehog.com/ipv4ns": "default"}}});
+    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&label))
+        .await
+        .unwrap();
 
     // Another client changes a VLAN: the watch reports Drifted at exactly that path.
     let changed_at = Instant::now();
     let patch = serde_json::json!({"spec": {"subnets": {"subnet-1": {"vlan": 1999}}}});
-    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
-    let key = ObjectKey { kind: "VPC".into(), namespace: ns.into(), name: "demo-vpc-3".into() };
+    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let key = ObjectKey {
+        kind: "VPC".into(),
+        namespace: ns.into(),
+        name: "demo-vpc-3".into(),
+    };
     let event = wait_for(&mut rx, 10, "drift of demo-vpc-3", |e| match e {
-        EngineEvent::Rows { upserts, .. } => upserts.iter().any(|r| r.key == key && matches!(r.drift, Drift::Drifted(_))),
+        EngineEvent::Rows { upserts, .. } => upserts
+            .iter()
+            .any(|r| r.key == key && matches!(r.drift, Drift::Drifted(_))),
         _ => false,
     })
     .await;
     let latency = changed_at.elapsed();
     eprintln!("drift reported {latency:?} after the change");
-    let EngineEvent::Rows { upserts, .. } = event else { unreachable!() };
+    let EngineEvent::Rows { upserts, .. } = event else {
+        unreachable!()
+    };
     let row = upserts.iter().find(|r| r.key == key).unwrap();
-    let Drift::Drifted(diffs) = &row.drift else { unreachable!() };
-    assert_eq!(diffs.len(), 1, "only the VLAN drifted, not the webhook label: {diffs:?}");
+    let Drift::Drifted(diffs) = &row.drift else {
+        unreachable!()
+    };
+    assert_eq!(
+        diffs.len(),
+        1,
+        "only the VLAN drifted, not the webhook label: {diffs:?}"
+    );
     assert_eq!(diffs[0].path, "spec.subnets.subnet-1.vlan");
     assert_eq!(diffs[0].desired, Some(serde_json::json!(1131)));
     assert_eq!(diffs[0].live, Some(serde_json::json!(1999)));
 
     // Apply without force: the field now belongs to the other manager, so SSA reports a conflict.
-    let apply = |force| Command::Apply(ApplyRequest { scope: ApplyScope::OutOfSync, dry_run: false, force_conflicts: force });
+    let apply = |force| {
+        Command::Apply(ApplyRequest {
+            scope: ApplyScope::OutOfSync,
+            dry_run: false,
+            force_conflicts: force,
+        })
+    };
     commands.send(apply(false)).await.unwrap();
-    let done = wait_for(&mut rx, 20, "apply result", |e| matches!(e, EngineEvent::Job { job: JobKind::Apply, phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. }, .. })).await;
-    let EngineEvent::Job { phase: JobPhase::Failed { message }, .. } = done else { panic!("expected a conflict, got {done:?}") };
+    let done = wait_for(&mut rx, 20, "apply result", |e| {
+        matches!(
+            e,
+            EngineEvent::Job {
+                job: JobKind::Apply,
+                phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    let EngineEvent::Job {
+        phase: JobPhase::Failed { message },
+        ..
+    } = done
+    else {
+        panic!("expected a conflict, got {done:?}")
+    };
     assert!(message.contains("1 failed"), "{message}");
-    let error = store.resource_statuses("flow").unwrap().into_iter().find(|(k, _)| k == &key).unwrap().1.error.unwrap();
+    let error = store
+        .resource_statuses("flow")
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == &key)
+        .unwrap()
+        .1
+        .error
+        .unwrap();
     assert!(error.contains("conflict"), "{error}");
 
     // With the explicit choice to force, Git wins and the watch sees it InSync again.
     commands.send(apply(true)).await.unwrap();
     wait_for(&mut rx, 20, "demo-vpc-3 back in sync", |e| match e {
-        EngineEvent::Rows { upserts, .. } => upserts.iter().any(|r| r.key == key && r.drift == Drift::InSync),
+        EngineEvent::Rows { upserts, .. } => upserts
+            .iter()
+            .any(|r| r.key == key && r.drift == Drift::InSync),
         _ => false,
     })
     .await;
@@ -151,7 +244,9 @@ async fn sync_apply_drift_apply_round_trip() {
     .unwrap();
     vpcs.create(&PostParams::default(), &orphan).await.unwrap();
     wait_for(&mut rx, 10, "orphan row", |e| match e {
-        EngineEvent::Rows { upserts, .. } => upserts.iter().any(|r| r.key.name == "made-by-hand" && r.drift == Drift::Orphan),
+        EngineEvent::Rows { upserts, .. } => upserts
+            .iter()
+            .any(|r| r.key.name == "made-by-hand" && r.drift == Drift::Orphan),
         _ => false,
     })
     .await;
@@ -164,7 +259,11 @@ async fn sync_apply_drift_apply_round_trip() {
     let out = common::hhdash(temp.path(), &config_path, &["apply", "flow", "--prune"]);
     assert_eq!(out.status.code(), Some(2), "{}", common::output_text(&out));
     assert!(vpcs.get_opt("made-by-hand").await.unwrap().is_some());
-    let out = common::hhdash(temp.path(), &config_path, &["apply", "flow", "--prune", "--yes"]);
+    let out = common::hhdash(
+        temp.path(),
+        &config_path,
+        &["apply", "flow", "--prune", "--yes"],
+    );
     assert!(out.status.success(), "{}", common::output_text(&out));
     assert!(vpcs.get_opt("made-by-hand").await.unwrap().is_none());
 
@@ -180,12 +279,26 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
     let files = common::demo_files(ns);
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
     common::repo_with(&repo, &refs);
     let config = common::cluster_config(
-        temp.path(), "wcli", ns, &plane.server_url(), &plane.token_file(Identity::Operator), plane.ca_file(), &repo, "env-1",
+        temp.path(),
+        "wcli",
+        ns,
+        &plane.server_url(),
+        &plane.token_file(Identity::Operator),
+        plane.ca_file(),
+        &repo,
+        "env-1",
     );
-    assert!(common::hhdash(temp.path(), &config, &["sync"]).status.success());
+    assert!(
+        common::hhdash(temp.path(), &config, &["sync"])
+            .status
+            .success()
+    );
 
     let out = common::hhdash(temp.path(), &config, &["diff", "wcli", "--json"]);
     assert_eq!(out.status.code(), Some(1));
@@ -197,9 +310,12 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
     // `hhdash watch --json` prints one JSON object per event; Ctrl-C ends it cleanly. Its store
     // is its own, since one process opens a store at a time.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hhdash"))
-        .arg("--config").arg(&config)
-        .arg("--store").arg(temp.path().join("watch.redb"))
-        .arg("--log-file").arg(temp.path().join("log"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--store")
+        .arg(temp.path().join("watch.redb"))
+        .arg("--log-file")
+        .arg(temp.path().join("log"))
         .args(["watch", "wcli", "--json"])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -225,12 +341,16 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut lines = Vec::new();
     loop {
-        let line = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), rx.recv())
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("no added event; saw {lines:#?}"));
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let line = tokio::time::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            rx.recv(),
+        )
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no added event; saw {lines:#?}"));
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(event["fabric"], "wcli");
         lines.push(line);
         if !created && event["message"] == "watch active" {

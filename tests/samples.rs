@@ -56,10 +56,19 @@ fn expected_counts(readme: &str) -> Vec<Expected> {
             continue;
         }
         let column = |name: &str| {
-            let index = header.iter().position(|h| h == name).expect("README column");
+            let index = header
+                .iter()
+                .position(|h| h == name)
+                .expect("README column");
             cells[index].clone()
         };
-        let count = |text: String| if text == "·" { 0 } else { text.parse().expect("a count") };
+        let count = |text: String| {
+            if text == "·" {
+                0
+            } else {
+                text.parse().expect("a count")
+            }
+        };
         let file = column("file");
         let path = file
             .trim_start_matches("samples/")
@@ -93,7 +102,9 @@ fn expected_counts(readme: &str) -> Vec<Expected> {
 /// YAML files below a hidden directory of `dir` (each sample file there holds one document).
 fn hidden_yaml_files(dir: &Path) -> usize {
     fn walk(dir: &Path, hidden: bool) -> usize {
-        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
         entries
             .map(|e| e.unwrap())
             .map(|entry| {
@@ -101,7 +112,13 @@ fn hidden_yaml_files(dir: &Path) -> usize {
                 if entry.file_type().unwrap().is_dir() {
                     walk(&entry.path(), is_hidden)
                 } else {
-                    usize::from(is_hidden && entry.path().extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                    usize::from(
+                        is_hidden
+                            && entry
+                                .path()
+                                .extension()
+                                .is_some_and(|e| e == "yaml" || e == "yml"),
+                    )
                 }
             })
             .sum()
@@ -146,14 +163,21 @@ fn every_sample_syncs_to_the_reference_counts() {
     let mut fabrics = Vec::new();
     for (index, row) in expected.iter().enumerate() {
         let source = common::samples_dir().join(&row.path);
-        assert!(source.exists(), "sample {} listed in the README is missing", source.display());
+        assert!(
+            source.exists(),
+            "sample {} listed in the README is missing",
+            source.display()
+        );
         copy_tree(&source, &repo.join(format!("s{index:02}")));
         fabrics.push((format!("s{index:02}"), format!("s{index:02}")));
     }
     common::git(&repo, &["init", "-q"]);
     common::git(&repo, &["add", "-A"]);
     common::git(&repo, &["commit", "-q", "-m", "samples"]);
-    let fabric_refs: Vec<(&str, &str)> = fabrics.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let fabric_refs: Vec<(&str, &str)> = fabrics
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     let config = Config::load(&common::config_for(temp.path(), &repo, &fabric_refs)).unwrap();
     let store = Store::open(&temp.path().join("store.redb")).unwrap();
 
@@ -176,18 +200,32 @@ fn every_sample_syncs_to_the_reference_counts() {
         let mut not_objects = 0;
         for skipped in &report.skipped {
             match &skipped.reason {
-                SkipReason::UnservedVersion { kind, api_version, .. }
+                SkipReason::UnservedVersion {
+                    kind, api_version, ..
+                }
                 | SkipReason::UnknownKind { kind, api_version } => {
-                    *others.entry((kind.clone(), api_version.clone())).or_default() += 1;
+                    *others
+                        .entry((kind.clone(), api_version.clone()))
+                        .or_default() += 1;
                 }
                 SkipReason::NotAnObject => not_objects += 1,
                 other => panic!("{}: unexpected skip {other}", row.path),
             }
         }
-        assert_eq!(others, row.others, "{}: documents reported as not managed", row.path);
+        assert_eq!(
+            others, row.others,
+            "{}: documents reported as not managed",
+            row.path
+        );
         // The README counts the JSON bodies under .hnp/ as documents but lists no kind for them.
-        let unlisted = row.documents - row.kinds.values().sum::<usize>() - row.others.values().sum::<usize>();
-        assert_eq!(not_objects + hidden, unlisted, "{}: documents that are not objects", row.path);
+        let unlisted =
+            row.documents - row.kinds.values().sum::<usize>() - row.others.values().sum::<usize>();
+        assert_eq!(
+            not_objects + hidden,
+            unlisted,
+            "{}: documents that are not objects",
+            row.path
+        );
     }
 }
 
@@ -197,7 +235,10 @@ fn unserved_and_foreign_documents_name_file_and_line() {
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
     copy_tree(&samples.join("gitops-test-1/head-tree"), &repo);
-    copy_tree(&samples.join("lab-ci/env-ci-1.l/wiring-gateway.yaml"), &repo.join("gateway"));
+    copy_tree(
+        &samples.join("lab-ci/env-ci-1.l/wiring-gateway.yaml"),
+        &repo.join("gateway"),
+    );
     common::git(&repo, &["init", "-q"]);
     common::git(&repo, &["add", "-A"]);
     common::git(&repo, &["commit", "-q", "-m", "x"]);
@@ -212,7 +253,11 @@ fn unserved_and_foreign_documents_name_file_and_line() {
         .map(|s| s.to_string())
         .collect();
     assert_eq!(gateway.len(), 2, "{gateway:?}");
-    assert!(gateway[0].starts_with("gateway/wiring-gateway.yaml:"), "{}", gateway[0]);
+    assert!(
+        gateway[0].starts_with("gateway/wiring-gateway.yaml:"),
+        "{}",
+        gateway[0]
+    );
 
     let unserved = report
         .skipped
@@ -220,9 +265,15 @@ fn unserved_and_foreign_documents_name_file_and_line() {
         .find(|s| matches!(s.reason, SkipReason::UnservedVersion { .. }))
         .unwrap();
     let text = unserved.to_string();
-    assert!(text.contains("v1alpha2") && text.contains("v1beta1"), "{text}");
+    assert!(
+        text.contains("v1alpha2") && text.contains("v1beta1"),
+        "{text}"
+    );
     // Each head-tree object file starts with comment lines and `---`; the line points at the object.
     let file = std::fs::read_to_string(repo.join(&unserved.file)).unwrap();
     let line = file.lines().nth(unserved.line - 1).unwrap();
-    assert!(line.starts_with("apiVersion") || line.starts_with("kind"), "{text}: line is {line:?}");
+    assert!(
+        line.starts_with("apiVersion") || line.starts_with("kind"),
+        "{text}: line is {line:?}"
+    );
 }

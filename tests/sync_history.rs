@@ -118,18 +118,26 @@ fn a_missing_branch_fails_clearly_and_keeps_the_previous_desired_set() {
     // Point the same fabric at a branch that does not exist.
     let mut fabric = fx.config.fabrics[0].clone();
     fabric.git.branch = "no-such-branch".into();
-    let error = sync_fabric(&fabric, &fx.store, &fx.temp.path().join("cache"), |_, _| Ok(None))
-        .unwrap_err();
+    let error = sync_fabric(&fabric, &fx.store, &fx.temp.path().join("cache"), |_, _| {
+        Ok(None)
+    })
+    .unwrap_err();
     let text = error.to_string();
     assert!(text.contains("no-such-branch"), "{text}");
-    assert!(text.contains("main"), "names the branches that exist: {text}");
+    assert!(
+        text.contains("main"),
+        "names the branches that exist: {text}"
+    );
     assert!(text.contains("f1"), "names the fabric: {text}");
 
     assert_eq!(fx.store.desired("f1").unwrap(), before);
     let status = fx.store.fabric_status("f1").unwrap();
     assert_eq!(status.sync.state, SyncState::Error);
     assert!(status.sync.error.unwrap().contains("no-such-branch"));
-    assert!(status.sync.commit.is_some(), "the last good commit is still shown");
+    assert!(
+        status.sync.commit.is_some(),
+        "the last good commit is still shown"
+    );
     let events = fx.store.events("f1", 10).unwrap();
     assert!(events.last().unwrap().message.contains("sync failed"));
 }
@@ -147,7 +155,10 @@ fn duplicates_across_files_fail_the_sync_naming_both_places() {
     let error = fx.sync().unwrap_err();
     let text = error.to_string();
     assert!(matches!(error, SyncError::Duplicates { .. }));
-    assert!(text.contains("fabric/copy.yaml:1") && text.contains("fabric/vpcs/a.yaml:1"), "{text}");
+    assert!(
+        text.contains("fabric/copy.yaml:1") && text.contains("fabric/vpcs/a.yaml:1"),
+        "{text}"
+    );
     assert_eq!(fx.store.desired("f1").unwrap(), before);
 }
 
@@ -158,7 +169,12 @@ fn a_syntax_error_is_reported_with_file_and_line_and_the_rest_syncs() {
         &fx.repo,
         &[(
             "fabric/broken.yaml",
-            format!("{}---\nkind: VPC\nmetadata: [unclosed\n---\n{}", vpc("vpc-x", 7), vpc("vpc-y", 8)).as_bytes(),
+            format!(
+                "{}---\nkind: VPC\nmetadata: [unclosed\n---\n{}",
+                vpc("vpc-x", 7),
+                vpc("vpc-y", 8)
+            )
+            .as_bytes(),
         )],
         "broken middle document",
     );

@@ -108,14 +108,29 @@ fn capital_f_in_the_confirm_dialog_forces_conflicts_and_nothing_else_does() {
     let mut app = app(false);
     press(&mut app, "A");
     let effects = press(&mut app, "F");
-    let [Effect::Send { command: Command::Apply(request), .. }] = effects.as_slice() else {
+    let [
+        Effect::Send {
+            command: Command::Apply(request),
+            ..
+        },
+    ] = effects.as_slice()
+    else {
         panic!("F applies: {effects:?}");
     };
     assert_eq!(request.scope, ApplyScope::OutOfSync);
-    assert!(request.force_conflicts, "F takes ownership of conflicting fields");
+    assert!(
+        request.force_conflicts,
+        "F takes ownership of conflicting fields"
+    );
     press(&mut app, "A");
     let effects = press(&mut app, "y");
-    let [Effect::Send { command: Command::Apply(request), .. }] = effects.as_slice() else {
+    let [
+        Effect::Send {
+            command: Command::Apply(request),
+            ..
+        },
+    ] = effects.as_slice()
+    else {
         panic!("y applies: {effects:?}");
     };
     assert!(!request.force_conflicts, "y never forces");

@@ -20,10 +20,25 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str, home: &Path) -> Tmux {
-        let socket = format!("hhdash-e2e-{}-{}", std::process::id(), home.display().to_string().len() ^ rand_suffix());
+        let socket = format!(
+            "hhdash-e2e-{}-{}",
+            std::process::id(),
+            home.display().to_string().len() ^ rand_suffix()
+        );
         let tmux = Tmux { socket };
         let status = Command::new("tmux")
-            .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "45"])
+            .args([
+                "-L",
+                &tmux.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "45",
+            ])
             .arg("-e")
             .arg(format!("HOME={}", home.display()))
             .args(["-e", "TERM=xterm-256color"])
@@ -36,20 +51,34 @@ impl Tmux {
 
     fn keys(&self, keys: &[&str]) {
         for key in keys {
-            let status = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "0", key]).status().unwrap();
+            let status = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", "0", key])
+                .status()
+                .unwrap();
             assert!(status.success());
             std::thread::sleep(Duration::from_millis(150));
         }
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"]).output().unwrap();
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
     fn alternate_screen_on(&self) -> bool {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "display-message", "-p", "-t", "0", "#{alternate_on}"])
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "-t",
+                "0",
+                "#{alternate_on}",
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim() == "1"
@@ -63,19 +92,27 @@ impl Tmux {
             if want(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 }
 
 fn rand_suffix() -> usize {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as usize
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as usize
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
     }
 }
 
@@ -93,10 +130,20 @@ fn setup(ns: &str, plane: &testenv::ControlPlane) -> (tempfile::TempDir, PathBuf
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
     let files = common::demo_files(ns);
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
     common::repo_with(&repo, &refs);
     let config = common::cluster_config(
-        temp.path(), "e2e", ns, &plane.server_url(), &plane.token_file(Identity::Operator), plane.ca_file(), &repo, "env-1",
+        temp.path(),
+        "e2e",
+        ns,
+        &plane.server_url(),
+        &plane.token_file(Identity::Operator),
+        plane.ca_file(),
+        &repo,
+        "env-1",
     );
     // No polling: the desired state arrives only when the operator presses `s`.
     let mut text = std::fs::read_to_string(&config).unwrap();
@@ -113,22 +160,36 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
     plane.grant(ns).await.unwrap();
     let (temp, config) = setup(ns, plane);
     let tmux = Tmux::start(
-        &dashboard_command(&config, &temp.path().join("store.redb"), &temp.path().join("log"), ""),
+        &dashboard_command(
+            &config,
+            &temp.path().join("store.redb"),
+            &temp.path().join("log"),
+            "",
+        ),
         &temp.path().join("home"),
     );
 
     // It connects and the watch goes live, before anything is synced.
-    tmux.wait(30, "the fabric to connect and watch", |s| s.contains("Connected") && s.contains("Active"));
+    tmux.wait(30, "the fabric to connect and watch", |s| {
+        s.contains("Connected") && s.contains("Active")
+    });
 
     // `s` syncs Git: the VPCs appear, Missing.
     tmux.keys(&[":", "vpc", "Enter"]);
     tmux.keys(&["s"]);
-    tmux.wait(30, "synced VPCs shown Missing", |s| s.contains("demo-vpc-3") && s.contains("Missing"));
+    tmux.wait(30, "synced VPCs shown Missing", |s| {
+        s.contains("demo-vpc-3") && s.contains("Missing")
+    });
 
     // `A` opens a confirmation listing what will change; `y` applies; everything goes Live and InSync.
     tmux.keys(&["A"]);
-    let dialog = tmux.wait(10, "the confirm dialog", |s| s.contains("Apply 8 object(s) from Git"));
-    assert!(dialog.contains("demo-vpc-1"), "the dialog lists the objects:\n{dialog}");
+    let dialog = tmux.wait(10, "the confirm dialog", |s| {
+        s.contains("Apply 8 object(s) from Git")
+    });
+    assert!(
+        dialog.contains("demo-vpc-1"),
+        "the dialog lists the objects:\n{dialog}"
+    );
     tmux.keys(&["y"]);
     tmux.wait(30, "VPCs Live and InSync", |s| {
         s.matches("✓ InSync    ● Live").count() == 3 && s.contains("drifted 0 missing 0 orphan 0")
@@ -141,15 +202,22 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
         &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPC").unwrap()),
     );
     let patch = serde_json::json!({"spec": {"subnets": {"subnet-1": {"vlan": 1999}}}});
-    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
     let screen = tmux.wait(15, "the drift in table and event pane", |s| {
         s.contains("Drifted") && s.contains("spec.subnets.subnet-1.vlan")
     });
-    assert!(screen.contains("1131") && screen.contains("1999"), "both values shown:\n{screen}");
+    assert!(
+        screen.contains("1131") && screen.contains("1999"),
+        "both values shown:\n{screen}"
+    );
 
     // `enter` on the drifted row opens the detail with the diff.
     tmux.keys(&["/", "demo-vpc-3", "Enter", "Enter"]);
-    let detail = tmux.wait(10, "the detail view", |s| s.contains("spec.subnets.subnet-1.vlan") && s.contains("env-1/demo.yaml"));
+    let detail = tmux.wait(10, "the detail view", |s| {
+        s.contains("spec.subnets.subnet-1.vlan") && s.contains("env-1/demo.yaml")
+    });
     assert!(detail.contains("1999"), "{detail}");
 
     // `A` then `y` applies without forcing: the VLAN now belongs to the other client's field
@@ -160,14 +228,19 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
     assert_eq!(live.data["spec"]["subnets"]["subnet-1"]["vlan"], 1999);
     // `A` then `F` is the explicit choice to take the field back: Git wins, InSync again.
     tmux.keys(&["A", "F"]);
-    tmux.wait(20, "demo-vpc-3 back in sync", |s| s.contains("drifted 0 missing 0 orphan 0"));
+    tmux.wait(20, "demo-vpc-3 back in sync", |s| {
+        s.contains("drifted 0 missing 0 orphan 0")
+    });
     let live = vpcs.get("demo-vpc-3").await.unwrap();
     assert_eq!(live.data["spec"]["subnets"]["subnet-1"]["vlan"], 1131);
 
     // `q` quits; the terminal is restored.
     tmux.keys(&["q"]);
     tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
-    assert!(!tmux.alternate_screen_on(), "the alternate screen was left on");
+    assert!(
+        !tmux.alternate_screen_on(),
+        "the alternate screen was left on"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,22 +250,40 @@ async fn read_only_refuses_apply_all() {
     plane.grant(ns).await.unwrap();
     let (temp, config) = setup(ns, plane);
     let tmux = Tmux::start(
-        &dashboard_command(&config, &temp.path().join("store.redb"), &temp.path().join("log"), "--read-only"),
+        &dashboard_command(
+            &config,
+            &temp.path().join("store.redb"),
+            &temp.path().join("log"),
+            "--read-only",
+        ),
         &temp.path().join("home"),
     );
-    tmux.wait(30, "the fabric to connect", |s| s.contains("Connected") && s.contains("Active"));
+    tmux.wait(30, "the fabric to connect", |s| {
+        s.contains("Connected") && s.contains("Active")
+    });
     tmux.keys(&[":", "vpc", "Enter", "s"]);
-    tmux.wait(30, "synced VPCs", |s| s.contains("demo-vpc-3") && s.contains("Missing"));
+    tmux.wait(30, "synced VPCs", |s| {
+        s.contains("demo-vpc-3") && s.contains("Missing")
+    });
     tmux.keys(&["A"]);
     let screen = tmux.wait(10, "the read-only notice", |s| s.contains("read-only mode"));
-    assert!(!screen.contains("Apply 8 object(s)"), "no confirm dialog in read-only mode:\n{screen}");
+    assert!(
+        !screen.contains("Apply 8 object(s)"),
+        "no confirm dialog in read-only mode:\n{screen}"
+    );
     // Nothing reached the cluster.
     let vpcs: Api<DynamicObject> = Api::namespaced_with(
         plane.client(Identity::Admin),
         ns,
         &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPC").unwrap()),
     );
-    assert!(vpcs.list(&Default::default()).await.unwrap().items.is_empty());
+    assert!(
+        vpcs.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     tmux.keys(&["q"]);
     tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
 }

@@ -55,10 +55,20 @@ pub enum JobKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobPhase {
-    Started { message: String },
-    Progress { done: usize, total: usize, message: String },
-    Succeeded { message: String },
-    Failed { message: String },
+    Started {
+        message: String,
+    },
+    Progress {
+        done: usize,
+        total: usize,
+        message: String,
+    },
+    Succeeded {
+        message: String,
+    },
+    Failed {
+        message: String,
+    },
 }
 
 /// One object as the dashboard shows it: what Git wants, what the cluster has, the verdict.

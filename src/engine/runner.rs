@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event as WatchEvent};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -94,7 +94,12 @@ pub fn start_all(
     let ctx = Arc::new(ctx);
     fabrics
         .iter()
-        .map(|fabric| (fabric.name.clone(), spawn(fabric.clone(), ctx.clone(), events.clone())))
+        .map(|fabric| {
+            (
+                fabric.name.clone(),
+                spawn(fabric.clone(), ctx.clone(), events.clone()),
+            )
+        })
         .collect()
 }
 
@@ -209,13 +214,19 @@ impl Engine {
         self.status.watch.state = WatchState::Inactive;
         let desired = store.desired(name).unwrap_or_default();
         let live = store.live(name).unwrap_or_default();
-        self.resources = store.resource_statuses(name).unwrap_or_default().into_iter().collect();
+        self.resources = store
+            .resource_statuses(name)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         for object in desired {
             self.desired.insert(object.key.clone(), Arc::new(object));
         }
         if self.status.sync.state != status::SyncState::NeverSynced {
             self.index.set_desired_all(
-                self.desired.iter().map(|(k, d)| (k.clone(), d.object.clone())),
+                self.desired
+                    .iter()
+                    .map(|(k, d)| (k.clone(), d.object.clone())),
             );
         }
         for (key, value) in live {
@@ -256,7 +267,12 @@ impl Engine {
             .kubernetes
             .token
             .resolve(&self.fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
-                crate::vault::stored_secret(&store, &key_file, &self.fabric.name, config::KUBERNETES_TOKEN_SLOT)
+                crate::vault::stored_secret(
+                    &store,
+                    &key_file,
+                    &self.fabric.name,
+                    config::KUBERNETES_TOKEN_SLOT,
+                )
             })
             .map_err(|e| e.to_string())
     }
@@ -287,14 +303,26 @@ impl Engine {
         match command {
             Command::Sync => self.start_sync().await,
             Command::Refresh => {
-                self.job(JobKind::Refresh, JobPhase::Started { message: "reconnecting and re-listing".into() }).await;
+                self.job(
+                    JobKind::Refresh,
+                    JobPhase::Started {
+                        message: "reconnecting and re-listing".into(),
+                    },
+                )
+                .await;
                 self.stop_watchers();
                 self.client = None;
                 self.connect();
             }
             Command::TestConnection => {
                 if !self.connecting {
-                    self.job(JobKind::Connect, JobPhase::Started { message: format!("testing {}", self.fabric.kubernetes.server) }).await;
+                    self.job(
+                        JobKind::Connect,
+                        JobPhase::Started {
+                            message: format!("testing {}", self.fabric.kubernetes.server),
+                        },
+                    )
+                    .await;
                     self.connect();
                 }
             }
@@ -305,7 +333,12 @@ impl Engine {
                 } else {
                     self.stop_watchers();
                     self.set_watch_state(WatchState::Stopped, None).await;
-                    self.log(event(EventKind::Watch, None, "watch stopped by the operator")).await;
+                    self.log(event(
+                        EventKind::Watch,
+                        None,
+                        "watch stopped by the operator",
+                    ))
+                    .await;
                 }
             }
             Command::Apply(request) => self.start_apply(request).await,
@@ -314,14 +347,27 @@ impl Engine {
     }
 
     async fn job(&self, job: JobKind, phase: JobPhase) {
-        self.emit(EngineEvent::Job { fabric: self.fabric.name.clone(), job, phase }).await;
+        self.emit(EngineEvent::Job {
+            fabric: self.fabric.name.clone(),
+            job,
+            phase,
+        })
+        .await;
     }
 
     async fn log(&self, entry: Event) {
-        if let Err(error) = self.ctx.store.append_events(&self.fabric.name, std::slice::from_ref(&entry)) {
+        if let Err(error) = self
+            .ctx
+            .store
+            .append_events(&self.fabric.name, std::slice::from_ref(&entry))
+        {
             tracing::warn!(fabric = %self.fabric.name, "cannot log an event: {error}");
         }
-        self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+        self.emit(EngineEvent::Log {
+            fabric: self.fabric.name.clone(),
+            event: entry,
+        })
+        .await;
     }
 
     async fn save_status(&mut self) {
@@ -333,16 +379,28 @@ impl Engine {
             *s = status;
             s.sync = sync;
         };
-        if let Err(error) = self.ctx.store.update_fabric_status(&self.fabric.name, &[], keep_sync) {
+        if let Err(error) = self
+            .ctx
+            .store
+            .update_fabric_status(&self.fabric.name, &[], keep_sync)
+        {
             tracing::warn!(fabric = %self.fabric.name, "cannot save the fabric status: {error}");
         }
-        self.emit(EngineEvent::Status { fabric: self.fabric.name.clone(), status: self.status.clone() }).await;
+        self.emit(EngineEvent::Status {
+            fabric: self.fabric.name.clone(),
+            status: self.status.clone(),
+        })
+        .await;
     }
 
     /// Event counts and last-event times change with every watch event; they are saved and
     /// published on the slow tick, not per event.
     async fn save_watch_counters(&mut self) {
-        let saved = self.ctx.store.fabric_status(&self.fabric.name).unwrap_or_default();
+        let saved = self
+            .ctx
+            .store
+            .fabric_status(&self.fabric.name)
+            .unwrap_or_default();
         if saved.watch.event_count != self.status.watch.event_count {
             self.save_status().await;
         }
@@ -367,14 +425,25 @@ impl Engine {
             return;
         }
         self.sync_running = true;
-        self.job(JobKind::Sync, JobPhase::Started { message: format!("fetching {} ({})", crate::git::redact_url(&self.fabric.git.url), self.fabric.git.branch) }).await;
+        self.job(
+            JobKind::Sync,
+            JobPhase::Started {
+                message: format!(
+                    "fetching {} ({})",
+                    crate::git::redact_url(&self.fabric.git.url),
+                    self.fabric.git.branch
+                ),
+            },
+        )
+        .await;
         let fabric = self.fabric.clone();
         let ctx = self.ctx.clone();
         let tx = self.internal_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let result = crate::sync::sync_fabric(&fabric, &ctx.store, &ctx.git_cache_dir, |name, slot| {
-                crate::vault::stored_secret(&ctx.store, &ctx.key_file, name, slot)
-            });
+            let result =
+                crate::sync::sync_fabric(&fabric, &ctx.store, &ctx.git_cache_dir, |name, slot| {
+                    crate::vault::stored_secret(&ctx.store, &ctx.key_file, name, slot)
+                });
             let message = result.map(|report| {
                 format!(
                     "synced {} object(s) at {}; {} document(s) skipped",
@@ -390,27 +459,61 @@ impl Engine {
     async fn finish_sync(&mut self, result: Result<String, String>) {
         self.sync_running = false;
         // The sync wrote status and events to the store itself; pick them up.
-        let stored = self.ctx.store.fabric_status(&self.fabric.name).unwrap_or_default();
+        let stored = self
+            .ctx
+            .store
+            .fabric_status(&self.fabric.name)
+            .unwrap_or_default();
         self.status.sync = stored.sync;
         match &result {
             Ok(message) => {
-                let desired = self.ctx.store.desired(&self.fabric.name).unwrap_or_default();
-                self.desired = desired.into_iter().map(|d| (d.key.clone(), Arc::new(d))).collect();
+                let desired = self
+                    .ctx
+                    .store
+                    .desired(&self.fabric.name)
+                    .unwrap_or_default();
+                self.desired = desired
+                    .into_iter()
+                    .map(|d| (d.key.clone(), Arc::new(d)))
+                    .collect();
                 let transitions = self.index.set_desired_all(
-                    self.desired.iter().map(|(k, d)| (k.clone(), d.object.clone())),
+                    self.desired
+                        .iter()
+                        .map(|(k, d)| (k.clone(), d.object.clone())),
                 );
                 // Rows for every desired object (their source may have moved) plus transitions.
                 let mut touched: BTreeSet<ObjectKey> = self.desired.keys().cloned().collect();
                 touched.extend(transitions.iter().map(|t| t.key.clone()));
                 self.publish_rows(touched, transitions).await;
-                self.job(JobKind::Sync, JobPhase::Succeeded { message: message.clone() }).await;
+                self.job(
+                    JobKind::Sync,
+                    JobPhase::Succeeded {
+                        message: message.clone(),
+                    },
+                )
+                .await;
             }
             Err(message) => {
-                self.job(JobKind::Sync, JobPhase::Failed { message: message.clone() }).await;
+                self.job(
+                    JobKind::Sync,
+                    JobPhase::Failed {
+                        message: message.clone(),
+                    },
+                )
+                .await;
             }
         }
-        for entry in self.ctx.store.events(&self.fabric.name, 1).unwrap_or_default() {
-            self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+        for entry in self
+            .ctx
+            .store
+            .events(&self.fabric.name, 1)
+            .unwrap_or_default()
+        {
+            self.emit(EngineEvent::Log {
+                fabric: self.fabric.name.clone(),
+                event: entry,
+            })
+            .await;
         }
         self.update_drift_status().await;
         if std::mem::take(&mut self.sync_again) {
@@ -441,11 +544,20 @@ impl Engine {
                 tracing::warn!(%fabric, "cannot log drift events: {error}");
             }
             for entry in entries {
-                self.emit(EngineEvent::Log { fabric: fabric.clone(), event: entry }).await;
+                self.emit(EngineEvent::Log {
+                    fabric: fabric.clone(),
+                    event: entry,
+                })
+                .await;
             }
         }
         if !upserts.is_empty() || !removed.is_empty() {
-            self.emit(EngineEvent::Rows { fabric, upserts, removed }).await;
+            self.emit(EngineEvent::Rows {
+                fabric,
+                upserts,
+                removed,
+            })
+            .await;
         }
     }
 
@@ -477,7 +589,14 @@ impl Engine {
                 let mut stream = watcher::watcher(api, config).default_backoff().boxed();
                 while let Some(item) = stream.next().await {
                     let event = item.map_err(|e| describe_watch_error(&fabric_client, info, e));
-                    if tx.send(Internal::Watch { generation, kind: info, event }).is_err() {
+                    if tx
+                        .send(Internal::Watch {
+                            generation,
+                            kind: info,
+                            event,
+                        })
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -505,7 +624,11 @@ impl Engine {
         let mut watch_ok = false;
         for item in burst {
             match item {
-                Internal::Watch { generation, kind, event } => {
+                Internal::Watch {
+                    generation,
+                    kind,
+                    event,
+                } => {
                     if generation != self.watch_generation {
                         continue;
                     }
@@ -514,34 +637,63 @@ impl Engine {
                         Ok(event) => {
                             watch_ok = true;
                             self.status.watch.event_count += 1;
-                            self.fold_watch_event(kind, event, &mut changes, &mut statuses, &mut entries, &mut touched, &mut transitions, &mut agents_changed);
+                            self.fold_watch_event(
+                                kind,
+                                event,
+                                &mut changes,
+                                &mut statuses,
+                                &mut entries,
+                                &mut touched,
+                                &mut transitions,
+                                &mut agents_changed,
+                            );
                         }
                     }
                 }
                 other => {
                     // Jobs are rare; handle them with the burst flushed first.
-                    self.flush(&mut changes, &mut statuses, &mut entries, &mut touched, &mut transitions).await;
+                    self.flush(
+                        &mut changes,
+                        &mut statuses,
+                        &mut entries,
+                        &mut touched,
+                        &mut transitions,
+                    )
+                    .await;
                     self.handle_job_result(other).await;
                 }
             }
         }
-        self.flush(&mut changes, &mut statuses, &mut entries, &mut touched, &mut transitions).await;
+        self.flush(
+            &mut changes,
+            &mut statuses,
+            &mut entries,
+            &mut touched,
+            &mut transitions,
+        )
+        .await;
         if agents_changed {
             self.refresh_health().await;
         }
         if let Some(message) = watch_error {
             if self.status.watch.state != WatchState::Error {
-                self.log(event(EventKind::Error, None, format!("watch: {message}"))).await;
+                self.log(event(EventKind::Error, None, format!("watch: {message}")))
+                    .await;
             }
             self.set_watch_state(WatchState::Error, Some(message)).await;
         } else if watch_ok {
             self.status.watch.last_event = Some(status::now());
             // Active means every watched kind has been listed: only then is the live view whole.
             let all_listed = self.listed.len() == self.fabric.watch.kinds.len();
-            if self.status.watch.state != WatchState::Active && self.relist.is_empty() && all_listed {
+            if self.status.watch.state != WatchState::Active && self.relist.is_empty() && all_listed
+            {
                 let recovered = self.status.watch.state == WatchState::Error;
                 self.set_watch_state(WatchState::Active, None).await;
-                let message = if recovered { "watch recovered; live state re-listed" } else { "watch active" };
+                let message = if recovered {
+                    "watch recovered; live state re-listed"
+                } else {
+                    "watch active"
+                };
                 self.log(event(EventKind::Watch, None, message)).await;
             }
         }
@@ -587,34 +739,60 @@ impl Engine {
                         touched.insert(key);
                     }
                     for (key, value) in &objects {
-                        changes.push(LiveChange::Upsert { key: key.clone(), object: value.clone() });
+                        changes.push(LiveChange::Upsert {
+                            key: key.clone(),
+                            object: value.clone(),
+                        });
                         statuses.push((key.clone(), self.resource_live(key, value)));
                         touched.insert(key.clone());
                     }
                     transitions.extend(self.index.replace_live_kind(info.kind, objects));
                 } else {
-                    let names: BTreeSet<String> = objects.iter().map(|(k, _)| k.name.clone()).collect();
+                    let names: BTreeSet<String> =
+                        objects.iter().map(|(k, _)| k.name.clone()).collect();
                     for (name, _) in self.agents.iter().filter(|(n, _)| !names.contains(*n)) {
-                        changes.push(LiveChange::Delete { key: agent_key(&self.fabric.namespace, name) });
+                        changes.push(LiveChange::Delete {
+                            key: agent_key(&self.fabric.namespace, name),
+                        });
                     }
                     self.agents = objects
                         .into_iter()
                         .map(|(key, value)| {
-                            changes.push(LiveChange::Upsert { key: key.clone(), object: value.clone() });
+                            changes.push(LiveChange::Upsert {
+                                key: key.clone(),
+                                object: value.clone(),
+                            });
                             (key.name, value)
                         })
                         .collect();
                     *agents_changed = true;
                 }
-                entries.push(event(EventKind::Watch, Some(info.kind.to_string()), format!("listed {} {}", self.count_of(info), info.plural)));
+                entries.push(event(
+                    EventKind::Watch,
+                    Some(info.kind.to_string()),
+                    format!("listed {} {}", self.count_of(info), info.plural),
+                ));
             }
             WatchEvent::Apply(object) => {
-                let Some((key, value)) = cluster::live_entry(info, object) else { return };
-                let what = if self.has_live(info, &key) { EventKind::Modified } else { EventKind::Added };
-                changes.push(LiveChange::Upsert { key: key.clone(), object: value.clone() });
+                let Some((key, value)) = cluster::live_entry(info, object) else {
+                    return;
+                };
+                let what = if self.has_live(info, &key) {
+                    EventKind::Modified
+                } else {
+                    EventKind::Added
+                };
+                changes.push(LiveChange::Upsert {
+                    key: key.clone(),
+                    object: value.clone(),
+                });
                 if info.writable() {
                     statuses.push((key.clone(), self.resource_live(&key, &value)));
-                    entries.push(event(what, Some(object_name(&key)), format!("{what:?} in the cluster").to_lowercase()));
+                    entries.push(event(
+                        what,
+                        Some(object_name(&key)),
+                        format!("{what:?} in the cluster").to_lowercase(),
+                    ));
                     transitions.extend(self.index.set_live(key.clone(), Some(value)));
                     touched.insert(key);
                 } else {
@@ -623,11 +801,17 @@ impl Engine {
                 }
             }
             WatchEvent::Delete(object) => {
-                let Some((key, _)) = cluster::live_entry(info, object) else { return };
+                let Some((key, _)) = cluster::live_entry(info, object) else {
+                    return;
+                };
                 changes.push(LiveChange::Delete { key: key.clone() });
                 if info.writable() {
                     statuses.push((key.clone(), self.resource_gone(&key)));
-                    entries.push(event(EventKind::Deleted, Some(object_name(&key)), "deleted from the cluster"));
+                    entries.push(event(
+                        EventKind::Deleted,
+                        Some(object_name(&key)),
+                        "deleted from the cluster",
+                    ));
                     transitions.extend(self.index.set_live(key.clone(), None));
                     touched.insert(key);
                 } else {
@@ -656,7 +840,12 @@ impl Engine {
 
     fn resource_live(&mut self, key: &ObjectKey, value: &Value) -> ResourceStatus {
         let metadata = value.get("metadata");
-        let text = |field: &str| metadata.and_then(|m| m.get(field)).and_then(Value::as_str).map(str::to_string);
+        let text = |field: &str| {
+            metadata
+                .and_then(|m| m.get(field))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let status = self.resources.entry(key.clone()).or_default();
         status.state = KubernetesState::Live;
         status.uid = text("uid");
@@ -687,11 +876,19 @@ impl Engine {
             return;
         }
         // One transaction per burst, however many watch events it holds.
-        if let Err(error) = self.ctx.store.write_live(&self.fabric.name, changes, statuses, entries) {
+        if let Err(error) = self
+            .ctx
+            .store
+            .write_live(&self.fabric.name, changes, statuses, entries)
+        {
             tracing::warn!(fabric = %self.fabric.name, "cannot store live changes: {error}");
         }
         for entry in entries.drain(..) {
-            self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+            self.emit(EngineEvent::Log {
+                fabric: self.fabric.name.clone(),
+                event: entry,
+            })
+            .await;
         }
         changes.clear();
         statuses.clear();
@@ -715,32 +912,53 @@ impl Engine {
                         self.client = Some(client);
                         self.save_status().await;
                         if was != ConnectionState::Connected {
-                            self.log(event(EventKind::Connection, None, format!("connected to {} ({})", self.fabric.kubernetes.server, report.server_version))).await;
+                            self.log(event(
+                                EventKind::Connection,
+                                None,
+                                format!(
+                                    "connected to {} ({})",
+                                    self.fabric.kubernetes.server, report.server_version
+                                ),
+                            ))
+                            .await;
                         }
                         for warning in report.warnings {
                             self.log(event(EventKind::Connection, None, warning)).await;
                         }
-                        self.job(JobKind::Connect, JobPhase::Succeeded { message: format!("connected, server {}", report.server_version) }).await;
+                        self.job(
+                            JobKind::Connect,
+                            JobPhase::Succeeded {
+                                message: format!("connected, server {}", report.server_version),
+                            },
+                        )
+                        .await;
                         if self.watch_wanted && self.watchers.is_empty() {
                             self.start_watchers().await;
                         }
                     }
                     Err(error) => {
                         let message = error.to_string();
-                        let changed = self.status.connection.error.as_deref() != Some(message.as_str());
+                        let changed =
+                            self.status.connection.error.as_deref() != Some(message.as_str());
                         self.status.connection.state = ConnectionState::Failed;
                         self.status.connection.error = Some(message.clone());
                         self.client = None;
                         self.save_status().await;
                         if changed {
-                            self.log(event(EventKind::Error, None, message.clone())).await;
+                            self.log(event(EventKind::Error, None, message.clone()))
+                                .await;
                         }
-                        self.job(JobKind::Connect, JobPhase::Failed { message }).await;
+                        self.job(JobKind::Connect, JobPhase::Failed { message })
+                            .await;
                     }
                 }
             }
             Internal::SyncDone(result) => self.finish_sync(result).await,
-            Internal::Applied { key, dry_run, result } => {
+            Internal::Applied {
+                key,
+                dry_run,
+                result,
+            } => {
                 let name = object_name(&key);
                 match result {
                     Ok(applied) if dry_run => {
@@ -749,27 +967,61 @@ impl Engine {
                             Some(live) => drift::compare_exact(info, &applied, live).len(),
                             None => 1,
                         };
-                        let message = if would == 0 { "dry run: no change".to_string() } else { format!("dry run: would change {would} field(s)") };
+                        let message = if would == 0 {
+                            "dry run: no change".to_string()
+                        } else {
+                            format!("dry run: would change {would} field(s)")
+                        };
                         self.log(event(EventKind::Apply, Some(name), message)).await;
                     }
                     Ok(applied) => {
-                        let applied_version = applied.pointer("/metadata/resourceVersion").and_then(Value::as_str);
-                        let live_version = self.index.live(&key).and_then(|l| l.pointer("/metadata/resourceVersion")).and_then(Value::as_str);
+                        let applied_version = applied
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(Value::as_str);
+                        let live_version = self
+                            .index
+                            .live(&key)
+                            .and_then(|l| l.pointer("/metadata/resourceVersion"))
+                            .and_then(Value::as_str);
                         // The watch may have delivered this very version before the apply call
                         // returned; then the object is already Live, not merely Applied.
-                        let seen_live = applied_version.is_some() && applied_version == live_version;
+                        let seen_live =
+                            applied_version.is_some() && applied_version == live_version;
                         let status = self.resources.entry(key.clone()).or_default();
-                        status.state = if seen_live { KubernetesState::Live } else { KubernetesState::Applied };
+                        status.state = if seen_live {
+                            KubernetesState::Live
+                        } else {
+                            KubernetesState::Applied
+                        };
                         status.last_applied = Some(status::now());
                         status.error = None;
-                        status.uid = applied.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
-                        status.resource_version = applied.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+                        status.uid = applied
+                            .pointer("/metadata/uid")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        status.resource_version = applied
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
                         let status = status.clone();
-                        let entry = event(EventKind::Apply, Some(name), "applied (server-side, field manager hhdash)");
-                        if let Err(error) = self.ctx.store.write_live(&self.fabric.name, &[], &[(key.clone(), status)], std::slice::from_ref(&entry)) {
+                        let entry = event(
+                            EventKind::Apply,
+                            Some(name),
+                            "applied (server-side, field manager hhdash)",
+                        );
+                        if let Err(error) = self.ctx.store.write_live(
+                            &self.fabric.name,
+                            &[],
+                            &[(key.clone(), status)],
+                            std::slice::from_ref(&entry),
+                        ) {
                             tracing::warn!("cannot record an apply: {error}");
                         }
-                        self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+                        self.emit(EngineEvent::Log {
+                            fabric: self.fabric.name.clone(),
+                            event: entry,
+                        })
+                        .await;
                         self.publish_rows(BTreeSet::from([key]), Vec::new()).await;
                     }
                     Err(message) => {
@@ -780,19 +1032,44 @@ impl Engine {
                         status.error = Some(message.clone());
                         let status = status.clone();
                         let entry = event(EventKind::Error, Some(name), message);
-                        if let Err(error) = self.ctx.store.write_live(&self.fabric.name, &[], &[(key.clone(), status)], std::slice::from_ref(&entry)) {
+                        if let Err(error) = self.ctx.store.write_live(
+                            &self.fabric.name,
+                            &[],
+                            &[(key.clone(), status)],
+                            std::slice::from_ref(&entry),
+                        ) {
                             tracing::warn!("cannot record an apply error: {error}");
                         }
-                        self.emit(EngineEvent::Log { fabric: self.fabric.name.clone(), event: entry }).await;
+                        self.emit(EngineEvent::Log {
+                            fabric: self.fabric.name.clone(),
+                            event: entry,
+                        })
+                        .await;
                         self.publish_rows(BTreeSet::from([key]), Vec::new()).await;
                     }
                 }
             }
-            Internal::ApplyDone { dry_run, ok, failed } => {
+            Internal::ApplyDone {
+                dry_run,
+                ok,
+                failed,
+            } => {
                 self.apply_running = false;
-                let verb = if dry_run { "dry-run applied" } else { "applied" };
+                let verb = if dry_run {
+                    "dry-run applied"
+                } else {
+                    "applied"
+                };
                 let message = format!("{verb} {ok} object(s), {failed} failed");
-                let phase = if failed == 0 { JobPhase::Succeeded { message: message.clone() } } else { JobPhase::Failed { message: message.clone() } };
+                let phase = if failed == 0 {
+                    JobPhase::Succeeded {
+                        message: message.clone(),
+                    }
+                } else {
+                    JobPhase::Failed {
+                        message: message.clone(),
+                    }
+                };
                 self.job(JobKind::Apply, phase).await;
                 self.log(event(EventKind::Apply, None, message)).await;
             }
@@ -802,36 +1079,75 @@ impl Engine {
     /// Keys an apply request covers, in dependency order.
     fn apply_targets(&self, scope: &ApplyScope) -> Vec<Arc<DesiredObject>> {
         let mut targets: Vec<Arc<DesiredObject>> = match scope {
-            ApplyScope::Objects(keys) => keys.iter().filter_map(|k| self.desired.get(k).cloned()).collect(),
+            ApplyScope::Objects(keys) => keys
+                .iter()
+                .filter_map(|k| self.desired.get(k).cloned())
+                .collect(),
             ApplyScope::OutOfSync => self
                 .desired
                 .values()
-                .filter(|d| matches!(self.index.get(&d.key), Some(Drift::Missing | Drift::Drifted(_))))
+                .filter(|d| {
+                    matches!(
+                        self.index.get(&d.key),
+                        Some(Drift::Missing | Drift::Drifted(_))
+                    )
+                })
                 .cloned()
                 .collect(),
         };
-        targets.sort_by_key(|d| (kinds::by_kind(&d.key.kind).and_then(|k| k.apply_rank), d.key.clone()));
+        targets.sort_by_key(|d| {
+            (
+                kinds::by_kind(&d.key.kind).and_then(|k| k.apply_rank),
+                d.key.clone(),
+            )
+        });
         targets
     }
 
     async fn start_apply(&mut self, request: ApplyRequest) {
         if self.apply_running {
-            self.job(JobKind::Apply, JobPhase::Failed { message: "an apply is already running; wait for it to finish".into() }).await;
+            self.job(
+                JobKind::Apply,
+                JobPhase::Failed {
+                    message: "an apply is already running; wait for it to finish".into(),
+                },
+            )
+            .await;
             return;
         }
         let Some(client) = self.client.clone() else {
-            let message = format!("not connected to {}: {}", self.fabric.kubernetes.server, self.status.connection.error.clone().unwrap_or_else(|| "connecting…".into()));
+            let message = format!(
+                "not connected to {}: {}",
+                self.fabric.kubernetes.server,
+                self.status
+                    .connection
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "connecting…".into())
+            );
             self.job(JobKind::Apply, JobPhase::Failed { message }).await;
             return;
         };
         let targets = self.apply_targets(&request.scope);
         if targets.is_empty() {
-            self.job(JobKind::Apply, JobPhase::Succeeded { message: "nothing to apply: everything is in sync".into() }).await;
+            self.job(
+                JobKind::Apply,
+                JobPhase::Succeeded {
+                    message: "nothing to apply: everything is in sync".into(),
+                },
+            )
+            .await;
             return;
         }
         self.apply_running = true;
         let total = targets.len();
-        self.job(JobKind::Apply, JobPhase::Started { message: format!("applying {total} object(s)") }).await;
+        self.job(
+            JobKind::Apply,
+            JobPhase::Started {
+                message: format!("applying {total} object(s)"),
+            },
+        )
+        .await;
         let tx = self.internal_tx.clone();
         let events = self.events.clone();
         let fabric = self.fabric.name.clone();
@@ -840,20 +1156,42 @@ impl Engine {
             for (done, target) in targets.iter().enumerate() {
                 let info = kinds::by_kind(&target.key.kind).expect("desired kinds are registered");
                 let result = client
-                    .apply(info, &target.key, &target.object, request.dry_run, request.force_conflicts)
+                    .apply(
+                        info,
+                        &target.key,
+                        &target.object,
+                        request.dry_run,
+                        request.force_conflicts,
+                    )
                     .await
                     .map_err(|e| e.to_string());
-                if result.is_ok() { ok += 1 } else { failed += 1 }
-                let _ = tx.send(Internal::Applied { key: target.key.clone(), dry_run: request.dry_run, result });
+                if result.is_ok() {
+                    ok += 1
+                } else {
+                    failed += 1
+                }
+                let _ = tx.send(Internal::Applied {
+                    key: target.key.clone(),
+                    dry_run: request.dry_run,
+                    result,
+                });
                 let _ = events
                     .send(EngineEvent::Job {
                         fabric: fabric.clone(),
                         job: JobKind::Apply,
-                        phase: JobPhase::Progress { done: done + 1, total, message: object_name(&target.key) },
+                        phase: JobPhase::Progress {
+                            done: done + 1,
+                            total,
+                            message: object_name(&target.key),
+                        },
                     })
                     .await;
             }
-            let _ = tx.send(Internal::ApplyDone { dry_run: request.dry_run, ok, failed });
+            let _ = tx.send(Internal::ApplyDone {
+                dry_run: request.dry_run,
+                ok,
+                failed,
+            });
         });
     }
 
@@ -871,7 +1209,11 @@ impl Engine {
     async fn refresh_health(&mut self) {
         let switches = self.compute_health();
         if switches != self.switches {
-            let was: HashMap<&str, health::SwitchState> = self.switches.iter().map(|s| (s.name.as_str(), s.state)).collect();
+            let was: HashMap<&str, health::SwitchState> = self
+                .switches
+                .iter()
+                .map(|s| (s.name.as_str(), s.state))
+                .collect();
             let mut entries = Vec::new();
             for switch in &switches {
                 match was.get(switch.name.as_str()) {
@@ -887,20 +1229,31 @@ impl Engine {
             for entry in entries {
                 self.log(entry).await;
             }
-            self.emit(EngineEvent::Health { fabric: self.fabric.name.clone(), switches: self.switches.clone() }).await;
+            self.emit(EngineEvent::Health {
+                fabric: self.fabric.name.clone(),
+                switches: self.switches.clone(),
+            })
+            .await;
         }
     }
 }
 
 fn agent_key(namespace: &str, name: &str) -> ObjectKey {
-    ObjectKey { kind: "Agent".into(), namespace: namespace.to_string(), name: name.to_string() }
+    ObjectKey {
+        kind: "Agent".into(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    }
 }
 
 fn describe_watch_error(client: &FabricClient, info: &KindInfo, error: watcher::Error) -> String {
     match error {
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
-            client.classify(e, "watch", info.plural).to_string()
-        }
-        other => format!("fabric {}: watching {}: {other}", client.fabric, info.plural),
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => client.classify(e, "watch", info.plural).to_string(),
+        other => format!(
+            "fabric {}: watching {}: {other}",
+            client.fabric, info.plural
+        ),
     }
 }
