@@ -875,6 +875,7 @@ impl Engine {
         if changes.is_empty() && statuses.is_empty() && entries.is_empty() && touched.is_empty() {
             return;
         }
+        summarize_object_changes(entries);
         // One transaction per burst, however many watch events it holds.
         if let Err(error) = self
             .ctx
@@ -1238,6 +1239,54 @@ impl Engine {
     }
 }
 
+/// Past this many object changes in one burst, the log gets one line per kind of change.
+const MAX_OBJECT_EVENTS_PER_BURST: usize = 20;
+
+/// A watch storm must not push connection, sync and drift lines out of the bounded event log
+/// (nor flood listeners): a burst with many added/modified/deleted objects is logged as one
+/// summary line per kind of change. Drift transitions are logged separately and never folded.
+fn summarize_object_changes(entries: &mut Vec<Event>) {
+    let is_object_change = |e: &Event| {
+        matches!(
+            e.what,
+            EventKind::Added | EventKind::Modified | EventKind::Deleted
+        )
+    };
+    let count = entries.iter().filter(|e| is_object_change(e)).count();
+    if count <= MAX_OBJECT_EVENTS_PER_BURST {
+        return;
+    }
+    let mut per_change: Vec<(EventKind, std::collections::BTreeMap<String, usize>)> = Vec::new();
+    for entry in entries.iter().filter(|e| is_object_change(e)) {
+        let kind = entry
+            .object
+            .as_deref()
+            .and_then(|o| o.split('/').next())
+            .unwrap_or("?")
+            .to_string();
+        match per_change.iter_mut().find(|(what, _)| *what == entry.what) {
+            Some((_, kinds)) => *kinds.entry(kind).or_default() += 1,
+            None => per_change.push((entry.what, std::collections::BTreeMap::from([(kind, 1)]))),
+        }
+    }
+    let time = entries.last().map(|e| e.time).unwrap_or_else(status::now);
+    entries.retain(|e| !is_object_change(e));
+    for (what, kinds) in per_change {
+        let total: usize = kinds.values().sum();
+        let detail: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        entries.push(Event {
+            time,
+            what,
+            object: None,
+            message: format!(
+                "{total} objects {} in the cluster ({})",
+                format!("{what:?}").to_lowercase(),
+                detail.join(", ")
+            ),
+        });
+    }
+}
+
 fn agent_key(namespace: &str, name: &str) -> ObjectKey {
     ObjectKey {
         kind: "Agent".into(),
@@ -1255,5 +1304,52 @@ fn describe_watch_error(client: &FabricClient, info: &KindInfo, error: watcher::
             "fabric {}: watching {}: {other}",
             client.fabric, info.plural
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(what: EventKind, object: &str) -> Event {
+        Event {
+            time: 1,
+            what,
+            object: Some(object.into()),
+            message: "x".into(),
+        }
+    }
+
+    #[test]
+    fn a_storm_burst_becomes_one_line_per_kind_of_change_and_keeps_other_lines() {
+        let mut entries: Vec<Event> = (0..30)
+            .map(|i| change(EventKind::Modified, &format!("VPC/v{i}")))
+            .collect();
+        entries.push(change(EventKind::Added, "Server/s1"));
+        entries.push(Event {
+            time: 1,
+            what: EventKind::Watch,
+            object: None,
+            message: "watch active".into(),
+        });
+        summarize_object_changes(&mut entries);
+        let lines: Vec<String> = entries
+            .iter()
+            .map(|e| format!("{:?} {}", e.what, e.message))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "Watch watch active",
+                "Modified 30 objects modified in the cluster (VPC 30)",
+                "Added 1 objects added in the cluster (Server 1)",
+            ]
+        );
+
+        let mut few: Vec<Event> = (0..3)
+            .map(|i| change(EventKind::Deleted, &format!("VPC/v{i}")))
+            .collect();
+        summarize_object_changes(&mut few);
+        assert_eq!(few.len(), 3, "small bursts keep one line per object");
     }
 }
