@@ -411,15 +411,49 @@ fn first_sentence(message: &str) -> String {
     }
 }
 
+/// Below this much YAML a sync parses on one thread (spawning costs more than it saves).
+const PARALLEL_PARSE_BYTES: usize = 512 * 1024;
+
 /// Parses every file of a commit into the desired set and finds duplicates across files.
 pub fn parse_files<'a>(
     files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
     fabric_namespace: &str,
     commit: &str,
 ) -> DesiredSet {
+    let files: Vec<(&str, &[u8])> = files.into_iter().collect();
+    let total_bytes: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut set = DesiredSet::default();
-    for (path, bytes) in files {
-        parse_file(&mut set, path, bytes, fabric_namespace, commit);
+    if threads > 1 && total_bytes >= PARALLEL_PARSE_BYTES {
+        // Files parse independently; chunks are merged back in file order, so the result
+        // (and which copy of a duplicate counts as "first") is the same as a serial parse.
+        let chunk = files.len().div_ceil(threads);
+        let parts: Vec<DesiredSet> = std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk.max(1))
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut set = DesiredSet::default();
+                        for (path, bytes) in part {
+                            parse_file(&mut set, path, bytes, fabric_namespace, commit);
+                        }
+                        set
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("parsing does not panic"))
+                .collect()
+        });
+        for part in parts {
+            set.objects.extend(part.objects);
+            set.skipped.extend(part.skipped);
+        }
+    } else {
+        for (path, bytes) in files {
+            parse_file(&mut set, path, bytes, fabric_namespace, commit);
+        }
     }
     let mut seen: HashMap<&ObjectKey, &Source> = HashMap::with_capacity(set.objects.len());
     let mut duplicates = Vec::new();
@@ -562,6 +596,40 @@ mod tests {
             text.contains("a.yaml:1") && text.contains("dir/b.yaml:1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_large_parallel_parse_equals_a_serial_one() {
+        let doc = |i: usize| {
+            format!(
+                "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: v{i}\nspec:\n  subnets:\n    default: {{subnet: 10.0.0.0/24, vlan: {i}}}\n---\nkind: Bad\n"
+            )
+        };
+        let files: Vec<(String, String)> = (0..400)
+            .map(|f| {
+                (
+                    format!("f{f:03}.yaml"),
+                    (0..40).map(|d| doc(f * 40 + d)).collect(),
+                )
+            })
+            .collect();
+        let mut with_copy = files.clone();
+        with_copy.push(("zz.yaml".into(), doc(0)));
+        assert!(with_copy.iter().map(|(_, t)| t.len()).sum::<usize>() >= PARALLEL_PARSE_BYTES);
+        let parallel = parse_files(
+            with_copy.iter().map(|(p, t)| (p.as_str(), t.as_bytes())),
+            "default",
+            "c",
+        );
+        let mut serial = DesiredSet::default();
+        for (path, text) in &with_copy {
+            parse_file(&mut serial, path, text.as_bytes(), "default", "c");
+        }
+        assert_eq!(parallel.objects, serial.objects);
+        assert_eq!(parallel.skipped, serial.skipped);
+        assert_eq!(parallel.duplicates.len(), 1);
+        assert_eq!(parallel.duplicates[0].first.file, "f000.yaml");
+        assert_eq!(parallel.duplicates[0].second.file, "zz.yaml");
     }
 
     #[test]
