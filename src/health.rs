@@ -148,8 +148,10 @@ fn integer_at(object: &Value, pointer: &str) -> Option<i64> {
 /// Stale when there is no parseable heartbeat or it is older than `stale_after_secs`;
 /// otherwise Ready when the applied generation has caught up with `metadata.generation` (or
 /// the object has no generation, so there is nothing to catch up with), Stuck when the agent
-/// attempted the current generation without applying it, and Pending when it has not even
-/// attempted it yet.
+/// attempted the current generation without applying it for longer than a quarter of the stale
+/// bound (a younger attempt is an apply in progress: Pending, so routine applies do not flash
+/// Stuck; with no `lastAttemptTime` the attempt's age is unknown and it counts as Stuck), and
+/// Pending when it has not even attempted it yet.
 pub fn classify_agent(agent: &Value, now: i64, stale_after_secs: i64) -> SwitchHealth {
     let name = agent
         .pointer("/metadata/name")
@@ -176,7 +178,15 @@ pub fn classify_agent(agent: &Value, now: i64, stale_after_secs: i64) -> SwitchH
         Some(age) if age > stale_after_secs => SwitchState::Stale,
         Some(_) if reached(applied_generation) => SwitchState::Ready,
         Some(_) if attempted_generation.is_some() && reached(attempted_generation) => {
-            SwitchState::Stuck
+            let attempt_age = agent
+                .pointer("/status/lastAttemptTime")
+                .and_then(Value::as_str)
+                .and_then(parse_rfc3339)
+                .map(|at| now - at);
+            match attempt_age {
+                Some(age) if age <= stale_after_secs / 4 => SwitchState::Pending,
+                _ => SwitchState::Stuck,
+            }
         }
         Some(_) => SwitchState::Pending,
     };
@@ -369,6 +379,16 @@ mod tests {
     fn attempted_but_not_applied_is_stuck() {
         let health = classify_agent(&agent(Some("2025-01-02T03:04:00Z"), 8, 7, 8), NOW, 60);
         assert_eq!(health.state, SwitchState::Stuck);
+    }
+
+    #[test]
+    fn a_fresh_attempt_is_an_apply_in_progress_and_an_old_one_is_stuck() {
+        let mut agent = agent(Some("2025-01-02T03:04:00Z"), 8, 7, 8);
+        let attempted = |secs_ago: i64| crate::status::format_utc(NOW - secs_ago).replace(' ', "T");
+        agent["status"]["lastAttemptTime"] = json!(attempted(10));
+        assert_eq!(classify_agent(&agent, NOW, 60).state, SwitchState::Pending);
+        agent["status"]["lastAttemptTime"] = json!(attempted(16));
+        assert_eq!(classify_agent(&agent, NOW, 60).state, SwitchState::Stuck);
     }
 
     #[test]

@@ -522,7 +522,14 @@ impl Engine {
     }
 
     /// Sends rows for `touched` (removed where neither side has the object), logs transitions.
-    async fn publish_rows(&mut self, touched: BTreeSet<ObjectKey>, transitions: Vec<Transition>) {
+    async fn publish_rows(
+        &mut self,
+        mut touched: BTreeSet<ObjectKey>,
+        transitions: Vec<Transition>,
+    ) {
+        // A re-list changes verdicts of objects it did not touch (Unknown → Missing): their
+        // rows must go out too, or the table shows a verdict the event pane contradicts.
+        touched.extend(transitions.iter().map(|t| t.key.clone()));
         let mut upserts = Vec::new();
         let mut removed = Vec::new();
         for key in touched {

@@ -273,15 +273,6 @@ impl Simulator {
         }
     }
 
-    pub fn config(&self) -> &SimConfig {
-        &self.config
-    }
-
-    /// What the simulator has done so far.
-    pub fn summary(&self) -> &Summary {
-        &self.summary
-    }
-
     fn api(&self, group: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
         Api::namespaced_with(
             self.client.clone(),

@@ -174,7 +174,10 @@ async fn setup(hhdash_bin: &Path, started: Instant) -> Result<Demo, String> {
 
     step(
         started,
-        "starting etcd and kube-apiserver (Kubernetes v1.34.4) with the Hedgehog CRDs",
+        format!(
+            "starting etcd and kube-apiserver (Kubernetes {}) with the Hedgehog CRDs",
+            testenv::KUBERNETES_VERSION
+        ),
     );
     let plane = ControlPlane::start().await.map_err(|e| e.to_string())?;
     step(
