@@ -377,3 +377,95 @@ unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, signal: i32) -> i32;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_only_in_git_turn_missing_in_the_rows_once_the_watch_lists() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "relist-rows";
+    plane.grant(ns).await.unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    let files = common::demo_files(ns);
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    common::repo_with(&repo, &refs);
+    let config_path = common::cluster_config(
+        temp.path(),
+        "relist",
+        ns,
+        &plane.server_url(),
+        &plane.token_file(Identity::Operator),
+        plane.ca_file(),
+        &repo,
+        "env-1",
+    );
+    let config = Config::load(&config_path).unwrap();
+    // Synced before the engine starts, nothing applied: the snapshot has 8 rows of unknown
+    // verdict, and only the watch's first list can tell they are Missing.
+    let store = Arc::new(Store::open(&temp.path().join("s.redb")).unwrap());
+    hhdash::sync::sync_fabric(
+        &config.fabrics[0],
+        &store,
+        &temp.path().join("cache"),
+        |_, _| Ok(None),
+    )
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let ctx = EngineContext {
+        store: store.clone(),
+        key_file: temp.path().join("key"),
+        git_cache_dir: temp.path().join("cache"),
+    };
+    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
+        .remove(0)
+        .1;
+    // Fold every row the engine sends, as the dashboard does, until the watch is Active.
+    let mut rows: std::collections::BTreeMap<ObjectKey, Drift> = Default::default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            rx.recv(),
+        )
+        .await
+        .expect("watch Active within 30 s")
+        .unwrap();
+        match event {
+            EngineEvent::Snapshot { rows: snapshot, .. } => {
+                rows = snapshot.into_iter().map(|r| (r.key, r.drift)).collect();
+                assert!(
+                    rows.values().all(|d| *d == Drift::Unknown),
+                    "before any list: {rows:?}"
+                );
+            }
+            EngineEvent::Rows {
+                upserts, removed, ..
+            } => {
+                for row in upserts {
+                    rows.insert(row.key, row.drift);
+                }
+                for key in removed {
+                    rows.remove(&key);
+                }
+            }
+            EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active => break,
+            _ => {}
+        }
+    }
+    // Rows sent after Active are part of the same burst; drain what is already queued.
+    while let Ok(event) = rx.try_recv() {
+        if let EngineEvent::Rows { upserts, .. } = event {
+            for row in upserts {
+                rows.insert(row.key, row.drift);
+            }
+        }
+    }
+    assert_eq!(rows.len(), 8);
+    assert!(
+        rows.values().all(|d| *d == Drift::Missing),
+        "the table must agree with the event pane: {rows:?}"
+    );
+    commands.send(Command::Shutdown).await.unwrap();
+}
