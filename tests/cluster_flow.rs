@@ -61,24 +61,7 @@ async fn sync_apply_drift_apply_round_trip() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "flow";
     plane.grant(ns).await.unwrap();
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    let files = common::demo_files(ns);
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    common::repo_with(&repo, &refs);
-    let config_path = common::cluster_config(
-        temp.path(),
-        "flow",
-        ns,
-        &plane.server_url(),
-        &plane.token_file(Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "env-1",
-    );
+    let (temp, config_path) = common::demo_fabric(plane, ns, "flow");
 
     // Headless: sync, diff shows everything Missing (exit 1), apply, diff in sync (exit 0).
     let out = common::hhdash(temp.path(), &config_path, &["sync"]);
@@ -276,24 +259,7 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "watchcli";
     plane.grant(ns).await.unwrap();
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    let files = common::demo_files(ns);
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    common::repo_with(&repo, &refs);
-    let config = common::cluster_config(
-        temp.path(),
-        "wcli",
-        ns,
-        &plane.server_url(),
-        &plane.token_file(Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "env-1",
-    );
+    let (temp, config) = common::demo_fabric(plane, ns, "wcli");
     assert!(
         common::hhdash(temp.path(), &config, &["sync"])
             .status
@@ -383,24 +349,7 @@ async fn objects_only_in_git_turn_missing_in_the_rows_once_the_watch_lists() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "relist-rows";
     plane.grant(ns).await.unwrap();
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    let files = common::demo_files(ns);
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    common::repo_with(&repo, &refs);
-    let config_path = common::cluster_config(
-        temp.path(),
-        "relist",
-        ns,
-        &plane.server_url(),
-        &plane.token_file(Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "env-1",
-    );
+    let (temp, config_path) = common::demo_fabric(plane, ns, "relist");
     let config = Config::load(&config_path).unwrap();
     // Synced before the engine starts, nothing applied: the snapshot has 8 rows of unknown
     // verdict, and only the watch's first list can tell they are Missing.

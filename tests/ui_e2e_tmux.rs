@@ -127,24 +127,7 @@ fn dashboard_command(config: &Path, store: &Path, log: &Path, extra: &str) -> St
 }
 
 fn setup(ns: &str, plane: &testenv::ControlPlane) -> (tempfile::TempDir, PathBuf) {
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    let files = common::demo_files(ns);
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
-    common::repo_with(&repo, &refs);
-    let config = common::cluster_config(
-        temp.path(),
-        "e2e",
-        ns,
-        &plane.server_url(),
-        &plane.token_file(Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "env-1",
-    );
+    let (temp, config) = common::demo_fabric(plane, ns, "e2e");
     // No polling: the desired state arrives only when the operator presses `s`.
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("poll_interval_secs = 0\n");

@@ -1017,20 +1017,7 @@ impl Engine {
                             Some(name),
                             "applied (server-side, field manager hhdash)",
                         );
-                        if let Err(error) = self.ctx.store.write_live(
-                            &self.fabric.name,
-                            &[],
-                            &[(key.clone(), status)],
-                            std::slice::from_ref(&entry),
-                        ) {
-                            tracing::warn!("cannot record an apply: {error}");
-                        }
-                        self.emit(EngineEvent::Log {
-                            fabric: self.fabric.name.clone(),
-                            event: entry,
-                        })
-                        .await;
-                        self.publish_rows(BTreeSet::from([key]), Vec::new()).await;
+                        self.record_apply(key, status, entry).await;
                     }
                     Err(message) => {
                         let status = self.resources.entry(key.clone()).or_default();
@@ -1040,20 +1027,7 @@ impl Engine {
                         status.error = Some(message.clone());
                         let status = status.clone();
                         let entry = event(EventKind::Error, Some(name), message);
-                        if let Err(error) = self.ctx.store.write_live(
-                            &self.fabric.name,
-                            &[],
-                            &[(key.clone(), status)],
-                            std::slice::from_ref(&entry),
-                        ) {
-                            tracing::warn!("cannot record an apply error: {error}");
-                        }
-                        self.emit(EngineEvent::Log {
-                            fabric: self.fabric.name.clone(),
-                            event: entry,
-                        })
-                        .await;
-                        self.publish_rows(BTreeSet::from([key]), Vec::new()).await;
+                        self.record_apply(key, status, entry).await;
                     }
                 }
             }
@@ -1082,6 +1056,24 @@ impl Engine {
                 self.log(event(EventKind::Apply, None, message)).await;
             }
         }
+    }
+
+    /// One object's apply outcome: stored with its log line in one transaction, then shown.
+    async fn record_apply(&mut self, key: ObjectKey, status: ResourceStatus, entry: Event) {
+        if let Err(error) = self.ctx.store.write_live(
+            &self.fabric.name,
+            &[],
+            &[(key.clone(), status)],
+            std::slice::from_ref(&entry),
+        ) {
+            tracing::warn!(fabric = %self.fabric.name, "cannot record an apply result: {error}");
+        }
+        self.emit(EngineEvent::Log {
+            fabric: self.fabric.name.clone(),
+            event: entry,
+        })
+        .await;
+        self.publish_rows(BTreeSet::from([key]), Vec::new()).await;
     }
 
     /// Keys an apply request covers, in dependency order.

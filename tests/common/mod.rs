@@ -151,3 +151,31 @@ pub fn output_text(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// A temp dir holding a real Git repo with the demo samples (moved to `namespace`) and a config
+/// whose fabric `name` talks to `plane` with the operator token. Returns (dir, config path).
+pub fn demo_fabric(
+    plane: &testenv::ControlPlane,
+    namespace: &str,
+    name: &str,
+) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    let files = demo_files(namespace);
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    repo_with(&repo, &refs);
+    let config = cluster_config(
+        temp.path(),
+        name,
+        namespace,
+        &plane.server_url(),
+        &plane.token_file(testenv::Identity::Operator),
+        plane.ca_file(),
+        &repo,
+        "env-1",
+    );
+    (temp, config)
+}
