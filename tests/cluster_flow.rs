@@ -6,19 +6,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hhdash::config::Config;
 use hhdash::desired::ObjectKey;
 use hhdash::drift::Drift;
-use hhdash::engine::{
-    ApplyRequest, ApplyScope, Command, EngineContext, EngineEvent, JobKind, JobPhase,
-};
+use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase};
 use hhdash::status::WatchState;
-use hhdash::store::Store;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use testenv::Identity;
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 
 /// Waits for an engine event matching `want`, failing with what was seen on timeout.
 async fn wait_for(
@@ -49,11 +43,6 @@ async fn wait_for(
             ),
         }
     }
-}
-
-fn vpc_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
-    let info = hhdash::kinds::by_kind("VPC").unwrap();
-    Api::namespaced_with(client.clone(), ns, &hhdash::cluster::api_resource(info))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,23 +78,11 @@ async fn sync_apply_drift_apply_round_trip() {
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
 
     // The engine, live: it must see everything InSync once its watch is Active.
-    let config = Config::load(&config_path).unwrap();
-    let store = Arc::new(Store::open(&temp.path().join("engine.redb")).unwrap());
-    hhdash::sync::sync_fabric(
-        &config.fabrics[0],
-        &store,
-        &temp.path().join("cache"),
-        |_, _| Ok(None),
-    )
-    .unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let ctx = EngineContext {
-        store: store.clone(),
-        key_file: temp.path().join("key"),
-        git_cache_dir: temp.path().join("cache"),
-    };
-    let engines = hhdash::engine::start_all(&config.fabrics, ctx, tx);
-    let commands = engines[0].1.clone();
+    let common::RunningEngine {
+        store,
+        events: mut rx,
+        commands,
+    } = common::start_synced_engine(temp.path(), &config_path);
     let first = wait_for(&mut rx, 5, "snapshot", |e| {
         matches!(e, EngineEvent::Snapshot { .. })
     })
@@ -123,8 +100,7 @@ async fn sync_apply_drift_apply_round_trip() {
     assert_eq!(drift_count, 0, "everything applied is InSync");
 
     // Webhook-owned labels and annotations changed by someone else are not drift.
-    let admin = plane.client(Identity::Admin);
-    let vpcs = vpc_api(&admin, ns);
+    let vpcs = common::admin_api(plane, "VPC", ns);
     let label =
         serde_json::json!({"metadata": {"labels": {"fabric.githedgehog.com/ipv4ns": "default"}}});
     vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&label))
@@ -302,7 +278,7 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
             let _ = tx.send(line.unwrap());
         }
     });
-    let vpcs = vpc_api(&plane.client(Identity::Admin), ns);
+    let vpcs = common::admin_api(plane, "VPC", ns);
     let mut created = false;
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut lines = Vec::new();
@@ -350,26 +326,13 @@ async fn objects_only_in_git_turn_missing_in_the_rows_once_the_watch_lists() {
     let ns = "relist-rows";
     plane.grant(ns).await.unwrap();
     let (temp, config_path) = common::demo_fabric(plane, ns, "relist");
-    let config = Config::load(&config_path).unwrap();
     // Synced before the engine starts, nothing applied: the snapshot has 8 rows of unknown
     // verdict, and only the watch's first list can tell they are Missing.
-    let store = Arc::new(Store::open(&temp.path().join("s.redb")).unwrap());
-    hhdash::sync::sync_fabric(
-        &config.fabrics[0],
-        &store,
-        &temp.path().join("cache"),
-        |_, _| Ok(None),
-    )
-    .unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let ctx = EngineContext {
-        store: store.clone(),
-        key_file: temp.path().join("key"),
-        git_cache_dir: temp.path().join("cache"),
-    };
-    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
-        .remove(0)
-        .1;
+    let common::RunningEngine {
+        events: mut rx,
+        commands,
+        ..
+    } = common::start_synced_engine(temp.path(), &config_path);
     // Fold every row the engine sends, as the dashboard does, until the watch is Active.
     let mut rows: std::collections::BTreeMap<ObjectKey, Drift> = Default::default();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use testenv::Identity;
+use kube::api::{Patch, PatchParams};
 
 /// One tmux server of our own (its own socket), killed on drop.
 struct Tmux {
@@ -179,11 +178,7 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
     });
 
     // Another client changes a VLAN: the table shows Drifted and the event pane says where.
-    let vpcs: Api<DynamicObject> = Api::namespaced_with(
-        plane.client(Identity::Admin),
-        ns,
-        &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPC").unwrap()),
-    );
+    let vpcs = common::admin_api(plane, "VPC", ns);
     let patch = serde_json::json!({"spec": {"subnets": {"subnet-1": {"vlan": 1999}}}});
     vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -255,11 +250,7 @@ async fn read_only_refuses_apply_all() {
         "no confirm dialog in read-only mode:\n{screen}"
     );
     // Nothing reached the cluster.
-    let vpcs: Api<DynamicObject> = Api::namespaced_with(
-        plane.client(Identity::Admin),
-        ns,
-        &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPC").unwrap()),
-    );
+    let vpcs = common::admin_api(plane, "VPC", ns);
     assert!(
         vpcs.list(&Default::default())
             .await

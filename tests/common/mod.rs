@@ -179,3 +179,46 @@ pub fn demo_fabric(
     );
     (temp, config)
 }
+
+/// An admin API for one kind in `namespace` of `plane` (the "other client" of the tests).
+pub fn admin_api(
+    plane: &testenv::ControlPlane,
+    kind: &str,
+    namespace: &str,
+) -> kube::Api<kube::api::DynamicObject> {
+    kube::Api::namespaced_with(
+        plane.client(testenv::Identity::Admin),
+        namespace,
+        &hhdash::cluster::api_resource(hhdash::kinds::by_kind(kind).expect("a registry kind")),
+    )
+}
+
+/// A running engine for the first fabric of `config_path`, its store synced from Git first.
+pub struct RunningEngine {
+    pub store: std::sync::Arc<hhdash::store::Store>,
+    pub events: tokio::sync::mpsc::Receiver<hhdash::engine::EngineEvent>,
+    pub commands: tokio::sync::mpsc::Sender<hhdash::engine::Command>,
+}
+
+pub fn start_synced_engine(dir: &Path, config_path: &Path) -> RunningEngine {
+    let config = hhdash::config::Config::load(config_path).unwrap();
+    let store = std::sync::Arc::new(hhdash::store::Store::open(&dir.join("engine.redb")).unwrap());
+    hhdash::sync::sync_fabric(&config.fabrics[0], &store, &dir.join("cache"), |_, _| {
+        Ok(None)
+    })
+    .unwrap();
+    let (tx, events) = tokio::sync::mpsc::channel(4096);
+    let ctx = hhdash::engine::EngineContext {
+        store: store.clone(),
+        key_file: dir.join("key"),
+        git_cache_dir: dir.join("cache"),
+    };
+    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
+        .remove(0)
+        .1;
+    RunningEngine {
+        store,
+        events,
+        commands,
+    }
+}
