@@ -3,18 +3,11 @@
 //! repeated with fresh names until the wanted count.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+/// The shared reference data, as testenv finds it; panics loudly when absent.
 pub fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("HHDASH_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("hedgehog/samples").is_dir(),
-        "benchmarks need ../shared/hedgehog/samples beside the clone (or HHDASH_SHARED_DIR); missing at {}",
-        dir.display()
-    );
-    dir
+    testenv::shared_dir().unwrap_or_else(|error| panic!("benchmarks need the samples: {error}"))
 }
 
 /// `documents` YAML documents spread over files of `per_file` documents each.

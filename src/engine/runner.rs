@@ -467,23 +467,33 @@ impl Engine {
         self.status.sync = stored.sync;
         match &result {
             Ok(message) => {
-                let desired = self
+                let desired: HashMap<ObjectKey, Arc<DesiredObject>> = self
                     .ctx
                     .store
                     .desired(&self.fabric.name)
-                    .unwrap_or_default();
-                self.desired = desired
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|d| (d.key.clone(), Arc::new(d)))
                     .collect();
+                // Only rows whose Git side changed (object or source) go out: a poll of an
+                // unchanged commit must not make the dashboard rebuild a large table.
+                let touched: BTreeSet<ObjectKey> = desired
+                    .iter()
+                    .filter(|(key, new)| self.desired.get(*key) != Some(*new))
+                    .map(|(key, _)| key.clone())
+                    .chain(
+                        self.desired
+                            .keys()
+                            .filter(|k| !desired.contains_key(*k))
+                            .cloned(),
+                    )
+                    .collect();
+                self.desired = desired;
                 let transitions = self.index.set_desired_all(
                     self.desired
                         .iter()
                         .map(|(k, d)| (k.clone(), d.object.clone())),
                 );
-                // Rows for every desired object (their source may have moved) plus transitions.
-                let mut touched: BTreeSet<ObjectKey> = self.desired.keys().cloned().collect();
-                touched.extend(transitions.iter().map(|t| t.key.clone()));
                 self.publish_rows(touched, transitions).await;
                 self.job(
                     JobKind::Sync,

@@ -5,18 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `../shared` beside the repository (or `HHDASH_SHARED_DIR`). Panics loudly when absent:
-/// tests that need the reference data must not pass without it.
+/// `../shared` beside the repository (or `HHDASH_SHARED_DIR`), as testenv finds it. Panics
+/// loudly when absent: tests that need the reference data must not pass without it.
 pub fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("HHDASH_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("hedgehog/README.md").is_file(),
-        "the shared reference data is missing at {} — these tests need ../shared/hedgehog beside the clone (or set HHDASH_SHARED_DIR)",
-        dir.display()
-    );
-    dir
+    testenv::shared_dir().unwrap_or_else(|error| panic!("{error}"))
 }
 
 pub fn samples_dir() -> PathBuf {
