@@ -86,6 +86,10 @@ pub enum Command {
         /// Confirm pruning without asking
         #[arg(long)]
         yes: bool,
+        /// Let --prune run although Git holds no objects for the fabric (deletes everything
+        /// hhdash applied)
+        #[arg(long, requires = "prune")]
+        allow_empty: bool,
         /// Apply only these objects (KIND/NAME, e.g. VPC/vpc-1); repeatable
         #[arg(long = "only", value_name = "KIND/NAME")]
         only: Vec<String>,
@@ -139,6 +143,9 @@ pub enum Outcome {
     Success,
     /// The command ran and found problems (e.g. a failed sync); report already printed.
     Failed,
+    /// The command could not give a whole answer (e.g. `diff` on a desired set that cannot
+    /// name orphans); report already printed. Exit 2, like an error.
+    Error,
 }
 
 struct Paths {
@@ -205,6 +212,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             dry_run,
             prune,
             yes,
+            allow_empty,
             only,
             force_conflicts,
         } => {
@@ -215,6 +223,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 dry_run: *dry_run,
                 prune: *prune,
                 yes: *yes,
+                allow_empty: *allow_empty,
                 only: only.clone(),
                 force_conflicts: *force_conflicts,
             };

@@ -355,14 +355,21 @@ impl FabricClient {
     }
 
     /// Deletes an object (prune); only ever called for orphans the operator confirmed.
+    /// `expected`: (uid, resourceVersion) the object must still have, or the server refuses
+    /// (409) — an object re-created or changed since it was judged an orphan stays.
     pub async fn delete(
         &self,
         info: &KindInfo,
         key: &ObjectKey,
+        expected: Option<&(String, String)>,
         dry_run: bool,
     ) -> Result<(), ClusterError> {
         let params = kube::api::DeleteParams {
             dry_run,
+            preconditions: expected.map(|(uid, version)| kube::api::Preconditions {
+                uid: Some(uid.clone()),
+                resource_version: Some(version.clone()),
+            }),
             ..Default::default()
         };
         self.api(info)
@@ -425,11 +432,32 @@ pub fn live_entry(info: &KindInfo, object: DynamicObject) -> Option<(ObjectKey, 
     ))
 }
 
-/// Managed fields are large and only the server's bookkeeping; nobody reads them here.
+/// Managed fields are large (`fieldsV1` mirrors the object), so only who wrote the object, how
+/// and when is kept: prune deletes only objects hhdash's field manager applied
+/// (`trust::applied_by_hhdash`).
 pub fn strip_server_noise(value: &mut Value) {
-    if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.remove("managedFields");
-    }
+    let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(Value::Array(entries)) = metadata.remove("managedFields") else {
+        return;
+    };
+    let summary: Vec<Value> = entries
+        .into_iter()
+        .filter_map(|entry| {
+            let Value::Object(mut entry) = entry else {
+                return None;
+            };
+            let mut kept = serde_json::Map::new();
+            for field in ["manager", "operation", "subresource", "time"] {
+                if let Some(value) = entry.remove(field) {
+                    kept.insert(field.to_string(), value);
+                }
+            }
+            Some(Value::Object(kept))
+        })
+        .collect();
+    metadata.insert("managedFields".into(), Value::Array(summary));
 }
 
 fn parse_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {

@@ -151,6 +151,10 @@ pub struct Skipped {
     pub file: String,
     pub line: usize,
     pub reason: SkipReason,
+    /// The kind and name the document gives, when it gives both: a live object of that name is
+    /// still Git's, not an orphan to prune.
+    #[serde(default)]
+    pub claims: Option<(String, String)>,
 }
 
 impl fmt::Display for Skipped {
@@ -349,6 +353,7 @@ pub fn parse_file(
                     line,
                     column: 1,
                 },
+                claims: None,
             });
             return;
         }
@@ -379,10 +384,12 @@ pub fn parse_file(
                         line: error_line,
                         column,
                     },
+                    claims: None,
                 });
                 continue;
             }
         };
+        let claims = claimed_identity(&parsed);
         match validate(parsed, fabric_namespace) {
             Ok((key, object, _info)) => set.objects.push(DesiredObject {
                 key,
@@ -398,9 +405,17 @@ pub fn parse_file(
                 file: file.to_string(),
                 line,
                 reason,
+                claims,
             }),
         }
     }
+}
+
+/// The kind and name a document states, valid or not.
+fn claimed_identity(document: &Value) -> Option<(String, String)> {
+    let kind = document.get("kind")?.as_str()?;
+    let name = document.pointer("/metadata/name")?.as_str()?;
+    Some((kind.to_string(), name.to_string()))
 }
 
 /// serde_yaml appends " at line L column C" to messages; the location is reported on its own.

@@ -731,6 +731,9 @@ impl KindSlot {
 pub struct DriftIndex {
     critical_threshold: Option<usize>,
     desired_known: bool,
+    /// The desired set may say what Git does not want (`trust::desired_trust`); while it may
+    /// not, live-only objects stay Unknown instead of Orphan.
+    orphans_trusted: bool,
     /// Per kind: its objects, counters and live-known flag. Two ordered levels rather than one
     /// map of all keys: a lookup compares keys within one kind only, and a kind's re-list
     /// walks just that kind, while iteration stays in key order.
@@ -748,6 +751,7 @@ impl DriftIndex {
         DriftIndex {
             critical_threshold,
             desired_known: false,
+            orphans_trusted: true,
             kinds: BTreeMap::new(),
             total: KindCounts::default(),
             critical: 0,
@@ -765,7 +769,7 @@ impl DriftIndex {
     /// contribution out, applies the change, re-derives the verdict if its inputs changed, and
     /// puts the new contribution back.
     fn update(&mut self, key: ObjectKey, change: Change) -> Option<Transition> {
-        let desired_known = self.desired_known;
+        let orphans_known = self.desired_known && self.orphans_trusted;
         let slot = match self.kinds.get_mut(&key.kind) {
             Some(slot) => slot,
             None if change.brings_value() => self
@@ -820,7 +824,7 @@ impl DriftIndex {
                 (Contribution::ABSENT, Some(gone))
             }
             (desired, live) => {
-                let drift = if desired.is_none() && !desired_known {
+                let drift = if desired.is_none() && !orphans_known {
                     Drift::Unknown
                 } else {
                     classify(info, desired.as_ref(), live.as_ref(), slot.live_known)
@@ -886,6 +890,33 @@ impl DriftIndex {
             transitions.extend(self.update(key, Change::Recheck));
         }
         transitions
+    }
+
+    /// Whether live-only objects may be called Orphan (see `trust`); re-judges them when the
+    /// answer changes. Transitions in key order.
+    pub fn set_orphans_trusted(&mut self, trusted: bool) -> Vec<Transition> {
+        if self.orphans_trusted == trusted {
+            return Vec::new();
+        }
+        self.orphans_trusted = trusted;
+        let live_only: Vec<ObjectKey> = self
+            .kinds
+            .values()
+            .flat_map(|slot| {
+                slot.entries
+                    .iter()
+                    .filter(|(_, entry)| entry.desired.is_none())
+                    .map(|(key, _)| key.clone())
+            })
+            .collect();
+        live_only
+            .into_iter()
+            .filter_map(|key| self.update(key, Change::Recheck))
+            .collect()
+    }
+
+    pub fn orphans_trusted(&self) -> bool {
+        self.orphans_trusted
     }
 
     /// One watch event: the object's new live value (`None`: deleted). O(size of the object).
@@ -1514,6 +1545,26 @@ spec:
     fn switch_named(name: &str) -> Value {
         json!({"apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "Switch",
             "metadata": {"name": name}, "spec": {"role": "spine", "asn": 65100}})
+    }
+
+    #[test]
+    fn live_only_objects_are_orphans_only_while_the_desired_set_is_trusted() {
+        let mut index = DriftIndex::new(None);
+        let vpc = json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
+            "metadata": {"name": "left", "namespace": "default"}, "spec": {}});
+        index.replace_live_kind("VPC", vec![(key("VPC", "left"), vpc)]);
+        let untrusted = index.set_orphans_trusted(false);
+        assert!(untrusted.is_empty(), "Unknown before any sync either way");
+        index.set_desired_all(Vec::new());
+        assert_eq!(index.get(&key("VPC", "left")), Some(&Drift::Unknown));
+        assert_eq!(index.totals().orphan, 0);
+        let trusted = index.set_orphans_trusted(true);
+        assert_eq!(trusted.len(), 1);
+        assert_eq!(trusted[0].to, DriftKindTag::Orphan);
+        assert_eq!(index.totals().orphan, 1);
+        let again = index.set_orphans_trusted(false);
+        assert_eq!(again[0].to, DriftKindTag::Unknown);
+        assert_eq!(index.fabric_status().count, 0);
     }
 
     #[test]

@@ -133,7 +133,10 @@ fn print_review(review: &Review, server: &str) {
         }
         let what = match &object.drift {
             Drift::Missing => "Missing (in Git, not in the cluster)".to_string(),
-            Drift::Orphan => "Orphan (in the cluster, not in Git)".to_string(),
+            Drift::Orphan => match &object.keep {
+                Some(why) => format!("Orphan (in the cluster, not in Git; prune keeps it: {why})"),
+                None => "Orphan (in the cluster, not in Git)".to_string(),
+            },
             other => format!("{:?}", crate::drift::Drift::tag(other)),
         };
         let source = object
@@ -154,7 +157,20 @@ fn print_review(review: &Review, server: &str) {
     }
     let (drifted, missing, orphan) = review.counts();
     let total = drifted + missing + orphan;
-    if total == 0 {
+    if let Some(distrust) = &review.distrust {
+        let unjudged = review
+            .objects
+            .iter()
+            .filter(|o| o.desired.is_none())
+            .count();
+        println!("{drifted} drifted, {missing} missing; orphans not listed:");
+        println!("  {distrust}");
+        if unjudged > 0 {
+            println!(
+                "  ({unjudged} live object(s) not in the stored desired set are left unjudged)"
+            );
+        }
+    } else if total == 0 {
         println!("in sync: {} object(s) match Git", review.objects.len());
     } else {
         println!(
@@ -172,13 +188,17 @@ pub async fn diff(
     json: bool,
 ) -> Result<Outcome> {
     let client = fabric_client(fabric, store, key_file)?;
-    let review = review::review(store, &client, server_side).await?;
+    let review = review::review(fabric, store, &client, server_side, false).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&review)?);
     } else {
         print_review(&review, &fabric.kubernetes.server);
     }
-    Ok(if review.out_of_sync().next().is_some() {
+    // A desired set that cannot say what Git does not want makes the diff incomplete: an
+    // error (2), never "in sync" (0) nor a list of orphans (1).
+    Ok(if review.distrust.is_some() {
+        Outcome::Error
+    } else if review.out_of_sync().next().is_some() {
         Outcome::Failed
     } else {
         Outcome::Success
@@ -189,6 +209,8 @@ pub struct ApplyOptions {
     pub dry_run: bool,
     pub prune: bool,
     pub yes: bool,
+    /// Prune even when Git holds no objects for the fabric (every hhdash-applied object goes).
+    pub allow_empty: bool,
     pub only: Vec<String>,
     pub force_conflicts: bool,
 }
@@ -230,7 +252,12 @@ pub async fn apply(
     options: &ApplyOptions,
 ) -> Result<Outcome> {
     let client = fabric_client(fabric, store, key_file)?;
-    let review = review::review(store, &client, false).await?;
+    let review = review::review(fabric, store, &client, false, options.allow_empty).await?;
+    if let Some(distrust) = &review.distrust
+        && !distrust.is_empty_set()
+    {
+        eprintln!("warning: {distrust}");
+    }
     let only = parse_only(fabric, &options.only)?;
     let targets: Vec<&review::Reviewed> = if only.is_empty() {
         review
@@ -345,48 +372,7 @@ pub async fn apply(
         println!("nothing to apply: fabric {} matches Git", fabric.name);
     }
     if options.prune {
-        let mut orphans: Vec<&ObjectKey> = review
-            .objects
-            .iter()
-            .filter(|o| o.drift == Drift::Orphan)
-            .map(|o| &o.key)
-            .collect();
-        orphans.reverse(); // reverse dependency order: referrers before what they refer to
-        if orphans.is_empty() {
-            println!("nothing to prune");
-        } else {
-            println!("{} orphan(s) to delete:", orphans.len());
-            for key in &orphans {
-                println!("  - {}/{}", key.kind, key.name);
-            }
-            let confirmed = options.dry_run
-                || options.yes
-                || confirm("Delete these objects from the cluster?")?;
-            if !confirmed {
-                return Err(eyre!(
-                    "prune not confirmed: nothing was deleted (pass --yes to confirm non-interactively)"
-                ));
-            }
-            for key in orphans {
-                let info = kinds::by_kind(&key.kind).expect("registered");
-                match client.delete(info, key, options.dry_run).await {
-                    Ok(()) => println!(
-                        "{:>13}  ok     {}/{}",
-                        if options.dry_run {
-                            "dry-run prune"
-                        } else {
-                            "prune"
-                        },
-                        key.kind,
-                        key.name
-                    ),
-                    Err(error) => {
-                        failed += 1;
-                        println!("{:>13}  FAILED {}/{}: {error}", "prune", key.kind, key.name);
-                    }
-                }
-            }
-        }
+        failed += prune(fabric, &client, &review, failed, options).await?;
     }
     let done = if options.dry_run {
         "passed the dry run"
@@ -402,6 +388,78 @@ pub async fn apply(
     } else {
         Outcome::Failed
     })
+}
+
+/// The prune step of `apply --prune`: refuses as a whole unless `trust::prune_allowed`, then
+/// deletes, in reverse dependency order, only orphans hhdash applied and Git does not still
+/// mention, each conditional on the uid and resourceVersion the review saw. Returns failures.
+async fn prune(
+    fabric: &FabricConfig,
+    client: &FabricClient,
+    review: &Review,
+    failed_applies: usize,
+    options: &ApplyOptions,
+) -> Result<usize> {
+    crate::trust::prune_allowed(
+        fabric,
+        &review.sync,
+        review.desired_objects,
+        failed_applies,
+        options.allow_empty,
+    )
+    .map_err(|refusal| eyre!("{refusal}"))?;
+    let mut orphans: Vec<&review::Reviewed> = review
+        .objects
+        .iter()
+        .filter(|o| o.drift == Drift::Orphan)
+        .collect();
+    orphans.reverse(); // reverse dependency order: referrers before what they refer to
+    let (kept, orphans): (Vec<_>, Vec<_>) = orphans.into_iter().partition(|o| o.keep.is_some());
+    for object in &kept {
+        println!(
+            "{:>13}  kept   {}/{}: {}",
+            "prune",
+            object.key.kind,
+            object.key.name,
+            object.keep.as_deref().unwrap_or_default()
+        );
+    }
+    if orphans.is_empty() {
+        println!("nothing to prune");
+        return Ok(0);
+    }
+    println!("{} orphan(s) to delete:", orphans.len());
+    for object in &orphans {
+        println!("  - {}/{}", object.key.kind, object.key.name);
+    }
+    let confirmed =
+        options.dry_run || options.yes || confirm("Delete these objects from the cluster?")?;
+    if !confirmed {
+        return Err(eyre!(
+            "prune not confirmed: nothing was deleted (pass --yes to confirm non-interactively)"
+        ));
+    }
+    let verb = if options.dry_run {
+        "dry-run prune"
+    } else {
+        "prune"
+    };
+    let mut failed = 0;
+    for object in orphans {
+        let key = &object.key;
+        let info = kinds::by_kind(&key.kind).expect("registered");
+        match client
+            .delete(info, key, object.live_version.as_ref(), options.dry_run)
+            .await
+        {
+            Ok(()) => println!("{verb:>13}  ok     {}/{}", key.kind, key.name),
+            Err(error) => {
+                failed += 1;
+                println!("{verb:>13}  FAILED {}/{}: {error}", key.kind, key.name);
+            }
+        }
+    }
+    Ok(failed)
 }
 
 /// `hhdash watch`: the engine's event stream, one line (or JSON object) per event.

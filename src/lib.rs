@@ -20,6 +20,7 @@ pub mod secret;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod trust;
 pub mod ui;
 pub mod vault;
 pub mod xdg;

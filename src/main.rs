@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     match cli::run(&cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Error) => ExitCode::from(2),
         Err(report) => {
             tracing::error!("{report:#}");
             eprintln!("Error: {report:?}");

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cluster::{ClusterError, FabricClient};
+use crate::config::FabricConfig;
 use crate::desired::{DesiredObject, ObjectKey};
 use crate::drift::{self, Drift, DriftIndex};
 use crate::kinds;
 use crate::status::SyncStatus;
 use crate::store::{Store, StoreError};
+use crate::trust::{self, Distrust};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -30,6 +32,13 @@ pub struct Reviewed {
     pub drift: Drift,
     #[serde(skip)]
     pub desired: Option<DesiredObject>,
+    /// For an orphan: why prune must leave it alone even when it may prune (see `trust`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep: Option<String>,
+    /// The live object's uid and resourceVersion as listed: a delete is conditional on both,
+    /// so an object re-created or changed since this review is not deleted.
+    #[serde(skip)]
+    pub live_version: Option<(String, String)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +46,12 @@ pub struct Review {
     pub fabric: String,
     pub sync: SyncStatus,
     pub server_side: bool,
+    /// Why live objects missing from Git are not called orphans (they stay Unknown): the desired
+    /// set cannot be trusted about what Git does not want.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distrust: Option<Distrust>,
+    /// Desired objects in the stored set.
+    pub desired_objects: usize,
     /// Every object Git or the cluster has, in apply order.
     pub objects: Vec<Reviewed>,
 }
@@ -68,11 +83,14 @@ fn apply_order(key: &ObjectKey) -> (Option<u8>, ObjectKey) {
     )
 }
 
-/// Lists every managed kind and compares it with the stored desired set.
+/// Lists every managed kind and compares it with the stored desired set. `trust_empty`: an
+/// empty desired set still names orphans (everything live) — only for `apply --allow-empty`.
 pub async fn review(
+    config: &FabricConfig,
     store: &Store,
     client: &FabricClient,
     server_side: bool,
+    trust_empty: bool,
 ) -> Result<Review, ReviewError> {
     let fabric = client.fabric.clone();
     let status = store.fabric_status(&fabric)?;
@@ -84,7 +102,12 @@ pub async fn review(
         .into_iter()
         .map(|d| (d.key.clone(), d))
         .collect();
+    let distrust = trust::desired_trust(config, &status.sync, desired.len())
+        .err()
+        .filter(|distrust| !(trust_empty && distrust.is_empty_set()));
+    let claims = trust::claims_by_key(&status.sync);
     let mut index = DriftIndex::new(None);
+    index.set_orphans_trusted(distrust.is_none());
     index.set_desired_all(desired.iter().map(|(k, d)| (k.clone(), d.object.clone())));
     for info in kinds::desired_kinds() {
         let live = client.list(info).await?;
@@ -106,10 +129,22 @@ pub async fn review(
                 Drift::Drifted(diffs)
             };
         }
+        let live = index.live(key);
+        let keep = match (&verdict, live) {
+            (Drift::Orphan, Some(live)) => trust::keep_orphan(&key.kind, &key.name, live, &claims),
+            _ => None,
+        };
+        let live_version = live.and_then(|live| {
+            let uid = live.pointer("/metadata/uid")?.as_str()?;
+            let version = live.pointer("/metadata/resourceVersion")?.as_str()?;
+            Some((uid.to_string(), version.to_string()))
+        });
         objects.push(Reviewed {
             key: key.clone(),
             drift: verdict,
             desired: desired_object,
+            keep,
+            live_version,
         });
     }
     objects.sort_by_key(|o| apply_order(&o.key));
@@ -117,6 +152,8 @@ pub async fn review(
         fabric,
         sync: status.sync,
         server_side,
+        distrust,
+        desired_objects: desired.len(),
         objects,
     })
 }

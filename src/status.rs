@@ -95,6 +95,13 @@ pub struct SyncStatus {
     pub skipped: usize,
     /// Of those, the ones that are errors (syntax, names).
     pub skipped_errors: usize,
+    /// The Git source the stored desired set came from (`trust::source_id`); a set synced
+    /// from another source says nothing about this config's fabric.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Skipped documents that still name an object: never pruned, never plain orphans.
+    #[serde(default)]
+    pub skipped_claims: Vec<crate::trust::SkippedClaim>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

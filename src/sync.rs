@@ -11,6 +11,7 @@ use crate::desired::{self, Duplicate, Skipped};
 use crate::git::{self, GitError, GitSource};
 use crate::status::{self, SyncState};
 use crate::store::{Event, EventKind, Store, StoreError};
+use crate::trust::{self, SkippedClaim};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -142,6 +143,8 @@ fn fetch_and_store(
             }),
     );
     let skipped_count = set.skipped.len();
+    let claims: Vec<SkippedClaim> = set.skipped.iter().filter_map(SkippedClaim::of).collect();
+    let source = trust::source_id(fabric);
     store.replace_desired(
         &fabric.name,
         set.objects
@@ -155,6 +158,8 @@ fn fetch_and_store(
             status.sync.commit = Some(snapshot.commit.clone());
             status.sync.skipped = skipped_count;
             status.sync.skipped_errors = skipped_errors;
+            status.sync.source = Some(source);
+            status.sync.skipped_claims = claims;
         },
         &events,
     )?;

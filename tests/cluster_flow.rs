@@ -214,7 +214,28 @@ async fn sync_apply_drift_apply_round_trip() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("made-by-hand  Orphan"), "{text}");
 
-    // Prune needs confirmation; without a terminal or --yes nothing is deleted.
+    // Made by hand, not by hhdash: prune leaves it alone and says why.
+    let out = common::hhdash(
+        temp.path(),
+        &config_path,
+        &["apply", "flow", "--prune", "--yes"],
+    );
+    let text = common::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("kept   VPC/made-by-hand: not applied by hhdash"),
+        "{text}"
+    );
+    assert!(vpcs.get_opt("made-by-hand").await.unwrap().is_some());
+    // Once hhdash's field manager applied it (as from an earlier commit of Git), it is pruned,
+    // after confirmation: without a terminal or --yes nothing is deleted.
+    vpcs.patch(
+        "made-by-hand",
+        &PatchParams::apply("hhdash"),
+        &Patch::Apply(&orphan),
+    )
+    .await
+    .unwrap();
     let out = common::hhdash(temp.path(), &config_path, &["apply", "flow", "--prune"]);
     assert_eq!(out.status.code(), Some(2), "{}", common::output_text(&out));
     assert!(vpcs.get_opt("made-by-hand").await.unwrap().is_some());

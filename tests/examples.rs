@@ -254,9 +254,11 @@ async fn the_rbac_example_grants_what_hhdash_needs_in_one_namespace_and_nothing_
     let orphan = json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
         "metadata": {"name": "orphan", "namespace": ns},
         "spec": {"subnets": {"default": {"subnet": "10.10.99.0/24", "vlan": 1099}}}});
+    // Applied with hhdash's field manager, as if from an earlier commit of Git: prune deletes
+    // only what hhdash applied.
     vpcs.patch(
         "orphan",
-        &PatchParams::apply("someone-else"),
+        &PatchParams::apply("hhdash"),
         &Patch::Apply(&orphan),
     )
     .await

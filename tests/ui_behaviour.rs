@@ -99,8 +99,78 @@ fn shift_a_confirms_then_applies_out_of_sync() {
             .change
             .contains("spec.subnets.default.vlan: 1102 → 1999")
     );
-    assert_eq!(press(&mut app, "y"), send(apply(ApplyScope::OutOfSync)));
+    assert_eq!(press(&mut app, "y"), send(apply(confirmed_vpc_2_and_3())));
     assert_eq!(app.overlay, Overlay::None);
+}
+
+/// What the dialog over the fixture lists: exactly these objects, at the fixture's commit.
+fn confirmed_vpc_2_and_3() -> ApplyScope {
+    ApplyScope::Confirmed {
+        objects: vec![key("VPC", "demo-vpc-2"), key("VPC", "demo-vpc-3")],
+        commit: Some(COMMIT.into()),
+    }
+}
+
+#[test]
+fn a_list_that_moves_under_the_open_dialog_is_shown_again_not_applied() {
+    let mut app = app(false);
+    press(&mut app, "A");
+    // A watch event while the dialog is open: demo-vpc-1 drifts too.
+    let objects = sample_objects();
+    let vpc1 = objects.iter().find(|o| o.key.name == "demo-vpc-1").unwrap();
+    let mut live = served(&vpc1.object, 1);
+    live["spec"]["subnets"]["default"]["vlan"] = serde_json::json!(1777);
+    let mut drifted = row(Some(vpc1), Some(live));
+    drifted.drift = hhdash::drift::classify(
+        hhdash::kinds::by_kind("VPC").unwrap(),
+        drifted.desired.as_ref().map(|d| &d.object),
+        drifted.live.as_deref(),
+        true,
+    );
+    app.fold(EngineEvent::Rows {
+        fabric: "prod-east".into(),
+        upserts: vec![drifted],
+        removed: vec![],
+    });
+    assert!(
+        press(&mut app, "y").is_empty(),
+        "an answer to a list that is no longer current applies nothing"
+    );
+    let Overlay::Confirm(confirm) = &app.overlay else {
+        panic!("the dialog is shown again, got {:?}", app.overlay);
+    };
+    let listed: Vec<&str> = confirm.items.iter().map(|i| i.object.as_str()).collect();
+    assert_eq!(
+        listed,
+        ["VPC/demo-vpc-1", "VPC/demo-vpc-2", "VPC/demo-vpc-3"]
+    );
+    assert!(confirm.warning.as_deref().unwrap().contains("list changed"));
+    // The same happens when Git moves to another commit.
+    let mut status = live_status();
+    status.sync.commit = Some("0123456789abcdef0123456789abcdef01234567".into());
+    app.fold(EngineEvent::Status {
+        fabric: "prod-east".into(),
+        status,
+    });
+    assert!(press(&mut app, "y").is_empty());
+    let effects = press(&mut app, "y");
+    let [
+        Effect::Send {
+            command: Command::Apply(request),
+            ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("the re-shown list applies on y: {effects:?}");
+    };
+    let ApplyScope::Confirmed { objects, commit } = &request.scope else {
+        panic!("confirmed scope: {request:?}");
+    };
+    assert_eq!(objects.len(), 3);
+    assert_eq!(
+        commit.as_deref(),
+        Some("0123456789abcdef0123456789abcdef01234567")
+    );
 }
 
 #[test]
@@ -117,7 +187,7 @@ fn capital_f_in_the_confirm_dialog_forces_conflicts_and_nothing_else_does() {
     else {
         panic!("F applies: {effects:?}");
     };
-    assert_eq!(request.scope, ApplyScope::OutOfSync);
+    assert_eq!(request.scope, confirmed_vpc_2_and_3());
     assert!(
         request.force_conflicts,
         "F takes ownership of conflicting fields"

@@ -42,6 +42,12 @@ pub enum ApplyScope {
     Objects(Vec<ObjectKey>),
     /// Every Missing and Drifted object of the fabric.
     OutOfSync,
+    /// Exactly these objects, as a confirmation listed them from the desired set at `commit`:
+    /// if the fabric's synced commit is another one by now, nothing is applied.
+    Confirmed {
+        objects: Vec<ObjectKey>,
+        commit: Option<String>,
+    },
 }
 
 /// Long-running actions the dashboard shows progress for.

@@ -222,6 +222,9 @@ impl Engine {
         for object in desired {
             self.desired.insert(object.key.clone(), Arc::new(object));
         }
+        self.judge_trust();
+        let store = &self.ctx.store;
+        let name = &self.fabric.name;
         if self.status.sync.state != status::SyncState::NeverSynced {
             self.index.set_desired_all(
                 self.desired
@@ -248,6 +251,15 @@ impl Engine {
             switches: self.switches.clone(),
         })
         .await;
+    }
+
+    /// Whether live-only objects may be called orphans, from the sync status in force (the one
+    /// rule is `trust::desired_trust`).
+    fn judge_trust(&mut self) -> Vec<Transition> {
+        let trusted =
+            crate::trust::desired_trust(&self.fabric, &self.status.sync, self.desired.len())
+                .is_ok();
+        self.index.set_orphans_trusted(trusted)
     }
 
     fn row(&self, key: &ObjectKey) -> ResourceRow {
@@ -489,10 +501,13 @@ impl Engine {
                     )
                     .collect();
                 self.desired = desired;
-                let transitions = self.index.set_desired_all(
-                    self.desired
-                        .iter()
-                        .map(|(k, d)| (k.clone(), d.object.clone())),
+                let mut transitions = self.judge_trust();
+                transitions.extend(
+                    self.index.set_desired_all(
+                        self.desired
+                            .iter()
+                            .map(|(k, d)| (k.clone(), d.object.clone())),
+                    ),
                 );
                 self.publish_rows(touched, transitions).await;
                 self.job(
@@ -504,6 +519,10 @@ impl Engine {
                 .await;
             }
             Err(message) => {
+                // A failed sync keeps the last good set for Drifted/Missing, but it can no
+                // longer say which live objects Git does not want.
+                let transitions = self.judge_trust();
+                self.publish_rows(BTreeSet::new(), transitions).await;
                 self.job(
                     JobKind::Sync,
                     JobPhase::Failed {
@@ -1089,7 +1108,7 @@ impl Engine {
     /// Keys an apply request covers, in dependency order.
     fn apply_targets(&self, scope: &ApplyScope) -> Vec<Arc<DesiredObject>> {
         let mut targets: Vec<Arc<DesiredObject>> = match scope {
-            ApplyScope::Objects(keys) => keys
+            ApplyScope::Objects(keys) | ApplyScope::Confirmed { objects: keys, .. } => keys
                 .iter()
                 .filter_map(|k| self.desired.get(k).cloned())
                 .collect(),
@@ -1138,6 +1157,22 @@ impl Engine {
             self.job(JobKind::Apply, JobPhase::Failed { message }).await;
             return;
         };
+        if let ApplyScope::Confirmed { commit, .. } = &request.scope
+            && commit != &self.status.sync.commit
+        {
+            let short = |c: &Option<String>| {
+                c.as_deref()
+                    .map(|c| c[..c.len().min(12)].to_string())
+                    .unwrap_or_else(|| "none".into())
+            };
+            let message = format!(
+                "nothing applied: Git moved from {} to {} since the confirmation listed these objects; press A to review the new list",
+                short(commit),
+                short(&self.status.sync.commit)
+            );
+            self.job(JobKind::Apply, JobPhase::Failed { message }).await;
+            return;
+        }
         let targets = self.apply_targets(&request.scope);
         if targets.is_empty() {
             self.job(

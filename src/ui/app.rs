@@ -489,8 +489,12 @@ impl App {
     fn update_confirm(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Confirm | Action::ConfirmForce => {
+                let answered = self.overlay.clone();
                 let effects = self.engine_command(action).into_iter().collect();
-                self.overlay = Overlay::None;
+                // Unless the dialog was replaced by a fresh list (it changed under it), it is done.
+                if self.overlay == answered {
+                    self.overlay = Overlay::None;
+                }
                 effects
             }
             Action::Quit => self.update_normal(Action::Quit),

@@ -15,11 +15,17 @@ use super::view::View;
 
 impl App {
     pub(super) fn open_confirm(&mut self) {
+        self.open_confirm_for(self.selected, None);
+    }
+
+    /// Opens the apply-all dialog on a fabric's current out-of-sync list; `changed` says why it
+    /// is shown again (the list moved under an open dialog).
+    fn open_confirm_for(&mut self, fabric_index: usize, changed: Option<&str>) {
         if self.read_only {
             self.refuse_read_only("apply all");
             return;
         }
-        let Some(fabric) = self.fabric() else {
+        let Some(fabric) = self.fabrics.get(fabric_index) else {
             return;
         };
         let entries = fabric.out_of_sync();
@@ -34,14 +40,21 @@ impl App {
             self.notify(Tone::Info, text);
             return;
         }
-        let warning = match fabric.liveness() {
-            Liveness::Live => None,
-            _ => Some(
-                "the cluster view is cached, not live: the engine re-checks before applying"
+        let warning = match (changed, fabric.liveness()) {
+            (Some(why), _) => Some(why.to_string()),
+            (None, Liveness::Live) => None,
+            (None, _) => Some(
+                "the cluster view is cached, not live: objects listed here are applied as Git has them"
                     .to_string(),
             ),
         };
-        let confirm = Confirm::new(self.selected, &fabric.name, &entries, warning);
+        let confirm = Confirm::new(
+            fabric_index,
+            &fabric.name,
+            fabric.status.sync.commit.clone(),
+            &entries,
+            warning,
+        );
         self.overlay = Overlay::Confirm(confirm);
     }
 
@@ -103,7 +116,27 @@ impl App {
                 let Overlay::Confirm(confirm) = &self.overlay else {
                     return None;
                 };
-                let mut command = apply(ApplyScope::OutOfSync);
+                // Apply exactly what the dialog listed, at the commit it was computed from; if
+                // Git or the cluster moved while it was open, show the new list instead.
+                let fabric = self.fabrics.get(confirm.fabric)?;
+                let now: Vec<_> = fabric
+                    .out_of_sync()
+                    .iter()
+                    .map(|e| e.row.key.clone())
+                    .collect();
+                if fabric.status.sync.commit != confirm.commit || now != confirm.keys {
+                    let index = confirm.fabric;
+                    self.overlay = Overlay::None;
+                    self.open_confirm_for(
+                        index,
+                        Some("the list changed while the dialog was open (Git or the cluster moved): review it again"),
+                    );
+                    return None;
+                }
+                let mut command = apply(ApplyScope::Confirmed {
+                    objects: confirm.keys.clone(),
+                    commit: confirm.commit.clone(),
+                });
                 if let Command::Apply(request) = &mut command {
                     request.force_conflicts = action == Action::ConfirmForce;
                 }
@@ -176,6 +209,9 @@ fn describe(command: &Command) -> String {
                 keys => format!("apply {} objects", keys.len()),
             },
             ApplyScope::OutOfSync => "apply all out of sync".into(),
+            ApplyScope::Confirmed { objects, .. } => {
+                format!("apply the {} confirmed object(s)", objects.len())
+            }
         },
         Command::Shutdown => "shutdown".into(),
     }

@@ -23,6 +23,9 @@ pub struct Confirm {
     pub fabric: usize,
     pub fabric_name: String,
     pub items: Vec<ConfirmItem>,
+    /// Exactly what `y`/`F` applies, and the Git commit the list was computed from.
+    pub keys: Vec<crate::desired::ObjectKey>,
+    pub commit: Option<String>,
     /// Said in the dialog when the view of the cluster is not live.
     pub warning: Option<String>,
 }
@@ -31,9 +34,11 @@ impl Confirm {
     pub fn new(
         fabric: usize,
         fabric_name: &str,
+        commit: Option<String>,
         entries: &[&Entry],
         warning: Option<String>,
     ) -> Confirm {
+        let keys = entries.iter().map(|e| e.row.key.clone()).collect();
         let items = entries
             .iter()
             .map(|e| ConfirmItem {
@@ -49,6 +54,8 @@ impl Confirm {
             fabric,
             fabric_name: fabric_name.to_string(),
             items,
+            keys,
+            commit,
             warning,
         }
     }

@@ -283,6 +283,23 @@ impl FabricModel {
             .or_else(|| s.sync.error.as_ref().map(|e| format!("sync: {e}")))
     }
 
+    /// Why live objects missing from Git are not called orphans (the engine keeps them Unknown,
+    /// see `trust`): said in the Drift view so an empty list never reads as "no orphans".
+    pub fn orphan_notice(&self) -> Option<String> {
+        let sync = &self.status.sync;
+        match sync.state {
+            crate::status::SyncState::NeverSynced => Some(
+                "not synced yet: live objects are not judged as orphans until a sync succeeds (s)"
+                    .to_string(),
+            ),
+            crate::status::SyncState::Error => Some(format!(
+                "last sync failed: {} · orphans are not listed until a sync succeeds",
+                sync.error.as_deref().unwrap_or("unknown error")
+            )),
+            crate::status::SyncState::Synced => None,
+        }
+    }
+
     pub fn health(&self) -> HealthSummary {
         health::summarize(&self.switches)
     }

@@ -172,6 +172,11 @@ fn empty_text(app: &App, fabric: &FabricModel) -> (String, Tone) {
             Tone::Warn,
         );
     }
+    if app.view == View::Drift
+        && let Some(notice) = fabric.orphan_notice()
+    {
+        return (format!("! {notice}"), Tone::Warn);
+    }
     match (app.view, &liveness) {
         (View::Drift, Liveness::Live) => (
             "✓ no drift: every object matches Git".to_string(),
@@ -254,9 +259,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         return;
     }
 
-    if liveness != Liveness::Live {
-        // A banner above the rows: cached data must never pass for live data.
-        let text = format!("! {}", liveness_text(&liveness));
+    let notice = (app.view == View::Drift)
+        .then(|| fabric.orphan_notice())
+        .flatten();
+    if liveness != Liveness::Live || notice.is_some() {
+        // A banner above the rows: cached data must never pass for live data, nor a list
+        // without orphans for a list of everything out of sync.
+        let (text, tone) = match notice {
+            Some(notice) if liveness == Liveness::Live => (format!("! {notice}"), Tone::Warn),
+            _ => (
+                format!("! {}", liveness_text(&liveness)),
+                liveness_tone(&liveness),
+            ),
+        };
         // Two lines when the error is long: the cause is what the operator needs to read.
         let lines = if Span::raw(text.as_str()).width() > inner.width as usize {
             2
@@ -266,8 +281,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         let [banner, rest] =
             Layout::vertical([Constraint::Length(lines), Constraint::Fill(1)]).areas(inner);
         frame.render_widget(
-            Paragraph::new(Line::styled(text, app.theme.tone(liveness_tone(&liveness))))
-                .wrap(Wrap { trim: true }),
+            Paragraph::new(Line::styled(text, app.theme.tone(tone))).wrap(Wrap { trim: true }),
             banner,
         );
         inner = rest;

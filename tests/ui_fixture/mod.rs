@@ -166,6 +166,7 @@ pub fn live_status() -> FabricStatus {
             commit: Some(COMMIT.into()),
             skipped: 0,
             skipped_errors: 0,
+            ..Default::default()
         },
         drift: DriftStatus {
             state: DriftState::DriftDetected,
