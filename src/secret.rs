@@ -80,4 +80,15 @@ mod tests {
         assert!(!format!("{secret}").contains("s3cr3t"));
         assert!(!format!("{:?}", Some(&secret)).contains("s3cr3t"));
     }
+
+    #[test]
+    fn reads_a_trimmed_token_and_refuses_what_cannot_be_one() {
+        let secret = Secret::read_from(&b"  tok-123\n"[..]).unwrap();
+        assert_eq!(secret.expose(), "tok-123");
+        let huge = vec![b'a'; MAX_TOKEN_BYTES + 1];
+        let error = Secret::read_from(&huge[..]).unwrap_err();
+        assert!(error.to_string().contains("not a token"), "{error}");
+        assert!(!error.to_string().contains("aaaa"), "{error}");
+        assert!(Secret::read_from(&[0xff, 0xfe][..]).is_err());
+    }
 }
