@@ -1,5 +1,6 @@
 //! The binary: sets up error reporting and file logging, then runs a command.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -34,12 +35,20 @@ fn colour_wanted() -> bool {
 }
 
 /// The report with every message of its chain passed through the terminal sanitizer: error
-/// texts quote Git content and server answers, which must not drive the terminal. The rebuilt
-/// report points nowhere useful in the source, so reports print without a location section.
-fn sanitized(report: &Report) -> Report {
-    let mut messages: Vec<String> = report
-        .chain()
-        .map(|error| sanitize::terminal(&error.to_string()).into_owned())
+/// texts quote Git content and server answers, which must not drive the terminal. A report
+/// with nothing to escape is kept as it is (with its own location and backtrace); one that
+/// needs escaping is rebuilt from the escaped messages.
+fn sanitized(report: Report) -> Report {
+    let messages: Vec<String> = report.chain().map(|error| error.to_string()).collect();
+    if messages
+        .iter()
+        .all(|message| matches!(sanitize::terminal(message), Cow::Borrowed(_)))
+    {
+        return report;
+    }
+    let mut messages: Vec<String> = messages
+        .iter()
+        .map(|message| sanitize::terminal(message).into_owned())
         .collect();
     let root = messages.pop().unwrap_or_default();
     messages
@@ -54,12 +63,7 @@ fn main() -> ExitCode {
     } else {
         Theme::new()
     };
-    if let Err(error) = HookBuilder::default()
-        .theme(theme)
-        .display_location_section(false)
-        .display_env_section(false)
-        .install()
-    {
+    if let Err(error) = HookBuilder::default().theme(theme).install() {
         eprintln!("{}", sanitize::terminal(&error.to_string()));
     }
     let cli = Cli::parse();
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(report) => {
-            let report = sanitized(&report);
+            let report = sanitized(report);
             tracing::error!("{report:#}");
             eprintln!("Error: {report:?}");
             ExitCode::from(2)
