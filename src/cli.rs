@@ -3,12 +3,17 @@
 //! config, store, vault and sync; it holds no logic of its own beyond presentation and exit
 //! codes.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::Serialize;
+
+// Every line printed here quotes Git or the cluster somewhere: these print through the one
+// terminal sanitizer (JSON goes through `sanitize::print_json`).
+#[allow(unused_imports)]
+use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
 use crate::config::{self, Config, FabricConfig};
 use crate::secret::Secret;
@@ -314,10 +319,8 @@ fn check_file(paths: &Paths) -> Result<Outcome> {
                     fabric.git.branch,
                     fabric.git.directory
                 );
-                if fabric.kubernetes.ca == config::CaSource::InsecureSkipVerify {
-                    println!(
-                        "    warning: insecure_skip_tls_verify is on; the server's identity is not checked"
-                    );
+                for warning in fabric.insecure_settings() {
+                    println!("    warning: {warning}");
                 }
             }
             println!(
@@ -331,6 +334,14 @@ fn check_file(paths: &Paths) -> Result<Outcome> {
             eprintln!("{error}");
             Ok(Outcome::Failed)
         }
+    }
+}
+
+/// The fabric's insecure settings (see `FabricConfig::insecure_settings`), on stderr so that
+/// JSON on stdout stays clean.
+pub fn warn_insecure(fabric: &FabricConfig) {
+    for warning in fabric.insecure_settings() {
+        eprintln!("warning: fabric {}: {warning}", fabric.name);
     }
 }
 
@@ -351,6 +362,7 @@ fn sync_fabrics(
     let mut failed = false;
     let mut reports = Vec::new();
     for fabric in config.select(names)? {
+        warn_insecure(fabric);
         let result = sync::sync_fabric(fabric, store, &git_cache_dir(config), |name, slot| {
             vault::stored_secret(store, &paths.key_file, name, slot)
         });
@@ -376,7 +388,7 @@ fn sync_fabrics(
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        crate::sanitize::print_json(&reports)?;
     }
     Ok(if failed {
         Outcome::Failed
@@ -418,9 +430,15 @@ fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
 struct FabricSummary<'a> {
     name: &'a str,
     namespace: &'a str,
+    #[serde(serialize_with = "status_as_json")]
     status: FabricStatus,
     desired: std::collections::BTreeMap<String, usize>,
     live: usize,
+}
+
+/// `FabricStatus::to_json`: timestamps in RFC 3339.
+fn status_as_json<S: serde::Serializer>(status: &FabricStatus, out: S) -> Result<S::Ok, S::Error> {
+    status.to_json().serialize(out)
 }
 
 fn print_status(config: &Config, store: &Store, names: &[String], json: bool) -> Result<Outcome> {
@@ -435,7 +453,7 @@ fn print_status(config: &Config, store: &Store, names: &[String], json: bool) ->
         });
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        crate::sanitize::print_json(&summaries)?;
         return Ok(Outcome::Success);
     }
     let now = status::now();
@@ -493,12 +511,8 @@ fn print_status(config: &Config, store: &Store, names: &[String], json: bool) ->
 }
 
 fn set_secret(store: &Store, paths: &Paths, fabric: &str, slot: SecretSlot) -> Result<Outcome> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
+    let secret = Secret::read_from(std::io::stdin().lock())
         .wrap_err("reading the token from standard input")?;
-    let secret = Secret::new(text.trim());
-    text.clear();
     if secret.is_empty() {
         return Err(eyre!(
             "no token on standard input; pipe it in, e.g. `hhdash secret set {fabric} {} < token.txt`",

@@ -411,7 +411,9 @@ impl FabricClient {
     }
 }
 
-/// An object from the server as hhdash keeps it: keyed, with managed fields dropped.
+/// An object from the server as hhdash keeps it: keyed, with managed fields dropped, and cut
+/// down to the kind's `live_fields` (an Agent's secrets go no further than this). Every live
+/// object — watch, re-list, one-shot list — enters hhdash here.
 pub fn live_entry(info: &KindInfo, object: DynamicObject) -> Option<(ObjectKey, Value)> {
     let name = object.metadata.name.clone()?;
     let namespace = object.metadata.namespace.clone().unwrap_or_default();
@@ -422,6 +424,7 @@ pub fn live_entry(info: &KindInfo, object: DynamicObject) -> Option<(ObjectKey, 
         map.insert("kind".into(), Value::from(info.kind));
     }
     strip_server_noise(&mut value);
+    let value = info.keep_live_fields(value);
     Some((
         ObjectKey {
             kind: info.kind.to_string(),

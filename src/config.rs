@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use crate::kinds::{self, KindInfo};
 use crate::secret::Secret;
@@ -147,6 +148,34 @@ pub struct FabricConfig {
     pub watch: WatchConfig,
 }
 
+impl FabricConfig {
+    /// Settings that are allowed but weaken security, each as a sentence for a `warning:` line
+    /// (without the fabric's name). `check` prints them, and every command that talks to the
+    /// fabric's server or Git repeats them on stderr.
+    pub fn insecure_settings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.kubernetes.ca == CaSource::InsecureSkipVerify {
+            warnings.push(
+                "insecure_skip_tls_verify is on; the server's identity is not checked".to_string(),
+            );
+        }
+        if self
+            .git
+            .url
+            .trim()
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        {
+            warnings.push(
+                "git.url uses plain http://; anyone on the way can read and change the desired \
+                 state (use https://)"
+                    .to_string(),
+            );
+        }
+        warnings
+    }
+}
+
 /// The dashboard's settings (`[ui]`). Every field has a default; the table is optional.
 #[derive(Debug, Clone)]
 pub struct UiConfig {
@@ -283,12 +312,15 @@ pub fn read_token_file(
             mode,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| TokenError::FileUnreadable {
-        fabric: fabric.to_string(),
-        what,
-        path: path.to_path_buf(),
-        source,
-    })?;
+    // The file's text is a copy of the token: wiped when dropped, like the Secret made from it.
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+        TokenError::FileUnreadable {
+            fabric: fabric.to_string(),
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
+    })?);
     let secret = Secret::new(text.trim());
     if secret.is_empty() {
         return Err(TokenError::FileEmpty {
@@ -314,7 +346,7 @@ impl TokenSource {
             "kubernetes"
         };
         match self {
-            TokenSource::Env(var) => match std::env::var(var) {
+            TokenSource::Env(var) => match std::env::var(var).map(Zeroizing::new) {
                 Ok(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
                 _ => Err(TokenError::EnvMissing {
                     fabric: fabric.to_string(),
@@ -337,6 +369,22 @@ impl TokenSource {
             },
         }
     }
+}
+
+/// A conventional (POSIX) environment variable name: upper-case letters, digits and '_', not
+/// starting with a digit. Tokens — JWTs, `ghp_…`, hex — never look like this.
+fn is_env_var_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Whether the authority of a URL (`scheme://` optional) carries userinfo (`user:password@`).
+fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())].contains('@')
 }
 
 fn is_dns_label(name: &str, allow_underscore: bool) -> bool {
@@ -408,6 +456,17 @@ impl Validator<'_> {
                 self.problem(&format!("{section}.token_env"), "is empty");
                 None
             }
+            // What is not a variable name may be the token itself, pasted in the wrong key: it
+            // is never repeated, so it cannot reach the screen, the log or the store.
+            (Some(var), None) if !is_env_var_name(&var) => {
+                self.problem(
+                    &format!("{section}.token_env"),
+                    "token_env must name an environment variable (upper-case letters, digits \
+                     and '_', e.g. PROD_EAST_TOKEN), not hold the token itself; put the token in \
+                     that variable, in a token_file, or store it with `hhdash secret set`",
+                );
+                None
+            }
             (Some(var), None) => Some(TokenSource::Env(var)),
             (None, Some(file)) => {
                 let path = self.resolve_path(&file);
@@ -446,6 +505,16 @@ impl Validator<'_> {
                 self.problem(
                     "kubernetes.server",
                     "missing: set the API server URL, e.g. https://10.0.0.1:6443",
+                );
+                None
+            }
+            // Credentials in the URL would be printed wherever the server is named; the URL is
+            // not repeated here either.
+            Some(server) if has_userinfo(server) => {
+                self.problem(
+                    "kubernetes.server",
+                    "contains a user name or password (user:password@); remove them from the URL \
+                     and give the token with token_env, token_file or `hhdash secret set`",
                 );
                 None
             }

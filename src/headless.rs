@@ -7,6 +7,11 @@ use std::path::Path;
 
 use color_eyre::eyre::{Result, eyre};
 
+// Every line printed here quotes Git or the cluster somewhere: these print through the one
+// terminal sanitizer (JSON goes through `sanitize::print_json`).
+#[allow(unused_imports)]
+use crate::sanitize::{errln as eprintln, out as print, outln as println};
+
 use crate::cli::Outcome;
 use crate::cluster::FabricClient;
 use crate::config::{self, Config, FabricConfig};
@@ -187,10 +192,13 @@ pub async fn diff(
     server_side: bool,
     json: bool,
 ) -> Result<Outcome> {
+    crate::cli::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(fabric, store, &client, server_side, false).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&review)?);
+        let mut value = serde_json::to_value(&review)?;
+        value["sync"] = review.sync.to_json();
+        crate::sanitize::print_json(&value)?;
     } else {
         print_review(&review, &fabric.kubernetes.server);
     }
@@ -251,6 +259,7 @@ pub async fn apply(
     key_file: &Path,
     options: &ApplyOptions,
 ) -> Result<Outcome> {
+    crate::cli::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(fabric, store, &client, false, options.allow_empty).await?;
     if let Some(distrust) = &review.distrust
@@ -464,13 +473,13 @@ async fn prune(
 
 /// `hhdash watch`: the engine's event stream, one line (or JSON object) per event.
 pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Result<Outcome> {
+    crate::cli::warn_insecure(&fabric);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let engines = crate::engine::start_all(std::slice::from_ref(&fabric), ctx, tx);
     let print = |time: i64, what: &str, object: Option<&str>, message: &str| {
         if json {
-            println!(
-                "{}",
-                serde_json::json!({"time": status::format_utc(time), "fabric": fabric.name, "what": what, "object": object, "message": message})
+            crate::sanitize::print_json_line(
+                &serde_json::json!({"time": status::format_rfc3339(time), "fabric": fabric.name, "what": what, "object": object, "message": message}),
             );
         } else {
             println!(

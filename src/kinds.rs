@@ -371,7 +371,7 @@ pub static KINDS: &[KindInfo] = &[
         wiring: false,
         set_lists: &[],
         columns: &[
-            col!("State", "status", "state"),
+            col!("Reboot", "status", "rebootRequired"),
             Column {
                 header: "Heartbeat",
                 cell: agent_heartbeat,
@@ -384,6 +384,71 @@ pub static KINDS: &[KindInfo] = &[
         ],
     },
 ];
+
+/// What hhdash keeps of a live Agent: identity, generation and the status fields health and the
+/// Agents table read — nothing else. An Agent's `spec` carries secrets (`users[].password`
+/// hashes, `users[].sshKeys`, `version.password` registry credentials) and its `status.state`
+/// is the switch's whole NOS state; neither may reach the store, the screen, a copy, a log or
+/// `--json`.
+const AGENT_LIVE_FIELDS: &[&str] = &[
+    "/apiVersion",
+    "/kind",
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/uid",
+    "/metadata/resourceVersion",
+    "/metadata/generation",
+    "/metadata/creationTimestamp",
+    "/status/lastHeartbeat",
+    "/status/lastAppliedGen",
+    "/status/lastAppliedTime",
+    "/status/lastAttemptGen",
+    "/status/lastAttemptTime",
+    "/status/version",
+    "/status/rebootRequired",
+];
+
+impl KindInfo {
+    /// The JSON pointers of the only fields kept from live objects of this kind, or `None` to
+    /// keep them whole. Controller-owned kinds hhdash only reads for health are cut down to what
+    /// health needs, since they carry secrets; the kinds Git manages are kept whole for drift.
+    pub fn live_fields(&self) -> Option<&'static [&'static str]> {
+        match self.kind {
+            "Agent" => Some(AGENT_LIVE_FIELDS),
+            _ => None,
+        }
+    }
+
+    /// `object` reduced to [`KindInfo::live_fields`] (unchanged for kinds kept whole).
+    pub fn keep_live_fields(&self, object: serde_json::Value) -> serde_json::Value {
+        let Some(fields) = self.live_fields() else {
+            return object;
+        };
+        let mut kept = Value::Object(Default::default());
+        for pointer in fields {
+            if let Some(value) = object.pointer(pointer) {
+                insert_at(&mut kept, pointer, value.clone());
+            }
+        }
+        kept
+    }
+}
+
+/// Sets `value` at a JSON pointer of plain object keys, creating the objects on the way.
+fn insert_at(root: &mut Value, pointer: &str, value: Value) {
+    let mut node = root;
+    let mut keys = pointer.split('/').skip(1).peekable();
+    while let Some(key) = keys.next() {
+        let Value::Object(map) = node else { return };
+        if keys.peek().is_none() {
+            map.insert(key.to_string(), value);
+            return;
+        }
+        node = map
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+}
 
 /// Looks a kind up by its `kind` name (exact, as in manifests).
 pub fn by_kind(kind: &str) -> Option<&'static KindInfo> {
@@ -447,6 +512,38 @@ mod tests {
         assert_eq!(lookup("conn").unwrap().kind, "Connection");
         assert_eq!(lookup("switch").unwrap().kind, "Switch");
         assert!(lookup("gateway").is_none());
+    }
+
+    #[test]
+    fn live_agents_keep_what_health_reads_and_no_secret() {
+        let agent = json!({
+            "apiVersion": "agent.githedgehog.com/v1beta1", "kind": "Agent",
+            "metadata": {"name": "leaf-1", "namespace": "default", "generation": 4,
+                         "annotations": {"note": "x"}},
+            "spec": {"users": [{"name": "admin", "password": "$5$hash", "sshKeys": ["ssh-ed25519 AAAA"]}],
+                     "version": {"password": "registry-pass"}},
+            "status": {"lastHeartbeat": "2025-01-02T03:04:05Z", "lastAppliedGen": 4,
+                       "version": "v0.87.4", "rebootRequired": false,
+                       "state": {"nos": {"serialNumber": "SN1"}}}
+        });
+        let info = by_kind("Agent").unwrap();
+        let kept = info.keep_live_fields(agent.clone());
+        assert_eq!(
+            kept,
+            json!({
+                "apiVersion": "agent.githedgehog.com/v1beta1", "kind": "Agent",
+                "metadata": {"name": "leaf-1", "namespace": "default", "generation": 4},
+                "status": {"lastHeartbeat": "2025-01-02T03:04:05Z", "lastAppliedGen": 4,
+                           "version": "v0.87.4", "rebootRequired": false}
+            })
+        );
+        let now = crate::health::parse_rfc3339("2025-01-02T03:04:10Z").unwrap();
+        assert_eq!(
+            crate::health::classify_agent(&kept, now, 60),
+            crate::health::classify_agent(&agent, now, 60)
+        );
+        let vpc = json!({"kind": "VPC", "spec": {"subnets": {}}, "metadata": {"labels": {}}});
+        assert_eq!(by_kind("VPC").unwrap().keep_live_fields(vpc.clone()), vpc);
     }
 
     #[test]

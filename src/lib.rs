@@ -16,6 +16,7 @@ pub mod headless;
 pub mod health;
 pub mod kinds;
 pub mod review;
+pub mod sanitize;
 pub mod secret;
 pub mod status;
 pub mod store;

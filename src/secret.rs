@@ -3,7 +3,12 @@
 //! with `expose()`, at the point where it is handed to a client library.
 
 use std::fmt;
+use std::io::Read;
 use zeroize::Zeroizing;
+
+/// The longest token [`Secret::read_from`] accepts; real ones (a service account JWT, a Git
+/// access token) are a few KiB at most.
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
 /// A token or password. Debug and Display print `<redacted>`; the value is zeroed on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -16,6 +21,29 @@ impl Secret {
         let trimmed_len = value.trim_end_matches(['\n', '\r']).len();
         value.truncate(trimmed_len);
         Secret(Zeroizing::new(value))
+    }
+
+    /// Reads a token from `reader` (standard input for `secret set`), trimmed. The buffer is
+    /// allocated once, larger than any token, and wiped on drop, so reading leaves no copy of
+    /// the token behind in freed memory.
+    pub fn read_from(reader: impl std::io::Read) -> std::io::Result<Secret> {
+        let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_TOKEN_BYTES + 1));
+        reader
+            .take(MAX_TOKEN_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() > MAX_TOKEN_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("more than {MAX_TOKEN_BYTES} bytes: that is not a token"),
+            ));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the token is not UTF-8 text",
+            )
+        })?;
+        Ok(Secret::new(text.trim()))
     }
 
     /// The value itself, for handing to a client library. Never format it into a message.
@@ -51,5 +79,16 @@ mod tests {
         assert!(!format!("{secret:?}").contains("s3cr3t"));
         assert!(!format!("{secret}").contains("s3cr3t"));
         assert!(!format!("{:?}", Some(&secret)).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn reads_a_trimmed_token_and_refuses_what_cannot_be_one() {
+        let secret = Secret::read_from(&b"  tok-123\n"[..]).unwrap();
+        assert_eq!(secret.expose(), "tok-123");
+        let huge = vec![b'a'; MAX_TOKEN_BYTES + 1];
+        let error = Secret::read_from(&huge[..]).unwrap_err();
+        assert!(error.to_string().contains("not a token"), "{error}");
+        assert!(!error.to_string().contains("aaaa"), "{error}");
+        assert!(Secret::read_from(&[0xff, 0xfe][..]).is_err());
     }
 }

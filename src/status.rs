@@ -140,8 +140,56 @@ pub struct ResourceStatus {
     pub error: Option<String>,
 }
 
-/// `2026-11-25 17:56:10Z` from a Unix timestamp (UTC), without a date library.
+/// Serialises `value` for JSON output with the timestamps at `pointers` — Unix seconds in the
+/// store — as RFC 3339 text, which every JSON consumer parses.
+fn json_with_times<T: Serialize>(value: &T, pointers: &[&str]) -> serde_json::Value {
+    let mut json = serde_json::to_value(value).expect("statuses serialise");
+    for pointer in pointers {
+        if let Some(field) = json.pointer_mut(pointer)
+            && let Some(seconds) = field.as_i64()
+        {
+            *field = serde_json::Value::from(format_rfc3339(seconds));
+        }
+    }
+    json
+}
+
+impl SyncStatus {
+    const TIMESTAMPS: &[&str] = &["/last_attempt", "/last_sync"];
+
+    /// The status as `--json` shows it: timestamps in RFC 3339.
+    pub fn to_json(&self) -> serde_json::Value {
+        json_with_times(self, Self::TIMESTAMPS)
+    }
+}
+
+impl FabricStatus {
+    /// Every timestamp field (a JSON pointer); a new one must be added here.
+    const TIMESTAMPS: &[&str] = &[
+        "/connection/checked_at",
+        "/sync/last_attempt",
+        "/sync/last_sync",
+        "/watch/started",
+        "/watch/last_event",
+    ];
+
+    /// The status as `--json` shows it: timestamps in RFC 3339.
+    pub fn to_json(&self) -> serde_json::Value {
+        json_with_times(self, Self::TIMESTAMPS)
+    }
+}
+
+/// `2026-11-25 17:56:10Z` from a Unix timestamp (UTC), without a date library; for people.
 pub fn format_utc(timestamp: Timestamp) -> String {
+    format_date_time(timestamp, ' ')
+}
+
+/// `2026-11-25T17:56:10Z`: RFC 3339, for JSON and anything a program reads.
+pub fn format_rfc3339(timestamp: Timestamp) -> String {
+    format_date_time(timestamp, 'T')
+}
+
+fn format_date_time(timestamp: Timestamp, separator: char) -> String {
     let days = timestamp.div_euclid(86_400);
     let seconds = timestamp.rem_euclid(86_400);
     // Howard Hinnant's civil-from-days.
@@ -155,7 +203,7 @@ pub fn format_utc(timestamp: Timestamp) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
+        "{year:04}-{month:02}-{day:02}{separator}{:02}:{:02}:{:02}Z",
         seconds / 3600,
         seconds % 3600 / 60,
         seconds % 60
@@ -184,5 +232,50 @@ mod tests {
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00Z");
         assert_eq!(format_age(100, 142), "42s ago");
         assert_eq!(format_age(0, 7200), "2h ago");
+        assert_eq!(format_rfc3339(1_795_629_370), "2026-11-25T17:56:10Z");
+    }
+
+    #[test]
+    fn json_shows_every_timestamp_in_rfc3339() {
+        const AT: Timestamp = 1_795_629_370;
+        // Every field spelled out: a new one fails to compile here until it is given a value,
+        // and a new timestamp left out of TIMESTAMPS shows up as a number below.
+        let status = FabricStatus {
+            connection: ConnectionStatus {
+                state: ConnectionState::Connected,
+                error: None,
+                checked_at: Some(AT),
+                server_version: Some("v1.34.4".into()),
+            },
+            sync: SyncStatus {
+                state: SyncState::Synced,
+                error: None,
+                last_attempt: Some(AT),
+                last_sync: Some(AT),
+                commit: Some("3f2a9c1".into()),
+                skipped: 0,
+                skipped_errors: 0,
+            },
+            drift: DriftStatus {
+                state: DriftState::InSync,
+                count: 0,
+            },
+            watch: WatchStatus {
+                state: WatchState::Active,
+                started: Some(AT),
+                last_event: Some(AT),
+                event_count: 7,
+                error: None,
+            },
+        };
+        let json = status.to_json();
+        let text = json.to_string();
+        assert!(!text.contains(&AT.to_string()), "{text}");
+        assert_eq!(
+            text.matches("\"2026-11-25T17:56:10Z\"").count(),
+            5,
+            "{text}"
+        );
+        assert_eq!(json["sync"], status.sync.to_json());
     }
 }

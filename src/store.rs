@@ -121,11 +121,17 @@ impl Store {
     /// Opens (or creates) the store, checking its schema version.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            crate::xdg::create_private_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
+        // redb would create the file under the umask (0644 typically); it holds private
+        // repository contents and cluster objects, so it is made 0600 first.
+        crate::xdg::create_private_file(path).map_err(|error| StoreError::Database {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
         let db = Database::create(path).map_err(|error| match error {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
                 path: path.to_path_buf(),
@@ -312,11 +318,15 @@ impl Store {
     /// Every live object of a fabric as last seen by the watch.
     pub fn live(&self, fabric: &str) -> Result<Vec<(ObjectKey, Value)>, StoreError> {
         self.scan(LIVE, fabric, |store, key, bytes| {
-            let object = store.decode(bytes, "live object")?;
-            Ok((
-                parse_object_key(key).expect("store keys are composite"),
-                object,
-            ))
+            let object: Value = store.decode(bytes, "live object")?;
+            let key = parse_object_key(key).expect("store keys are composite");
+            // Objects enter already cut down (`cluster::live_entry`); a store written by an
+            // older hhdash may still hold whole Agents, which must not reach the screen either.
+            let object = match crate::kinds::by_kind(&key.kind) {
+                Some(info) => info.keep_live_fields(object),
+                None => object,
+            };
+            Ok((key, object))
         })
     }
 

@@ -64,7 +64,7 @@ impl Vault {
     /// file is made (mode 0600) with a fresh random key; without it, a missing file is an error.
     pub fn open(key_file: &Path, create: bool) -> Result<Vault, VaultError> {
         let key = match std::env::var(KEY_ENV) {
-            Ok(text) => parse_hex_key(&text, KEY_ENV)?,
+            Ok(text) => parse_hex_key(&Zeroizing::new(text), KEY_ENV)?,
             Err(_) => Self::key_from_file(key_file, create)?,
         };
         Ok(Vault {
@@ -93,7 +93,7 @@ impl Vault {
                 let mut key = Zeroizing::new([0u8; 32]);
                 getrandom::fill(&mut *key).map_err(|e| VaultError::Random(e.to_string()))?;
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(io)?;
+                    crate::xdg::create_private_dir(dir).map_err(io)?;
                 }
                 let mut file = std::fs::OpenOptions::new()
                     .write(true)

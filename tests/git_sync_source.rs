@@ -1,6 +1,7 @@
 //! The Git source of a fabric, read from real repositories made with the `git` CLI in temp dirs:
 //! local work trees and bare repositories, `file://` remotes cached under a cache dir, and an
-//! `http://` remote behind a loopback server that runs `git http-backend` and demands a token.
+//! `http://` remote behind a loopback server that runs `git http-backend` and demands a token,
+//! and a redirect from one loopback origin to another that must not carry the token.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -983,6 +984,114 @@ fn an_https_remote_that_does_not_speak_tls_is_a_transport_error() {
     assert!(err.to_string().contains(&url), "{err}");
     assert_no_token(&err);
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_redirect_to_another_origin_never_gets_the_token() {
+    // The other origin is a real git server that would accept the token: if hhdash sent it,
+    // the fetch would succeed and the server would have seen it.
+    let repo = fabric_repo();
+    let elsewhere = GitHttpServer::start(Some(TOKEN));
+    elsewhere.publish("fabric.git", &repo);
+    let redirector = Redirector::start(elsewhere.port);
+    let token = Secret::new(TOKEN);
+    let cache = TempDir::new().unwrap();
+    let redirecting_url = redirector.url("fabric.git");
+    let mut src = source(&redirecting_url, "main", "");
+    src.token = Some(&token);
+
+    let err = fetch_snapshot(&src, cache.path()).unwrap_err();
+    assert!(
+        elsewhere.authorizations().is_empty(),
+        "the other origin received credentials: {:?}",
+        elsewhere.authorizations()
+    );
+    assert!(
+        !elsewhere.request_lines().is_empty(),
+        "the redirect was followed (without credentials)"
+    );
+    assert!(redirector.authorizations().is_empty());
+    assert!(
+        matches!(err, GitError::RedirectedElsewhere { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&elsewhere.url("fabric.git")), "{text}");
+    assert!(text.contains("set git.url"), "{text}");
+    assert_no_token(&err);
+
+    // The same server asked directly gets the token: the refusal is about the origin.
+    let direct_url = elsewhere.url("fabric.git");
+    let mut direct = source(&direct_url, "main", "");
+    direct.token = Some(&token);
+    fetch_snapshot(&direct, cache.path()).unwrap();
+    assert!(!elsewhere.authorizations().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// a loopback server that redirects every request to another port (another origin) and records
+// any Authorization header it is sent
+
+struct Redirector {
+    port: u16,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Redirector {
+    fn start(target_port: u16) -> Redirector {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let seen_by_server = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let _ = redirect(stream, target_port, &seen_by_server);
+            }
+        });
+        Redirector { port, seen }
+    }
+
+    fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+
+    fn authorizations(&self) -> Vec<String> {
+        self.seen.lock().unwrap().authorizations.clone()
+    }
+}
+
+fn redirect(stream: TcpStream, target_port: u16, seen: &Mutex<Seen>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("authorization")
+        {
+            seen.lock()
+                .unwrap()
+                .authorizations
+                .push(value.trim().to_owned());
+        }
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    writer.write_all(
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{target_port}{target}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )?;
+    writer.flush()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -104,6 +104,19 @@ pub enum GitError {
     )]
     InsecureTokenTransport { fabric: String, url: String },
 
+    #[error(
+        "fabric {fabric}: {url} sent hhdash to another origin, {target}; the git token goes only \
+         to the scheme, host and port of git.url, so it was not sent there and the fetch failed: \
+         {detail}; if {target} is the repository's new home, set git.url to it"
+    )]
+    RedirectedElsewhere {
+        fabric: String,
+        url: String,
+        /// Where the redirect pointed (without userinfo).
+        target: String,
+        detail: String,
+    },
+
     #[error("fabric {fabric}: {branch:?} is not a valid git branch name; fix git.branch")]
     InvalidBranch { fabric: String, branch: String },
 

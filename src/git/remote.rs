@@ -66,9 +66,12 @@ pub(super) fn fetch(
         } else {
             None
         },
+        origin: Origin::of(&parsed),
+        refused: std::sync::Mutex::new(None),
     };
 
-    std::fs::create_dir_all(cache_dir)
+    // The cache holds private repository contents: 0700 whatever the umask.
+    crate::xdg::create_private_dir(cache_dir)
         .map_err(|err| cache_error(ctx, cache_dir, &ctx.detail(&err)))?;
     let name = cache_name(&ctx.fabric, url);
     let path = cache_dir.join(&name);
@@ -234,27 +237,71 @@ fn write_remote_config(repo: &Repository, url: &str) -> gix::Result<()> {
     Ok(())
 }
 
-/// The token, handed to gix only when a server asks for authentication. Without a token the
-/// answer is "no credentials" instead of gix's default of asking the user's git credential
-/// helpers and the terminal.
+/// Scheme, host and port of a URL: the origin a credential belongs to.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: gix::url::Scheme,
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+impl Origin {
+    fn of(url: &gix::Url) -> Origin {
+        Origin {
+            scheme: url.scheme.clone(),
+            host: url.host().map(str::to_ascii_lowercase),
+            port: url.port_or_default(),
+        }
+    }
+}
+
+/// The token, handed to gix only when a server asks for authentication, and only when the
+/// server asking is the configured origin (scheme, host and port): a redirect to anywhere else
+/// gets no credentials. Without a token the answer is "no credentials" instead of gix's default
+/// of asking the user's git credential helpers and the terminal.
 struct Credentials {
     password: Option<Zeroizing<String>>,
+    origin: Origin,
+    /// The other origin (redacted URL) that asked for the token, for the error message.
+    refused: std::sync::Mutex<Option<String>>,
 }
 
 impl Credentials {
     fn helper(&self) -> impl FnMut(Action) -> gix::Result<Option<Outcome>> + '_ {
         move |action| match (action, &self.password) {
-            (Action::Get(context), Some(password)) => Ok(Some(Outcome {
-                identity: gix::sec::identity::Account {
-                    username: TOKEN_USERNAME.to_owned(),
-                    password: password.to_string(),
-                    oauth_refresh_token: None,
-                },
-                next: context.into(),
-            })),
+            (Action::Get(context), Some(password)) => {
+                let asking = context.url.clone().or_else(|| context.to_url());
+                let parsed = asking
+                    .as_ref()
+                    .and_then(|url| gix::url::parse(url.as_bstr()).ok());
+                if parsed.as_ref().map(Origin::of).as_ref() != Some(&self.origin) {
+                    let shown = asking
+                        .map(|url| super::redact_url(&url.to_string()))
+                        .unwrap_or_else(|| "an unnamed server".to_owned());
+                    tracing::warn!(asking = %crate::sanitize::terminal(&shown), "git token withheld from another origin");
+                    *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(shown);
+                    return Ok(None);
+                }
+                Ok(Some(Outcome {
+                    identity: gix::sec::identity::Account {
+                        username: TOKEN_USERNAME.to_owned(),
+                        password: password.to_string(),
+                        oauth_refresh_token: None,
+                    },
+                    next: context.into(),
+                }))
+            }
             // Store and Erase would reach a helper that keeps credentials; there is none.
             _ => Ok(None),
         }
+    }
+
+    /// The other origin that asked for the token, if one did.
+    fn refused(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -274,7 +321,7 @@ fn fetch_into(
         }
         other => other,
     }
-    .map_err(|err| map_fetch_error(ctx, &err))?;
+    .map_err(|err| map_fetch_error(ctx, credentials, &err))?;
     match tip {
         Some(tip) => Ok(tip),
         None => {
@@ -356,8 +403,16 @@ fn remote_branches(
         .collect())
 }
 
-fn map_fetch_error(ctx: &Context, err: &gix::Error) -> GitError {
+fn map_fetch_error(ctx: &Context, credentials: &Credentials, err: &gix::Error) -> GitError {
     let detail = ctx.detail_gix(err);
+    if let Some(target) = credentials.refused() {
+        return GitError::RedirectedElsewhere {
+            fabric: ctx.fabric.clone(),
+            url: ctx.url.clone(),
+            target: ctx.scrub(&target),
+            detail,
+        };
+    }
     let status = err
         .iter_errors()
         .find_map(|e| e.downcast_ref::<reqwest::Error>())
