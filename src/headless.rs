@@ -404,8 +404,14 @@ pub async fn apply(
     })
 }
 
-/// `hhdash watch`: the engine's event stream, one line (or JSON object) per event.
+/// `hhdash watch`: the engine's event stream, one line (or JSON object) per event, until
+/// SIGINT (Ctrl-C) or SIGTERM.
 pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Result<Outcome> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // One listener each for the life of the command, made before anything can arrive: a
+    // listener made per loop pass misses a signal delivered while an event is being printed.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let engines = crate::engine::start_all(std::slice::from_ref(&fabric), ctx, tx);
     let print = |time: i64, what: &str, object: Option<&str>, message: &str| {
@@ -425,7 +431,8 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
     };
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
             event = rx.recv() => match event {
                 None => break,
                 Some(EngineEvent::Log { event, .. }) => print(event.time, &format!("{:?}", event.what), event.object.as_deref(), &event.message),
