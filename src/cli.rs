@@ -248,7 +248,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 key_file: paths.key_file.clone(),
                 git_cache_dir: git_cache_dir(&config),
             };
-            runtime()?.block_on(crate::headless::watch(fabric, ctx, *json))
+            let runtime = runtime()?;
+            let outcome = runtime.block_on(crate::headless::watch(fabric, ctx, *json));
+            // A Git fetch on a blocking thread must not keep a stopped watch alive.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+            outcome
         }
         Command::Secret {
             action: SecretAction::Set { fabric, slot },

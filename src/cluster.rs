@@ -3,6 +3,13 @@
 //! settings), checks the connection and the permissions hhdash needs, lists and applies
 //! objects, and turns every failure into a `ClusterError` a human can act on. It keeps no
 //! state between calls; the engine owns the loops.
+//!
+//! A server that accepts connections but never answers (frozen, behind a dropped VPN or a hung
+//! load balancer) must cost a bounded wait, never a hang: every one-shot request (version,
+//! list, apply, delete, access review) runs on a client whose connect (TCP and TLS) and reads
+//! time out after a few seconds, and fails as `ClusterError::NoAnswer`. Watches cannot work
+//! that way (a quiet watch reads nothing for minutes), so they run on a second client with a
+//! long read timeout; the engine notices a silent server there with `probe`.
 
 use std::time::Duration;
 
@@ -22,6 +29,15 @@ use crate::secret::Secret;
 
 /// The field manager hhdash applies with, so ownership of fields is visible to everyone.
 pub const FIELD_MANAGER: &str = "hhdash";
+
+/// TCP connect plus TLS handshake; a frozen server completes the first, never the second.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a one-shot request may go without reading a byte of the answer. It is an idle
+/// limit, not a total: a large list that keeps arriving is never cut off.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Watches read nothing while nothing changes; the server ends each after 290 s (kube's
+/// watcher default), so a read idle for longer than this means the stream is dead.
+const WATCH_READ_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -84,6 +100,15 @@ pub enum ClusterError {
         reason: String,
         message: String,
     },
+    #[error(
+        "fabric {fabric}: no answer from {server} ({what}: {detail}); the server may be hung, or a VPN or load balancer on the way dropped the connection: check them, then retry"
+    )]
+    NoAnswer {
+        fabric: String,
+        server: String,
+        what: String,
+        detail: String,
+    },
     #[error("fabric {fabric}: {what}: {detail}")]
     Other {
         fabric: String,
@@ -99,7 +124,18 @@ impl ClusterError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ClusterError::Unreachable { .. } | ClusterError::Other { .. }
+            ClusterError::Unreachable { .. }
+                | ClusterError::NoAnswer { .. }
+                | ClusterError::Other { .. }
+        )
+    }
+
+    /// The server could not be talked to at all (refused, unroutable, or silent): the command
+    /// could not do its job, as opposed to a server that answered with a problem.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Unreachable { .. } | ClusterError::NoAnswer { .. }
         )
     }
 }
@@ -110,7 +146,10 @@ pub struct FabricClient {
     pub fabric: String,
     pub namespace: String,
     pub server: String,
+    /// For one-shot requests: short connect and read timeouts.
     client: kube::Client,
+    /// For watches (and their re-lists): a read timeout longer than a quiet watch.
+    watch_client: kube::Client,
     ca_description: String,
     token_description: String,
 }
@@ -160,8 +199,10 @@ impl FabricClient {
             })?;
         let mut config = kube::Config::new(url);
         config.default_namespace = fabric.namespace.clone();
-        config.connect_timeout = Some(Duration::from_secs(5));
-        config.read_timeout = Some(Duration::from_secs(300));
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        config.read_timeout = Some(REQUEST_TIMEOUT);
+        // Count the read timeout from the request, not from when a pooled connection went idle.
+        config.reset_reader_on_write = true;
         config.auth_info.token = Some(secrecy::SecretString::from(token.expose().to_string()));
         let bad_ca = |detail: String| ClusterError::BadCa {
             fabric: fabric.name.clone(),
@@ -184,23 +225,55 @@ impl FabricClient {
                 "no CA (insecure_skip_tls_verify)".to_string()
             }
         };
-        let client = kube::Client::try_from(config).map_err(|e| ClusterError::Other {
-            fabric: fabric.name.clone(),
-            what: "building the Kubernetes client".into(),
-            detail: e.to_string(),
-        })?;
+        let build = |config: kube::Config| {
+            kube::Client::try_from(config).map_err(|e| ClusterError::Other {
+                fabric: fabric.name.clone(),
+                what: "building the Kubernetes client".into(),
+                detail: e.to_string(),
+            })
+        };
+        let mut watch_config = config.clone();
+        watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
+        watch_config.reset_reader_on_write = false;
         Ok(FabricClient {
             fabric: fabric.name.clone(),
             namespace: fabric.namespace.clone(),
             server: fabric.kubernetes.server.clone(),
-            client,
+            client: build(config)?,
+            watch_client: build(watch_config)?,
             ca_description,
             token_description: describe_token(fabric),
         })
     }
 
+    /// For one-shot requests on a kind (short timeouts).
     pub fn api(&self, info: &KindInfo) -> Api<DynamicObject> {
         Api::namespaced_with(self.client.clone(), &self.namespace, &api_resource(info))
+    }
+
+    /// For watching a kind: the long read timeout a quiet watch needs.
+    pub fn watch_api(&self, info: &KindInfo) -> Api<DynamicObject> {
+        Api::namespaced_with(
+            self.watch_client.clone(),
+            &self.namespace,
+            &api_resource(info),
+        )
+    }
+
+    /// One cheap request (GET /version, which every authenticated client may read) that must
+    /// be answered `within` the given time: how the engine tells a silent server from a quiet
+    /// one. A timeout is `NoAnswer`; other failures are classified as usual.
+    pub async fn probe(&self, within: Duration) -> Result<(), ClusterError> {
+        match tokio::time::timeout(within, self.client.apiserver_version()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(self.classify(error, "get", "/version")),
+            Err(_) => Err(ClusterError::NoAnswer {
+                fabric: self.fabric.clone(),
+                server: self.server.clone(),
+                what: "GET /version".into(),
+                detail: format!("no reply within {} s", within.as_secs()),
+            }),
+        }
     }
 
     /// Turns a kube error into one that says what failed and what to do.
@@ -498,6 +571,25 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Whether a request failed because the server stayed silent past a timeout (connect, TLS
+/// handshake or read), as opposed to refusing or resetting the connection.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
+        }
+        let text = error.to_string().to_lowercase();
+        if text.contains("timed out") || text.contains("deadline has elapsed") {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
 fn classify(error: kube::Error, cx: &Context) -> ClusterError {
     match error {
         kube::Error::Api(status) if status.code == 401 => ClusterError::Unauthorized {
@@ -520,7 +612,14 @@ fn classify(error: kube::Error, cx: &Context) -> ClusterError {
         other => {
             let detail = chain(&other);
             let lower = detail.to_lowercase();
-            if lower.contains("certificate")
+            if timed_out(&other) {
+                ClusterError::NoAnswer {
+                    fabric: cx.fabric.to_string(),
+                    server: cx.server.to_string(),
+                    what: format!("{} {}", cx.verb, cx.resource),
+                    detail,
+                }
+            } else if lower.contains("certificate")
                 || lower.contains("unknownissuer")
                 || lower.contains("tls")
             {

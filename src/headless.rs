@@ -45,11 +45,19 @@ pub fn fabric_client(
 }
 
 /// `hhdash check` after the file is valid: each fabric's server, token, CA, CRDs and RBAC.
+/// Exit 1 when a server answered with a problem; an error (exit 2) when a server could not be
+/// reached or did not answer, since then nothing could be checked.
 pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) -> Result<Outcome> {
     let mut failed = false;
+    let mut unreachable = Vec::new();
     for fabric in &config.fabrics {
         let result = match fabric_client(fabric, store, key_file) {
-            Ok(client) => client.check(true).await.map_err(|e| eyre!(e)),
+            Ok(client) => client.check(true).await.map_err(|e| {
+                if e.is_unreachable() {
+                    unreachable.push(format!("{} ({})", fabric.name, fabric.kubernetes.server));
+                }
+                eyre!(e)
+            }),
             Err(error) => Err(error),
         };
         let now = status::now();
@@ -91,6 +99,12 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
                 })?;
             }
         }
+    }
+    if !unreachable.is_empty() {
+        return Err(eyre!(
+            "could not check fabric(s) {}: the API server could not be reached or did not answer",
+            unreachable.join(", ")
+        ));
     }
     Ok(if failed {
         Outcome::Failed
@@ -352,6 +366,13 @@ pub async fn apply(
                     )?;
                 }
             }
+            Err(error) if error.is_unreachable() => {
+                // The next object would only wait for the same silence: stop here (exit 2).
+                return Err(eyre!(error).wrap_err(format!(
+                    "{verb} of fabric {} stopped at {name}: the objects before it were sent",
+                    fabric.name
+                )));
+            }
             Err(error) => {
                 failed += 1;
                 println!("{verb:>13}  FAILED {name}: {error}");
@@ -471,8 +492,14 @@ async fn prune(
     Ok(failed)
 }
 
-/// `hhdash watch`: the engine's event stream, one line (or JSON object) per event.
+/// `hhdash watch`: the engine's event stream, one line (or JSON object) per event, until
+/// SIGINT (Ctrl-C) or SIGTERM.
 pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Result<Outcome> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // One listener each for the life of the command, made before anything can arrive: a
+    // listener made per loop pass misses a signal delivered while an event is being printed.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     crate::cli::warn_insecure(&fabric);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let engines = crate::engine::start_all(std::slice::from_ref(&fabric), ctx, tx);
@@ -492,13 +519,18 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
     };
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
             event = rx.recv() => match event {
                 None => break,
                 Some(EngineEvent::Log { event, .. }) => print(event.time, &format!("{:?}", event.what), event.object.as_deref(), &event.message),
                 Some(EngineEvent::Job { phase: JobPhase::Failed { message }, job, .. }) => print(status::now(), "Failed", Some(&format!("{job:?}")), &message),
                 Some(EngineEvent::Status { status, .. }) => {
-                    let summary = format!("connection {} · watch {} · drift {} ({})", status.connection.state, status.watch.state, status.drift.state, status.drift.count);
+                    let connection = match status.connection.no_answer_since {
+                        Some(since) => format!("{} · last known state, stale", status::no_answer_since(since)),
+                        None => format!("connection {}", status.connection.state),
+                    };
+                    let summary = format!("{connection} · watch {} · drift {} ({})", status.watch.state, status.drift.state, status.drift.count);
                     print(status::now(), "Status", None, &summary);
                 }
                 Some(_) => {}

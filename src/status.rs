@@ -20,6 +20,9 @@ pub enum ConnectionState {
     Unknown,
     Connected,
     Failed,
+    /// The server took a connection or a request and never answered (frozen, or a dropped VPN
+    /// or hung load balancer on the way); `ConnectionStatus::no_answer_since` says since when.
+    NoAnswer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -80,6 +83,10 @@ pub struct ConnectionStatus {
     pub error: Option<String>,
     pub checked_at: Option<Timestamp>,
     pub server_version: Option<String>,
+    /// When a request first went unanswered, while the server stays silent. Everything known
+    /// about the cluster is from before this moment.
+    #[serde(default)]
+    pub no_answer_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -210,6 +217,16 @@ fn format_date_time(timestamp: Timestamp, separator: char) -> String {
     )
 }
 
+/// `17:56:10Z`: the time of day (UTC) of a timestamp.
+pub fn format_clock(timestamp: Timestamp) -> String {
+    format!("{}Z", &format_utc(timestamp)[11..19])
+}
+
+/// How every view words a silent API server: "no answer since 17:56:10Z".
+pub fn no_answer_since(since: Timestamp) -> String {
+    format!("no answer since {}", format_clock(since))
+}
+
 /// "42s ago", "5m ago", "3h ago", "2d ago".
 pub fn format_age(timestamp: Timestamp, now: Timestamp) -> String {
     let age = (now - timestamp).max(0);
@@ -233,6 +250,7 @@ mod tests {
         assert_eq!(format_age(100, 142), "42s ago");
         assert_eq!(format_age(0, 7200), "2h ago");
         assert_eq!(format_rfc3339(1_795_629_370), "2026-11-25T17:56:10Z");
+        assert_eq!(no_answer_since(1_795_629_370), "no answer since 17:56:10Z");
     }
 
     #[test]
@@ -246,6 +264,7 @@ mod tests {
                 error: None,
                 checked_at: Some(AT),
                 server_version: Some("v1.34.4".into()),
+                no_answer_since: None,
             },
             sync: SyncStatus {
                 state: SyncState::Synced,
@@ -255,6 +274,8 @@ mod tests {
                 commit: Some("3f2a9c1".into()),
                 skipped: 0,
                 skipped_errors: 0,
+                source: None,
+                skipped_claims: Vec::new(),
             },
             drift: DriftStatus {
                 state: DriftState::InSync,

@@ -40,7 +40,7 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.hhdash(args).output().unwrap()
+        common::run_with_deadline(&mut self.hhdash(args), common::COMMAND_DEADLINE)
     }
 
     fn log(&self) -> String {
@@ -242,7 +242,7 @@ fn a_stored_git_token_never_shows_in_output_or_logs() {
         .unwrap()
         .write_all(format!("{token}\n").as_bytes())
         .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = common::wait_with_deadline(child, common::COMMAND_DEADLINE, "secret set");
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("stored kubernetes-token for fabric prod"));
     let key_file = env.path().join("home/.config/hhdash/secret.key");
@@ -286,22 +286,20 @@ fn secret_set_refuses_unknown_fabrics_and_empty_input() {
     common::repo_with(&repo, &[("f/a.yaml", b"")]);
     let config = common::config_for(env.path(), &repo, &[("prod", "f")]);
     let config = config.to_str().unwrap();
-    let output = env
-        .hhdash(&["--config", config, "secret", "set", "nope", "git-token"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = common::run_with_deadline(
+        &mut env.hhdash(&["--config", config, "secret", "set", "nope", "git-token"]),
+        common::COMMAND_DEADLINE,
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output).contains("no fabric named \"nope\""),
         "{}",
         text(&output)
     );
-    let output = env
-        .hhdash(&["--config", config, "secret", "set", "prod", "git-token"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = common::run_with_deadline(
+        &mut env.hhdash(&["--config", config, "secret", "set", "prod", "git-token"]),
+        common::COMMAND_DEADLINE,
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output).contains("no token on standard input"),

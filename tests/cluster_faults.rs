@@ -197,8 +197,10 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
         "the recovery is logged"
     );
 
-    // 410 Gone: a restart empties the watch cache, so resuming from an old resourceVersion gets
-    // 410 and the watcher must re-list; a change made during the outage must still arrive.
+    // 410 Gone: the API server goes down, and etcd's history is compacted past every
+    // resourceVersion the watchers hold (a plain restart is not enough: a watcher whose last
+    // bookmark is as new as the restart simply resumes). Resuming gets 410, so the watcher must
+    // re-list; a change made after the outage must still arrive and no ghost may stay.
     let relists = |store: &Store| {
         store
             .events("faults", 2000)
@@ -208,7 +210,8 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
             .count()
     };
     let relists_before = relists(&engine.store);
-    plane.stop_apiserver().await;
+    plane.kill_apiserver();
+    plane.expire_resource_versions().await.unwrap();
     plane.start_apiserver().await.unwrap();
     let vpcs = api(&plane, "VPC", "faults");
     vpcs.delete("keep", &Default::default()).await.unwrap();
@@ -232,7 +235,8 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
-    // kube's watcher re-lists only after a 410 (or a fresh start): this proves one happened.
+    // kube's watcher re-lists only after a 410 (or a fresh start), which the expired history
+    // forces: this proves the re-list path ran, not just a resume.
     assert!(
         relists(&engine.store) > relists_before,
         "the watcher re-listed after the 410"

@@ -252,7 +252,6 @@ async fn sync_apply_drift_apply_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_streams_events_as_json_and_diff_reports_json() {
-    use std::io::BufRead;
     let plane = testenv::shared().await.expect("control plane");
     let ns = "watchcli";
     plane.grant(ns).await.unwrap();
@@ -272,50 +271,22 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
 
     // `hhdash watch --json` prints one JSON object per event; Ctrl-C ends it cleanly. Its store
     // is its own, since one process opens a store at a time.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hhdash"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--store")
-        .arg(temp.path().join("watch.redb"))
-        .arg("--log-file")
-        .arg(temp.path().join("log"))
-        .args(["watch", "wcli", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    /// Kills the watch process if the test fails before it is stopped.
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = KillOnDrop(child);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
+    let mut watch = common::spawn_watch(
+        temp.path(),
+        &config,
+        &temp.path().join("watch.redb"),
+        "wcli",
+        true,
+    );
     let vpcs = common::admin_api(plane, "VPC", ns);
     let mut created = false;
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut lines = Vec::new();
     loop {
-        let line = tokio::time::timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            rx.recv(),
-        )
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("no added event; saw {lines:#?}"));
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = watch.wait_for_line(left, "the added event", |_| true).await;
         let event: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(event["fabric"], "wcli");
-        lines.push(line);
         if !created && event["message"] == "watch active" {
             let orphan: DynamicObject = serde_json::from_value(serde_json::json!({
                 "apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
@@ -330,15 +301,15 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
             break;
         }
     }
-    // SAFETY: plain signal delivery to our own child process.
-    unsafe { libc_kill(child.0.id() as i32, 2) };
-    let status = child.0.wait().unwrap();
-    assert!(status.success(), "watch exits 0 on Ctrl-C: {status:?}");
-}
-
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, signal: i32) -> i32;
+    watch.signal(common::SIGINT);
+    let out = watch
+        .wait(Duration::from_secs(30), "hhdash watch after SIGINT")
+        .await;
+    assert!(
+        out.status.success(),
+        "watch exits 0 on Ctrl-C: {:?}",
+        out.status
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

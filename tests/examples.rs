@@ -160,7 +160,7 @@ fn kubectl(plane: &testenv::ControlPlane, args: &[&str], stdin: &str) -> String 
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::wait_with_deadline(child, common::COMMAND_DEADLINE, "kubectl");
     assert!(
         out.status.success(),
         "kubectl {args:?}: {}",

@@ -3,6 +3,8 @@
 //! `http://` remote behind a loopback server that runs `git http-backend` and demands a token,
 //! and a redirect from one loopback origin to another that must not carry the token.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,7 +24,8 @@ const TOKEN: &str = "tok-S3CRET-0123456789abcdef";
 /// Runs git with a fixed identity and no user or system config, so results do not depend on the
 /// machine's git setup.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+    let mut command = Command::new("git");
+    command
         .args([
             "-c",
             "init.defaultBranch=main",
@@ -38,9 +41,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
         .env("GIT_COMMITTER_NAME", "Test Committer")
         .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-        .output()
-        .expect("git runs");
+        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z");
+    let out = common::run_with_deadline(&mut command, common::COMMAND_DEADLINE);
     assert!(
         out.status.success(),
         "git {args:?} failed: {}",

@@ -56,20 +56,24 @@ fn a_sync_killed_at_any_point_leaves_a_whole_desired_set() {
         command
     };
 
+    let succeeds = |mut command: Command| {
+        let out = common::run_with_deadline(&mut command, common::COMMAND_DEADLINE);
+        assert!(out.status.success(), "{}", common::output_text(&out));
+    };
     // How long an uninterrupted large sync takes here, to spread the kills over it.
-    assert!(hhdash(&small_config).status().unwrap().success());
+    succeeds(hhdash(&small_config));
     let started = Instant::now();
-    assert!(hhdash(&config).status().unwrap().success());
+    succeeds(hhdash(&config));
     let full = started.elapsed();
 
     let mut outcomes = (0, 0);
     for attempt in 0..12u32 {
         // Back to the small set, then interrupt the large sync at a point in its run.
-        assert!(hhdash(&small_config).status().unwrap().success());
+        succeeds(hhdash(&small_config));
         let mut child = hhdash(&config).spawn().unwrap();
         std::thread::sleep(full.mul_f64(f64::from(attempt) / 10.0) + Duration::from_millis(5));
         let _ = child.kill();
-        let _ = child.wait();
+        common::wait_with_deadline(child, common::COMMAND_DEADLINE, "a killed sync");
 
         let store = Store::open(&store_path).expect("the store reopens after a kill");
         let count = store.desired("big").unwrap().len();
@@ -92,7 +96,7 @@ fn a_sync_killed_at_any_point_leaves_a_whole_desired_set() {
         outcomes.0 > 0,
         "no kill landed before the commit: {outcomes:?}"
     );
-    assert!(hhdash(&config).status().unwrap().success());
+    succeeds(hhdash(&config));
     let store = Store::open(&store_path).unwrap();
     assert_eq!(store.desired("big").unwrap().len(), 10_000);
 }

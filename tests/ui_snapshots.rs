@@ -98,6 +98,56 @@ fn disconnected_fabric_says_since_when_and_why() {
     insta::assert_snapshot!(render(&mut app, 120, 30));
 }
 
+/// A server that stopped answering: the card, the status line, the banner and the event pane
+/// say "no answer since", and every row stays as last known, under a "stale" banner — at the
+/// narrowest layout (80x24, a 22-column card) and a wide one.
+#[test]
+fn a_silent_server_reads_no_answer_since_and_the_rows_stay_marked_stale() {
+    let mut app = app(false);
+    let mut status = live_status();
+    let since = NOW - 40;
+    status.connection.state = ConnectionState::NoAnswer;
+    status.connection.no_answer_since = Some(since);
+    status.connection.error = Some(
+        "fabric prod-east: no answer from https://10.0.0.1:6443 (GET /version: no reply within 5 s); the server may be hung, or a VPN or load balancer on the way dropped the connection: check them, then retry".into(),
+    );
+    status.watch.state = WatchState::Error;
+    status.watch.error = Some(format!(
+        "{}; the rows are the last known state",
+        hhdash::status::no_answer_since(since)
+    ));
+    app.now = NOW;
+    app.fold(EngineEvent::Status {
+        fabric: "prod-east".into(),
+        status,
+    });
+    app.fold(EngineEvent::Log {
+        fabric: "prod-east".into(),
+        event: event(
+            35,
+            hhdash::store::EventKind::Error,
+            None,
+            &format!(
+                "{} from https://10.0.0.1:6443 (…); showing the last known state, marked stale",
+                hhdash::status::no_answer_since(since)
+            ),
+        ),
+    });
+    let narrow = render(&mut app, 80, 24);
+    for shown in [
+        "✗ No answer",
+        "since 17:55:30Z",
+        "no answer since 17:55:30Z · stale",
+    ] {
+        assert!(narrow.contains(shown), "{shown:?} not on screen:\n{narrow}");
+    }
+    assert!(
+        narrow.contains("demo-vpc-1"),
+        "the last known rows stay on screen:\n{narrow}"
+    );
+    insta::assert_snapshot!(format!("{narrow}\n{}", render(&mut app, 120, 30)));
+}
+
 #[test]
 fn loading_before_any_snapshot() {
     let mut app = App::new(

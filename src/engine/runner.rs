@@ -39,6 +39,18 @@ const MAX_BURST: usize = 4096;
 const RECONNECT_EVERY: Duration = Duration::from_secs(10);
 const HEALTH_TICK: Duration = Duration::from_secs(5);
 
+/// How a dead link is noticed. A watch on a quiet fabric reads nothing for minutes, so silence
+/// on the watch says nothing; and a frozen server (or a dropped VPN, a hung load balancer) keeps
+/// the TCP connection open, so no error ever comes either. So the engine asks: every
+/// `PROBE_EVERY` it sends GET /version (tiny, readable by every token, served without etcd) on
+/// the one-shot client and wants an answer within `PROBE_TIMEOUT`. One miss marks the fabric
+/// "no answer since" the moment that request went out — at most PROBE_EVERY + PROBE_TIMEOUT
+/// (10 s) after the server went silent. Probes go on; the first answer ends the outage, and the
+/// watchers are restarted with a fresh list, because a watch connection that lived through the
+/// silence may be dead (the middlebox forgot it) or may have missed what changed meanwhile.
+const PROBE_EVERY: Duration = Duration::from_secs(5);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 enum Internal {
     Watch {
         generation: u64,
@@ -46,6 +58,11 @@ enum Internal {
         event: Result<WatchEvent<kube::api::DynamicObject>, String>,
     },
     Connected(Result<(FabricClient, ConnectionReport), ClusterError>),
+    /// A liveness probe's outcome; `sent` is when it went out.
+    Probed {
+        sent: status::Timestamp,
+        result: Result<(), ClusterError>,
+    },
     SyncDone(Result<String, String>),
     Applied {
         key: ObjectKey,
@@ -80,6 +97,10 @@ struct Engine {
     listed: BTreeSet<&'static str>,
     watch_wanted: bool,
     connecting: bool,
+    probing: bool,
+    /// The watchers were restarted after the server stopped answering: their first full list
+    /// is a recovery, and is logged as one.
+    relist_after_outage: bool,
     sync_running: bool,
     sync_again: bool,
     apply_running: bool,
@@ -131,6 +152,8 @@ pub fn spawn(
             listed: BTreeSet::new(),
             watch_wanted,
             connecting: false,
+            probing: false,
+            relist_after_outage: false,
             sync_running: false,
             sync_again: false,
             apply_running: false,
@@ -163,6 +186,8 @@ impl Engine {
         self.connect();
         let mut reconnect = tokio::time::interval(RECONNECT_EVERY);
         let mut health_tick = tokio::time::interval(HEALTH_TICK);
+        let mut probe = tokio::time::interval(PROBE_EVERY);
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The first tick fires at once: the dashboard opens with a fresh sync under way.
         let poll_every = Duration::from_secs(self.fabric.git.poll_interval_secs.max(1));
         let mut poll = tokio::time::interval(poll_every);
@@ -194,6 +219,7 @@ impl Engine {
                     self.save_watch_counters().await;
                 }
                 _ = poll.tick(), if polling => self.start_sync().await,
+                _ = probe.tick() => self.start_probe(),
             }
         }
         self.stop_watchers();
@@ -211,6 +237,7 @@ impl Engine {
         self.status = store.fabric_status(name).unwrap_or_default();
         // Whatever the last run left, nothing is connected or watched yet.
         self.status.connection.state = ConnectionState::Unknown;
+        self.status.connection.no_answer_since = None;
         self.status.watch.state = WatchState::Inactive;
         let desired = store.desired(name).unwrap_or_default();
         let live = store.live(name).unwrap_or_default();
@@ -309,6 +336,77 @@ impl Engine {
             };
             let _ = tx.send(Internal::Connected(result));
         });
+    }
+
+    /// Sends one liveness probe in the background (see `PROBE_EVERY`); the outcome arrives as
+    /// `Probed`. Only one at a time, and only with a client that is not being (re)built.
+    fn start_probe(&mut self) {
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        if self.probing || self.connecting {
+            return;
+        }
+        self.probing = true;
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let sent = status::now();
+            let result = client.probe(PROBE_TIMEOUT).await;
+            let _ = tx.send(Internal::Probed { sent, result });
+        });
+    }
+
+    /// The server stopped answering: say so once, everywhere (badge, status line, event log,
+    /// `hhdash watch`), and keep every row as it was — the last known state, now stale.
+    async fn lost_answer(&mut self, sent: status::Timestamp, error: &ClusterError) {
+        let first = self.status.connection.no_answer_since.is_none();
+        let since = *self.status.connection.no_answer_since.get_or_insert(sent);
+        self.status.connection.state = ConnectionState::NoAnswer;
+        self.status.connection.error = Some(error.to_string());
+        if matches!(
+            self.status.watch.state,
+            WatchState::Active | WatchState::Starting
+        ) {
+            self.status.watch.state = WatchState::Error;
+            self.status.watch.error = Some(format!(
+                "{}; the rows are the last known state",
+                status::no_answer_since(since)
+            ));
+        }
+        self.save_status().await;
+        if first {
+            let cause = match error {
+                ClusterError::NoAnswer { what, detail, .. } => format!("{what}: {detail}"),
+                other => other.to_string(),
+            };
+            let message = format!(
+                "{} from {} ({cause}); showing the last known state, marked stale",
+                status::no_answer_since(since),
+                self.fabric.kubernetes.server
+            );
+            self.log(event(EventKind::Error, None, message)).await;
+        }
+    }
+
+    /// The server answers again after an outage: log how long it was silent and re-list, so
+    /// nothing that changed meanwhile is missed (see `PROBE_EVERY`).
+    async fn answer_again(&mut self) {
+        let Some(since) = self.status.connection.no_answer_since.take() else {
+            return;
+        };
+        self.status.connection.state = ConnectionState::Connected;
+        self.status.connection.error = None;
+        self.save_status().await;
+        let silent = (status::now() - since).max(0);
+        let message = format!(
+            "{} answers again after {silent} s without an answer; re-listing the cluster",
+            self.fabric.kubernetes.server
+        );
+        self.log(event(EventKind::Connection, None, message)).await;
+        if self.watch_wanted && self.client.is_some() {
+            self.relist_after_outage = true;
+            self.start_watchers().await;
+        }
     }
 
     async fn handle_command(&mut self, command: Command) {
@@ -617,7 +715,7 @@ impl Engine {
         let generation = self.watch_generation;
         self.set_watch_state(WatchState::Starting, None).await;
         for info in self.fabric.watch.kinds.clone() {
-            let api = client.api(info);
+            let api = client.watch_api(info);
             let tx = self.internal_tx.clone();
             let fabric_client = client.clone();
             self.watchers.push(tokio::spawn(async move {
@@ -723,7 +821,8 @@ impl Engine {
             let all_listed = self.listed.len() == self.fabric.watch.kinds.len();
             if self.status.watch.state != WatchState::Active && self.relist.is_empty() && all_listed
             {
-                let recovered = self.status.watch.state == WatchState::Error;
+                let recovered = self.status.watch.state == WatchState::Error
+                    || std::mem::take(&mut self.relist_after_outage);
                 self.set_watch_state(WatchState::Active, None).await;
                 let message = if recovered {
                     "watch recovered; live state re-listed"
@@ -937,6 +1036,17 @@ impl Engine {
     async fn handle_job_result(&mut self, item: Internal) {
         match item {
             Internal::Watch { .. } => {}
+            Internal::Probed { sent, result } => {
+                self.probing = false;
+                match result {
+                    Ok(()) => self.answer_again().await,
+                    Err(error @ ClusterError::NoAnswer { .. }) => {
+                        self.lost_answer(sent, &error).await
+                    }
+                    // Refused, reset, 401…: the watchers meet those too and report them.
+                    Err(error) => tracing::debug!(fabric = %self.fabric.name, "probe: {error}"),
+                }
+            }
             Internal::Connected(result) => {
                 self.connecting = false;
                 self.status.connection.checked_at = Some(status::now());
@@ -948,7 +1058,9 @@ impl Engine {
                         self.status.connection.server_version = Some(report.server_version.clone());
                         self.client = Some(client);
                         self.save_status().await;
-                        if was != ConnectionState::Connected {
+                        if self.status.connection.no_answer_since.is_some() {
+                            self.answer_again().await;
+                        } else if was != ConnectionState::Connected {
                             self.log(event(
                                 EventKind::Connection,
                                 None,
@@ -973,8 +1085,21 @@ impl Engine {
                             self.start_watchers().await;
                         }
                     }
+                    Err(error @ ClusterError::NoAnswer { .. }) => {
+                        self.client = None;
+                        let sent = self
+                            .status
+                            .connection
+                            .checked_at
+                            .unwrap_or_else(status::now);
+                        self.lost_answer(sent, &error).await;
+                        let message = error.to_string();
+                        self.job(JobKind::Connect, JobPhase::Failed { message })
+                            .await;
+                    }
                     Err(error) => {
                         let message = error.to_string();
+                        self.status.connection.no_answer_since = None;
                         let changed =
                             self.status.connection.error.as_deref() != Some(message.as_str());
                         self.status.connection.state = ConnectionState::Failed;

@@ -62,6 +62,21 @@ fn card(fabric: &FabricModel, selected: bool, theme: &Theme) -> Vec<Line<'static
         };
         Span::styled(health.to_string(), theme.tone(tone))
     };
+    // A silent server leaves the watch meaningless; the card says since when (it fits 22
+    // columns, the narrowest card: "✗ No answer" above, the time below).
+    let watch_line = match status.connection.no_answer_since {
+        Some(since) => Line::from(vec![
+            Span::raw("  "),
+            Span::styled(
+                format!("since {}", crate::status::format_clock(since)),
+                theme.tone(Tone::Bad),
+            ),
+        ]),
+        None => Line::from(vec![
+            Span::raw("  watch "),
+            badge(&theme::watch(status.watch.state), theme),
+        ]),
+    };
     vec![
         Line::from(first),
         Line::from(vec![
@@ -70,10 +85,7 @@ fn card(fabric: &FabricModel, selected: bool, theme: &Theme) -> Vec<Line<'static
             Span::raw(" "),
             badge(&theme::sync(status.sync.state), theme),
         ]),
-        Line::from(vec![
-            Span::raw("  watch "),
-            badge(&theme::watch(status.watch.state), theme),
-        ]),
+        watch_line,
         Line::from(vec![
             Span::raw("  "),
             badge(&drift, theme),

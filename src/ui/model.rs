@@ -106,6 +106,10 @@ pub enum Liveness {
     /// Cached rows; the watch has not become Active yet.
     Connecting,
     Live,
+    /// The server stopped answering at `since`: rows are the last known state, stale.
+    NoAnswer {
+        since: Timestamp,
+    },
     /// The watch was turned off (or never enabled): rows are the cache.
     WatchOff,
     Disconnected {
@@ -209,7 +213,10 @@ impl FabricModel {
     /// Takes a new status, noting when the fabric dropped off the network.
     pub fn set_status(&mut self, status: FabricStatus, now: Timestamp) {
         let down = |s: &FabricStatus| {
-            s.connection.state == ConnectionState::Failed || s.watch.state == WatchState::Error
+            matches!(
+                s.connection.state,
+                ConnectionState::Failed | ConnectionState::NoAnswer
+            ) || s.watch.state == WatchState::Error
         };
         if down(&status) {
             if self.disconnected_since.is_none() {
@@ -246,6 +253,9 @@ impl FabricModel {
         let status = &self.status;
         if !self.loaded {
             Liveness::Loading
+        } else if let Some(since) = status.connection.no_answer_since {
+            // Checked before the watch: a frozen server leaves the watch looking fine.
+            Liveness::NoAnswer { since }
         } else if status.watch.state == WatchState::Active {
             Liveness::Live
         } else if status.connection.state == ConnectionState::Failed

@@ -113,6 +113,8 @@ async fn event_loop(
     // A dropped SSH session sends SIGHUP; a supervisor sends SIGTERM. Both restore and leave.
     let mut hangup = signal(SignalKind::hangup()).map_err(UiError::Terminal)?;
     let mut terminate = signal(SignalKind::terminate()).map_err(UiError::Terminal)?;
+    // Made once, like the others: a listener made per pass misses a SIGINT sent meanwhile.
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(UiError::Terminal)?;
     let mut engines_open = true;
     loop {
         if app.take_dirty() {
@@ -143,7 +145,7 @@ async fn event_loop(
                 app.tick(status::now());
                 Vec::new()
             }
-            _ = tokio::signal::ctrl_c() => vec![Effect::Quit],
+            _ = interrupt.recv() => vec![Effect::Quit],
             _ = hangup.recv() => vec![Effect::Quit],
             _ = terminate.recv() => vec![Effect::Quit],
         };

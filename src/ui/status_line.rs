@@ -36,19 +36,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Some(t) => format!("synced {}", status::format_age(t, app.now)),
         None => "never synced".to_string(),
     };
-    let watch = theme::watch(s.watch.state);
     let c = fabric.counts();
-    // Counts first: they are what an 80-column terminal must not cut off.
-    let text = format!(
-        " {} │ desired {} live {} drifted {} missing {} orphan {} │ {commit} {synced} │ watch {}",
-        fabric.name,
-        c.desired,
-        c.live,
-        c.drifted,
-        c.missing,
-        c.orphan,
-        watch.text()
+    let counts = format!(
+        "desired {} live {} drifted {} missing {} orphan {}",
+        c.desired, c.live, c.drifted, c.missing, c.orphan
     );
+    let text = match s.connection.no_answer_since {
+        // A silent server comes before the counts: they are only the last known state now.
+        Some(since) => format!(
+            " {} │ {} · stale │ {counts} │ {commit} {synced}",
+            fabric.name,
+            status::no_answer_since(since)
+        ),
+        // Counts first: they are what an 80-column terminal must not cut off.
+        None => format!(
+            " {} │ {counts} │ {commit} {synced} │ watch {}",
+            fabric.name,
+            theme::watch(s.watch.state).text()
+        ),
+    };
     frame.render_widget(Paragraph::new(text).style(style), area);
 }
 

@@ -23,6 +23,10 @@ pub fn liveness_text(liveness: &Liveness) -> String {
         Liveness::Loading => "loading…".to_string(),
         Liveness::Connecting => "cached · connecting…".to_string(),
         Liveness::Live => "live".to_string(),
+        Liveness::NoAnswer { since } => format!(
+            "stale · {}: the last known state is shown",
+            status::no_answer_since(*since)
+        ),
         Liveness::WatchOff => "cached · watch off (w turns it on)".to_string(),
         Liveness::Disconnected { since, error } => {
             let mut text = "cached · disconnected".to_string();
@@ -42,7 +46,7 @@ pub fn liveness_tone(liveness: &Liveness) -> Tone {
         Liveness::Live => Tone::Good,
         Liveness::Loading | Liveness::Connecting => Tone::Info,
         Liveness::WatchOff => Tone::Warn,
-        Liveness::Disconnected { .. } => Tone::Bad,
+        Liveness::Disconnected { .. } | Liveness::NoAnswer { .. } => Tone::Bad,
     }
 }
 

@@ -132,6 +132,7 @@ pub fn connection(state: ConnectionState) -> Badge {
         ConnectionState::Unknown => Badge::new("?", "Unknown", Tone::Dim),
         ConnectionState::Connected => Badge::new("✓", "Connected", Tone::Good),
         ConnectionState::Failed => Badge::new("✗", "Failed", Tone::Bad),
+        ConnectionState::NoAnswer => Badge::new("✗", "No answer", Tone::Bad),
     }
 }
 

@@ -96,6 +96,61 @@ pub(crate) async fn current_revision(port: u16) -> Result<i64, Error> {
         })
 }
 
+/// Write `value` under `key` (outside `/registry`, which kube-apiserver never reads) and return
+/// the new revision: moves etcd's revision on without kube-apiserver.
+pub(crate) async fn put(port: u16, key: &str, value: &str) -> Result<i64, Error> {
+    use base64_lite::encode;
+    let resp = post_json(
+        port,
+        "/v3/kv/put",
+        serde_json::json!({ "key": encode(key.as_bytes()), "value": encode(value.as_bytes()) }),
+    )
+    .await?;
+    let rev = &resp["header"]["revision"];
+    rev.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| rev.as_i64())
+        .ok_or_else(|| Error::Etcd {
+            endpoint: "/v3/kv/put",
+            message: format!("no header.revision in {resp}"),
+        })
+}
+
+/// Standard base64 for the gateway's byte fields; a dependency would be more than this.
+mod base64_lite {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn encodes_like_rfc_4648() {
+        assert_eq!(encode(b""), "");
+        assert_eq!(encode(b"f"), "Zg==");
+        assert_eq!(encode(b"fo"), "Zm8=");
+        assert_eq!(encode(b"foo"), "Zm9v");
+        assert_eq!(encode(b"foob"), "Zm9vYg==");
+    }
+}
+
 /// Compact etcd's history up to `revision` and wait until it is physically applied.
 pub(crate) async fn compact(port: u16, revision: i64) -> Result<(), Error> {
     post_json(

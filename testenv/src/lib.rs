@@ -29,7 +29,10 @@
 //! Faults: [`ControlPlane::stop_apiserver`], [`ControlPlane::start_apiserver`]
 //! and [`ControlPlane::restart_apiserver`] keep etcd, port, certificates and
 //! tokens; [`ControlPlane::compact`] compacts etcd so old resourceVersions
-//! expire (410 Gone; read its doc about the watch cache).
+//! expire (410 Gone; read its doc about the watch cache), and
+//! [`ControlPlane::expire_resource_versions`] makes that certain across a
+//! restart. [`ControlPlane::freeze_apiserver`] / [`ControlPlane::thaw_apiserver`]
+//! (SIGSTOP / SIGCONT) make a server that holds connections but never answers.
 //!
 //! Sharing: [`shared()`] returns one control plane per test binary; give each
 //! test its own namespace with [`ControlPlane::grant`].

@@ -553,6 +553,51 @@ impl ControlPlane {
         Ok(revision)
     }
 
+    /// Compact etcd past every resourceVersion any client holds, with kube-apiserver
+    /// stopped (call between [`kill_apiserver`](Self::kill_apiserver) and
+    /// [`start_apiserver`](Self::start_apiserver)): writes to a key outside `/registry`
+    /// move etcd's revision on, then [`compact`](Self::compact) drops the history before it.
+    /// A watch resumed after the start then always gets 410 Gone and must re-list, whatever
+    /// bookmark it saw last. Returns the compacted revision.
+    pub async fn expire_resource_versions(&self) -> Result<i64, Error> {
+        if self.apiserver.is_some() {
+            return Err(Error::State(
+                "expire_resource_versions needs kube-apiserver stopped: it could send a bookmark past the compaction".into(),
+            ));
+        }
+        for n in 0..2 {
+            etcd::put(self.etcd_port, "/testenv/revision-bump", &n.to_string()).await?;
+        }
+        self.compact().await
+    }
+
+    /// Freeze kube-apiserver with SIGSTOP: its port still accepts TCP connections (the
+    /// kernel does that) and open connections stay up, but nothing is answered — what a
+    /// dropped VPN or a hung load balancer looks like to a client. [`thaw_apiserver`]
+    /// (Self::thaw_apiserver) resumes it. Dropping the plane while frozen still kills it.
+    pub fn freeze_apiserver(&self) -> Result<(), Error> {
+        self.signal_apiserver(libc::SIGSTOP, "freeze")
+    }
+
+    /// Resume a kube-apiserver frozen with [`freeze_apiserver`](Self::freeze_apiserver)
+    /// (SIGCONT); it answers what queued up meanwhile.
+    pub fn thaw_apiserver(&self) -> Result<(), Error> {
+        self.signal_apiserver(libc::SIGCONT, "thaw")
+    }
+
+    fn signal_apiserver(&self, signal: libc::c_int, what: &str) -> Result<(), Error> {
+        let proc = self.apiserver.as_ref().ok_or_else(|| {
+            Error::State(format!("cannot {what} kube-apiserver: it is not running"))
+        })?;
+        // SAFETY: plain kill(2) on our own, not yet reaped, child.
+        if unsafe { libc::kill(proc.pid() as libc::pid_t, signal) } != 0 {
+            return Err(Error::io(format!("{what} kube-apiserver"))(
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Stop kube-apiserver (SIGTERM, then SIGKILL after 5 s) and reap it.
     /// etcd keeps running; clients get connection errors until
     /// [`start_apiserver`](Self::start_apiserver).

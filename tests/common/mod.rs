@@ -1,9 +1,100 @@
 //! Helpers shared by the integration tests: the shared reference data, real Git repositories in
-//! temp dirs, and configs pointing at them.
+//! temp dirs, and configs pointing at them; child processes waited for with a deadline.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The most any one-shot hhdash or git command of the tests may take. Far above what any takes;
+/// it turns a hang into a failure that shows what the process printed.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Collects a pipe in a thread, into a buffer readable while the process still runs.
+fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = buffer.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    buffer
+}
+
+/// Waits for `child` at most `deadline`, collecting its stdout and stderr if they are piped
+/// (take them out first to read them yourself). On the deadline the child is killed and the
+/// test fails with `what` and everything the child printed so far.
+pub fn wait_with_deadline(mut child: Child, deadline: Duration, what: &str) -> Output {
+    let stdout = child.stdout.take().map(collect);
+    let stderr = child.stderr.take().map(collect);
+    let take = |buffer: &Option<Arc<Mutex<Vec<u8>>>>| {
+        buffer
+            .as_ref()
+            .map(|b| b.lock().unwrap().clone())
+            .unwrap_or_default()
+    };
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child process") {
+            // The pipes close with the process; give the readers a moment to drain them.
+            let drained = Instant::now() + Duration::from_secs(5);
+            let open = |b: &Option<Arc<Mutex<Vec<u8>>>>| {
+                b.as_ref().is_some_and(|b| Arc::strong_count(b) > 1)
+            };
+            while (open(&stdout) || open(&stderr)) && Instant::now() < drained {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            return Output {
+                status,
+                stdout: take(&stdout),
+                stderr: take(&stderr),
+            };
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what}: still running after {deadline:?}; killed it. It printed:\n--- stdout\n{}\n--- stderr\n{}",
+                String::from_utf8_lossy(&take(&stdout)),
+                String::from_utf8_lossy(&take(&stderr))
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `command` (stdin empty, stdout and stderr captured) like `Command::output`, but fails
+/// the test with what it printed if it is not done within `deadline`.
+pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
+    let what = format!("{command:?}");
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    wait_with_deadline(child, deadline, &what)
+}
+
+/// Sends `signal` (e.g. `SIGINT` = 2, `SIGTERM` = 15) to a child process.
+pub fn send_signal(pid: u32, signal: i32) {
+    unsafe extern "C" {
+        fn kill(pid: i32, signal: i32) -> i32;
+    }
+    // SAFETY: plain kill(2) on a child of this test, not yet reaped.
+    let result = unsafe { kill(pid as i32, signal) };
+    assert_eq!(result, 0, "kill({pid}, {signal}) failed");
+}
+
+pub const SIGINT: i32 = 2;
+pub const SIGTERM: i32 = 15;
 
 /// `../shared` beside the repository (or `HHDASH_SHARED_DIR`), as testenv finds it. Panics
 /// loudly when absent: tests that need the reference data must not pass without it.
@@ -17,23 +108,24 @@ pub fn samples_dir() -> PathBuf {
 
 /// Runs git with a fixed identity and default branch, regardless of the machine's config.
 pub fn git(repo: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "hhdash tests")
-        .env("GIT_AUTHOR_EMAIL", "tests@hhdash.invalid")
-        .env("GIT_COMMITTER_NAME", "hhdash tests")
-        .env("GIT_COMMITTER_EMAIL", "tests@hhdash.invalid")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
+    let output = run_with_deadline(
+        Command::new("git")
+            .args([
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(repo)
+            .env("GIT_AUTHOR_NAME", "hhdash tests")
+            .env("GIT_AUTHOR_EMAIL", "tests@hhdash.invalid")
+            .env("GIT_COMMITTER_NAME", "hhdash tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@hhdash.invalid")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1"),
+        COMMAND_DEADLINE,
+    );
     assert!(
         output.status.success(),
         "git {args:?} failed: {}",
@@ -118,10 +210,11 @@ pub fn cluster_config(
     path
 }
 
-/// Runs the real binary with an isolated HOME.
-pub fn hhdash(dir: &Path, config: &Path, args: &[&str]) -> std::process::Output {
+/// The real binary with an isolated HOME, not started yet.
+pub fn hhdash_command(dir: &Path, config: &Path, args: &[&str]) -> Command {
     let home = dir.join("home");
-    Command::new(env!("CARGO_BIN_EXE_hhdash"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hhdash"));
+    command
         .arg("--config")
         .arg(config)
         .arg("--store")
@@ -131,9 +224,13 @@ pub fn hhdash(dir: &Path, config: &Path, args: &[&str]) -> std::process::Output 
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env("XDG_STATE_HOME", home.join(".local/state"))
         .env("XDG_CACHE_HOME", home.join(".cache"))
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap()
+        .env_remove("KUBECONFIG");
+    command
+}
+
+/// Runs the real binary with an isolated HOME; fails the test if it runs past the deadline.
+pub fn hhdash(dir: &Path, config: &Path, args: &[&str]) -> std::process::Output {
+    run_with_deadline(&mut hhdash_command(dir, config, args), COMMAND_DEADLINE)
 }
 
 pub fn output_text(output: &std::process::Output) -> String {
@@ -212,5 +309,216 @@ pub fn start_synced_engine(dir: &Path, config_path: &Path) -> RunningEngine {
         store,
         events,
         commands,
+    }
+}
+
+/// A child process that is killed and reaped if the test fails before it ends.
+pub struct KillOnDrop(Option<Child>);
+
+impl KillOnDrop {
+    pub fn new(child: Child) -> KillOnDrop {
+        KillOnDrop(Some(child))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("the child is running").id()
+    }
+
+    /// Waits for the child with a deadline (see [`wait_with_deadline`]).
+    pub fn wait(mut self, deadline: Duration, what: &str) -> Output {
+        wait_with_deadline(self.0.take().expect("waited once"), deadline, what)
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `hhdash watch FABRIC` running with its own store, its stdout read line by line.
+pub struct WatchProcess {
+    pub child: KillOnDrop,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// Every line read so far, for failure messages.
+    pub seen: Vec<String>,
+    /// While set, nothing is read from the pipe, so it fills and the watch blocks printing.
+    paused: Arc<std::sync::atomic::AtomicBool>,
+    stdout_fd: i32,
+}
+
+/// Starts `hhdash watch FABRIC [--json]` with the store `store` and a log file in `dir`.
+pub fn spawn_watch(
+    dir: &Path,
+    config: &Path,
+    store: &Path,
+    fabric: &str,
+    json: bool,
+) -> WatchProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hhdash"));
+    command
+        .arg("--config")
+        .arg(config)
+        .arg("--store")
+        .arg(store)
+        .arg("--log-file")
+        .arg(dir.join(format!("watch-{fabric}.log")))
+        .args(["watch", fabric])
+        .args(json.then_some("--json"))
+        .env("HOME", dir.join("home"))
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("hhdash watch starts");
+    let stdout = child.stdout.take().unwrap();
+    let stdout_fd = std::os::fd::AsRawFd::as_raw_fd(&stdout);
+    let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+    let pause = paused.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::with_capacity(256, stdout);
+        loop {
+            while pause.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if tx.send(line.trim_end_matches('\n').to_string()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    WatchProcess {
+        child: KillOnDrop::new(child),
+        lines,
+        seen: Vec::new(),
+        paused,
+        stdout_fd,
+    }
+}
+
+/// Bytes waiting in a pipe (FIONREAD).
+fn pipe_bytes(fd: i32) -> usize {
+    unsafe extern "C" {
+        fn ioctl(fd: i32, request: u64, ...) -> i32;
+    }
+    const FIONREAD: u64 = 0x541B;
+    let mut available: i32 = 0;
+    // SAFETY: FIONREAD writes one int through the pointer; the fd is our open pipe end.
+    let result = unsafe { ioctl(fd, FIONREAD, &mut available as *mut i32) };
+    assert_eq!(result, 0, "FIONREAD on the watch's stdout failed");
+    available.max(0) as usize
+}
+
+impl WatchProcess {
+    /// The next line matching `want` within `deadline`; fails with every line seen otherwise.
+    pub async fn wait_for_line(
+        &mut self,
+        deadline: Duration,
+        what: &str,
+        mut want: impl FnMut(&str) -> bool,
+    ) -> String {
+        let end = Instant::now() + deadline;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.lines.recv()).await {
+                Ok(Some(line)) => {
+                    self.seen.push(line.clone());
+                    if want(&line) {
+                        return line;
+                    }
+                }
+                Ok(None) => panic!(
+                    "{what}: hhdash watch closed its output; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(_) => panic!(
+                    "{what}: not within {deadline:?}; hhdash watch printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Lines printed so far and not read yet, without waiting.
+    pub fn drain(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line.clone());
+            lines.push(line);
+        }
+        lines
+    }
+
+    pub fn signal(&self, signal: i32) {
+        send_signal(self.child.id(), signal);
+    }
+
+    /// Stops reading the watch's output and waits (up to `deadline`) until the pipe is full:
+    /// from then on the watch is blocked in the middle of printing an event.
+    pub async fn block_output(&mut self, deadline: Duration) {
+        self.paused.store(true, std::sync::atomic::Ordering::SeqCst);
+        // A Linux pipe holds 64 KiB; a blocked writer leaves at most one line's room free.
+        const FULL: usize = 64 * 1024 - 4096;
+        let end = Instant::now() + deadline;
+        while pipe_bytes(self.stdout_fd) < FULL {
+            assert!(
+                Instant::now() < end,
+                "the watch's output never filled its pipe ({} bytes) within {deadline:?}",
+                pipe_bytes(self.stdout_fd)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Reads the watch's output again after [`block_output`](Self::block_output).
+    pub fn unblock_output(&self) {
+        self.paused
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits for the process to end within `deadline`; fails with everything it printed.
+    pub async fn wait(mut self, deadline: Duration, what: &str) -> Output {
+        let mut child = self.child.0.take().expect("running");
+        let end = Instant::now() + deadline;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waiting for hhdash watch") {
+                break Some(status);
+            }
+            if Instant::now() >= end {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let mut stderr = Vec::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = pipe.read_to_end(&mut stderr);
+        }
+        // The reader thread may still be passing on the last lines.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.drain();
+        match status {
+            Some(status) => Output {
+                status,
+                stdout: self.seen.join("\n").into_bytes(),
+                stderr,
+            },
+            None => panic!(
+                "{what}: hhdash watch still running after {deadline:?}; killed it. It printed:\n{}\n--- stderr\n{}",
+                self.seen.join("\n"),
+                String::from_utf8_lossy(&stderr)
+            ),
+        }
     }
 }

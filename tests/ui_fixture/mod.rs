@@ -157,6 +157,7 @@ pub fn live_status() -> FabricStatus {
             error: None,
             checked_at: Some(NOW - 120),
             server_version: Some("v1.34.1".into()),
+            no_answer_since: None,
         },
         sync: SyncStatus {
             state: SyncState::Synced,
