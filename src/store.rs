@@ -50,15 +50,81 @@ pub enum StoreError {
     },
     #[error("store {path}: {message}")]
     Database { path: PathBuf, message: String },
-    #[error("store {path}: a record of {what} is corrupt: {source}")]
-    Corrupt {
+    /// One record cannot be decoded. The rest of the store is readable, and the store holds
+    /// the encrypted tokens: the message says how to rewrite the record, never to delete it.
+    #[error(
+        "store {path}: cannot read the stored {record}: {source}; {}; keep the store file, it \
+         also holds your encrypted tokens",
+        record.remedy()
+    )]
+    Unreadable {
         path: PathBuf,
-        what: String,
+        record: Record,
         source: serde_json::Error,
     },
     /// The caller's source of objects failed mid-write; nothing was written.
     #[error("{0}")]
     Aborted(String),
+}
+
+/// Which stored record could not be read, and so what rewrites it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Status { fabric: String },
+    Desired { fabric: String, key: ObjectKey },
+    Live { fabric: String, key: ObjectKey },
+    Resource { fabric: String, key: ObjectKey },
+}
+
+impl Record {
+    fn fabric(&self) -> &str {
+        match self {
+            Record::Status { fabric }
+            | Record::Desired { fabric, .. }
+            | Record::Live { fabric, .. }
+            | Record::Resource { fabric, .. } => fabric,
+        }
+    }
+
+    /// What to do so the record is written again, correctly.
+    pub fn remedy(&self) -> String {
+        let fabric = self.fabric();
+        match self {
+            Record::Status { .. } | Record::Desired { .. } => format!(
+                "run `hhdash sync {fabric}` (or press s in the dashboard): a sync rewrites the \
+                 fabric's desired set and status from Git"
+            ),
+            Record::Live { .. } | Record::Resource { .. } => format!(
+                "run `hhdash watch {fabric}` or open the dashboard: the watch rewrites live \
+                 objects when it lists the cluster"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Record::Status { fabric } => write!(f, "status of fabric {fabric}"),
+            Record::Desired { fabric, key } => write!(
+                f,
+                "desired object {}/{} of fabric {fabric}",
+                key.kind, key.name
+            ),
+            Record::Live { fabric, key } => {
+                write!(
+                    f,
+                    "live object {}/{} of fabric {fabric}",
+                    key.kind, key.name
+                )
+            }
+            Record::Resource { fabric, key } => write!(
+                f,
+                "resource status of {}/{} of fabric {fabric}",
+                key.kind, key.name
+            ),
+        }
+    }
 }
 
 /// One line of a fabric's event log.
@@ -157,13 +223,27 @@ impl Store {
     fn decode<T: for<'de> Deserialize<'de>>(
         &self,
         bytes: &[u8],
-        what: &str,
+        record: impl FnOnce() -> Record,
     ) -> Result<T, StoreError> {
-        serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Unreadable {
             path: self.path.clone(),
-            what: what.to_string(),
+            record: record(),
             source,
         })
+    }
+
+    fn status_record(fabric: &str) -> impl FnOnce() -> Record {
+        let fabric = fabric.to_string();
+        || Record::Status { fabric }
+    }
+
+    /// Reads a fabric's status for a rewrite. A record that cannot be decoded is replaced by a
+    /// fresh one (state NeverSynced, so nothing trusts the desired set until a sync): that is
+    /// how `hhdash sync` repairs it, as the read error promises.
+    fn status_for_rewrite(&self, bytes: Option<&[u8]>, fabric: &str) -> FabricStatus {
+        bytes
+            .and_then(|bytes| self.decode(bytes, Self::status_record(fabric)).ok())
+            .unwrap_or_default()
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
@@ -213,7 +293,7 @@ impl Store {
         let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
         let table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
         match table.get(fabric).map_err(|e| self.db_error(e))? {
-            Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status")),
+            Some(bytes) => self.decode(bytes.value(), Self::status_record(fabric)),
             None => Ok(FabricStatus::default()),
         }
     }
@@ -228,9 +308,9 @@ impl Store {
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
         let status = {
             let mut table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
-            let mut status: FabricStatus = match table.get(fabric).map_err(|e| self.db_error(e))? {
-                Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status"))?,
-                None => FabricStatus::default(),
+            let mut status = {
+                let stored = table.get(fabric).map_err(|e| self.db_error(e))?;
+                self.status_for_rewrite(stored.as_ref().map(|b| b.value()), fabric)
             };
             change(&mut status);
             let bytes = serde_json::to_vec(&status).expect("status serialises");
@@ -275,9 +355,9 @@ impl Store {
         }
         {
             let mut table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
-            let mut status: FabricStatus = match table.get(fabric).map_err(|e| self.db_error(e))? {
-                Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status"))?,
-                None => FabricStatus::default(),
+            let mut status = {
+                let stored = table.get(fabric).map_err(|e| self.db_error(e))?;
+                self.status_for_rewrite(stored.as_ref().map(|b| b.value()), fabric)
             };
             change_status(&mut status);
             let bytes = serde_json::to_vec(&status).expect("status serialises");
@@ -292,8 +372,11 @@ impl Store {
 
     /// Every desired object of a fabric, ordered by (kind, namespace, name).
     pub fn desired(&self, fabric: &str) -> Result<Vec<DesiredObject>, StoreError> {
-        self.scan(DESIRED, fabric, |store, _key, bytes| {
-            store.decode(bytes, "desired object")
+        self.scan(DESIRED, fabric, |store, key, bytes| {
+            store.decode(bytes, || Record::Desired {
+                fabric: fabric.to_string(),
+                key: parse_object_key(key).expect("store keys are composite"),
+            })
         })
     }
 
@@ -312,11 +395,12 @@ impl Store {
     /// Every live object of a fabric as last seen by the watch.
     pub fn live(&self, fabric: &str) -> Result<Vec<(ObjectKey, Value)>, StoreError> {
         self.scan(LIVE, fabric, |store, key, bytes| {
-            let object = store.decode(bytes, "live object")?;
-            Ok((
-                parse_object_key(key).expect("store keys are composite"),
-                object,
-            ))
+            let key = parse_object_key(key).expect("store keys are composite");
+            let object = store.decode(bytes, || Record::Live {
+                fabric: fabric.to_string(),
+                key: key.clone(),
+            })?;
+            Ok((key, object))
         })
     }
 
@@ -325,11 +409,12 @@ impl Store {
         fabric: &str,
     ) -> Result<Vec<(ObjectKey, ResourceStatus)>, StoreError> {
         self.scan(RESOURCES, fabric, |store, key, bytes| {
-            let status = store.decode(bytes, "resource status")?;
-            Ok((
-                parse_object_key(key).expect("store keys are composite"),
-                status,
-            ))
+            let key = parse_object_key(key).expect("store keys are composite");
+            let status = store.decode(bytes, || Record::Resource {
+                fabric: fabric.to_string(),
+                key: key.clone(),
+            })?;
+            Ok((key, status))
         })
     }
 
@@ -421,8 +506,19 @@ impl Store {
             .rev()
             .take(limit)
         {
-            let (_, bytes) = entry.map_err(|e| self.db_error(e))?;
-            events.push(self.decode(bytes.value(), "event")?);
+            let (key, bytes) = entry.map_err(|e| self.db_error(e))?;
+            // One unreadable line must not hide the whole log: it shows as an error line.
+            events.push(
+                serde_json::from_slice(bytes.value()).unwrap_or_else(|error| Event {
+                    time: 0,
+                    what: EventKind::Error,
+                    object: None,
+                    message: format!(
+                        "event #{} of the log cannot be read from the store: {error}",
+                        key.value().1
+                    ),
+                }),
+            );
         }
         events.reverse();
         Ok(events)

@@ -98,9 +98,10 @@ fn fetch_and_store(
         branch: &fabric.git.branch,
         directory: &fabric.git.directory,
         token: token.as_ref(),
+        limits: fabric.git.limits,
     };
     let snapshot = git::fetch_snapshot(&source, git_cache_dir).map_err(Box::new)?;
-    let set = desired::parse_files(
+    let mut set = desired::parse_files(
         snapshot
             .files
             .iter()
@@ -108,6 +109,18 @@ fn fetch_and_store(
         &fabric.namespace,
         &snapshot.commit,
     );
+    // Files too large to read cost themselves only, like a document with a syntax error.
+    set.skipped
+        .extend(snapshot.too_large.iter().map(|(path, bytes)| Skipped {
+            file: path.clone(),
+            line: 1,
+            reason: desired::SkipReason::FileTooLarge {
+                bytes: *bytes,
+                limit: fabric.git.limits.max_file_bytes,
+            },
+        }));
+    // Reported in file order; a stable sort keeps each file's documents in order.
+    set.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     if !set.duplicates.is_empty() {
         return Err(SyncError::Duplicates {
             fabric: fabric.name.clone(),
