@@ -422,7 +422,7 @@ pub fn parse_file(
                         budget,
                     },
                     YamlError::Syntax(error) => SkipReason::Syntax {
-                        message: first_sentence(&error.to_string()),
+                        message: syntax_message(&error),
                         line: error_line,
                         column,
                     },
@@ -453,6 +453,18 @@ pub fn parse_file(
             }),
         }
     }
+}
+
+/// serde_yaml's message, made actionable where it is cryptic.
+fn syntax_message(error: &serde_yaml::Error) -> String {
+    let message = first_sentence(&error.to_string());
+    if message.starts_with("repetition limit exceeded") {
+        // serde_yaml follows at most 100 aliases per YAML event of the document.
+        return "aliases (*name) are followed too many times (serde_yaml's repetition limit); \
+                write the repeated parts out"
+            .to_string();
+    }
+    message
 }
 
 /// serde_yaml appends " at line L column C" to messages; the location is reported on its own.
