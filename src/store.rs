@@ -565,3 +565,68 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes raw bytes where a record belongs, as a different hhdash version might have.
+    fn put_raw<K: redb::Key + 'static>(
+        store: &Store,
+        table: TableDefinition<K, &[u8]>,
+        key: K::SelfType<'_>,
+        bytes: &[u8],
+    ) {
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(table).unwrap().insert(key, bytes).unwrap();
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_status_names_itself_and_a_status_write_replaces_it() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = Store::open(&temp.path().join("s.redb")).unwrap();
+        put_raw(&store, FABRICS, "east", b"{\"sync\": 7}");
+        let error = store.fabric_status("east").unwrap_err().to_string();
+        assert!(
+            error.contains("cannot read the stored status of fabric east")
+                && error.contains("run `hhdash sync east`")
+                && !error.contains("corrupt"),
+            "{error}"
+        );
+        // What the remedy relies on: the next status write starts from a fresh record.
+        store
+            .update_fabric_status("east", &[], |s| s.sync.skipped = 3)
+            .unwrap();
+        let status = store.fabric_status("east").unwrap();
+        assert_eq!(status.sync.skipped, 3);
+        assert_eq!(status.sync.state, crate::status::SyncState::NeverSynced);
+    }
+
+    #[test]
+    fn an_unreadable_event_shows_as_an_error_line_not_a_lost_log() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = Store::open(&temp.path().join("s.redb")).unwrap();
+        let event = |message: &str| Event {
+            time: 1,
+            what: EventKind::Sync,
+            object: None,
+            message: message.into(),
+        };
+        store
+            .append_events("east", &[event("first"), event("second")])
+            .unwrap();
+        put_raw(&store, EVENTS, ("east", 0), b"not json");
+        let events = store.events("east", 10).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].what, EventKind::Error);
+        assert!(
+            events[0]
+                .message
+                .contains("event #0 of the log cannot be read"),
+            "{}",
+            events[0].message
+        );
+        assert_eq!(events[1].message, "second");
+    }
+}

@@ -9,7 +9,7 @@
 //!     with their own file lines.
 //!
 //! The normal `cargo test` runs a bounded number of cases. A longer run:
-//! `HHDASH_FUZZ_CASES=20000 cargo test --release --test parse_fuzz` (see docs/testing.md).
+//! `HHDASH_FUZZ_CASES=20000 cargo test --release --test parse_fuzz` (see docs/fuzzing.md).
 //! Every input a run ever failed on is kept below as an explicit regression test.
 
 use hhdash::bounded_yaml::{self, YamlError};
