@@ -59,7 +59,7 @@ pub enum StoreError {
     )]
     Unreadable {
         path: PathBuf,
-        record: Record,
+        record: Box<Record>,
         source: serde_json::Error,
     },
     /// The caller's source of objects failed mid-write; nothing was written.
@@ -227,7 +227,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         serde_json::from_slice(bytes).map_err(|source| StoreError::Unreadable {
             path: self.path.clone(),
-            record: record(),
+            record: Box::new(record()),
             source,
         })
     }

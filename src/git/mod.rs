@@ -231,7 +231,7 @@ pub enum GitError {
     },
 
     #[error(
-        "fabric {fabric}: the YAML files under {directory:?} at commit {commit} of {url} total \
+        "fabric {fabric}: the YAML files under git.directory at commit {commit} of {url} total \
          {total} bytes, more than git.max_sync_bytes ({limit}); largest: {}; nothing was read \
          and the previous desired set is kept: point git.directory at this fabric's files only, \
          or raise git.max_sync_bytes",
@@ -240,7 +240,6 @@ pub enum GitError {
     SyncTooLarge {
         fabric: String,
         url: String,
-        directory: String,
         commit: String,
         total: u64,
         limit: u64,

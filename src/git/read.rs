@@ -180,11 +180,6 @@ pub(super) fn snapshot(
         return Err(GitError::SyncTooLarge {
             fabric: ctx.fabric.clone(),
             url: ctx.url.clone(),
-            directory: if directory.is_empty() {
-                ".".to_owned()
-            } else {
-                directory.join("/")
-            },
             commit: commit_hex,
             total,
             limit: limits.max_sync_bytes,
