@@ -1,6 +1,7 @@
-//! bounded_yaml: reads one YAML document into a JSON value, refusing a document that nests
-//! deeper than [`MAX_DEPTH`] or whose aliases expand past its [`expansion_budget`] — before the
-//! memory is spent, because nodes are counted as they are built.
+//! bounded_yaml: reads one YAML document into a JSON value, refusing a document longer than
+//! [`MAX_DOCUMENT_BYTES`], nesting deeper than [`MAX_DEPTH`] or whose aliases expand past its
+//! [`expansion_budget`] — before the memory is spent, because nodes are counted as they are
+//! built.
 //!
 //! serde_yaml alone protects neither the process nor the store: its recursion limit (128) is
 //! above what serde_json reads back from the store (a 127-deep document synced, then its stored
@@ -19,6 +20,11 @@ use serde_json::{Map, Number, Value};
 /// document in a few levels of its own.
 pub const MAX_DEPTH: usize = 64;
 
+/// The largest document read: the Kubernetes API server accepts at most 3 MiB in one request,
+/// so no larger object could ever be applied. Checked before parsing, because serde_yaml
+/// buffers a document's events first (~200 bytes per node, so ~100 times the text at worst).
+pub const MAX_DOCUMENT_BYTES: usize = 3 * 1024 * 1024;
+
 /// Every document may expand to at least this many bytes (aliases in a small document are fine).
 pub const MIN_EXPANSION_BUDGET: usize = 64 * 1024;
 
@@ -36,6 +42,8 @@ pub fn expansion_budget(len: usize) -> usize {
 /// Why a document could not be read. Lines and columns are 1-based, within the text given.
 #[derive(Debug)]
 pub enum YamlError {
+    /// The document's text is longer than [`MAX_DOCUMENT_BYTES`]; it was not parsed.
+    DocumentTooLarge { bytes: usize },
     /// Mappings and sequences nested deeper than [`MAX_DEPTH`].
     TooDeep { line: usize, column: usize },
     /// Aliases expand the document past `budget` bytes.
@@ -56,6 +64,7 @@ impl YamlError {
                 Some((*line, *column))
             }
             YamlError::Syntax(error) => error.location().map(|l| (l.line(), l.column())),
+            YamlError::DocumentTooLarge { .. } => None,
         }
     }
 }
@@ -63,6 +72,9 @@ impl YamlError {
 /// Parses one YAML document (serde_yaml's rules: a stream of more than one document is an
 /// error) into JSON within the limits above.
 pub fn from_str(text: &str) -> Result<Value, YamlError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(YamlError::DocumentTooLarge { bytes: text.len() });
+    }
     let meter = Meter {
         depth: Cell::new(0),
         spent: Cell::new(0),
@@ -338,6 +350,17 @@ mod tests {
             from_str(&text),
             Err(YamlError::TooDeep { line: 1, .. })
         ));
+    }
+
+    #[test]
+    fn a_document_larger_than_kubernetes_accepts_is_not_parsed() {
+        let text = format!("x: [{}]\n", "1,".repeat(MAX_DOCUMENT_BYTES / 2));
+        assert!(matches!(
+            from_str(&text),
+            Err(YamlError::DocumentTooLarge { bytes }) if bytes == text.len()
+        ));
+        let fits = format!("x: [{}]\n", "1,".repeat(MAX_DOCUMENT_BYTES / 2 - 8));
+        assert!(from_str(&fits).is_ok());
     }
 
     #[test]

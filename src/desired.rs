@@ -100,6 +100,10 @@ pub enum SkipReason {
         line: usize,
         column: usize,
     },
+    /// The document is longer than [`bounded_yaml::MAX_DOCUMENT_BYTES`]; it was not parsed.
+    DocumentTooLarge {
+        bytes: usize,
+    },
     /// YAML aliases expand the document past `budget` bytes (an alias bomb).
     ExpandsTooFar {
         line: usize,
@@ -117,6 +121,7 @@ impl SkipReason {
                 | SkipReason::MissingName { .. }
                 | SkipReason::InvalidName { .. }
                 | SkipReason::FileTooLarge { .. }
+                | SkipReason::DocumentTooLarge { .. }
                 | SkipReason::TooDeep { .. }
                 | SkipReason::ExpandsTooFar { .. }
         )
@@ -165,6 +170,12 @@ impl fmt::Display for SkipReason {
                 f,
                 "the file is {bytes} bytes, more than git.max_file_bytes ({limit}); it was not \
                  read: split it into smaller files, or raise git.max_file_bytes"
+            ),
+            SkipReason::DocumentTooLarge { bytes } => write!(
+                f,
+                "the document is {bytes} bytes, more than the {} the Kubernetes API server \
+                 accepts in one request, so it could never be applied; split it",
+                bounded_yaml::MAX_DOCUMENT_BYTES
             ),
             SkipReason::TooDeep { .. } => write!(
                 f,
@@ -412,6 +423,7 @@ pub fn parse_file(
                     .map(|(l, c)| ((raw.first_line + l).min(last_line), c))
                     .unwrap_or((line, 1));
                 let reason = match error {
+                    YamlError::DocumentTooLarge { bytes } => SkipReason::DocumentTooLarge { bytes },
                     YamlError::TooDeep { .. } => SkipReason::TooDeep {
                         line: error_line,
                         column,

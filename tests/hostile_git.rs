@@ -156,6 +156,31 @@ fn a_file_over_max_file_bytes_is_skipped_and_the_rest_syncs() {
 }
 
 #[test]
+fn a_document_too_large_to_apply_is_refused_unparsed() {
+    let temp = tempfile::tempdir().unwrap();
+    // One 4 MiB document of tiny scalars: parsing it would cost ~400 MB.
+    let mut huge = String::from(
+        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: huge\nspec:\n  x: [",
+    );
+    huge.push_str(&"1,".repeat(2 * 1024 * 1024));
+    huge.push_str("]\n");
+    let file = format!("{}---\n{huge}---\n{}", vpc("before"), vpc("after"));
+    let config = fabric_repo(temp.path(), &[("huge.yaml", &file)], "");
+    let out = hhdash_limited(temp.path(), &config, &["sync", "lab"]);
+    let text = common::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "error fabric/huge.yaml:9: the document is {} bytes, more than the 3145728 the \
+             Kubernetes API server accepts in one request",
+            huge.len()
+        )),
+        "{text}"
+    );
+    assert_eq!(desired_names(temp.path()), ["after", "before"]);
+}
+
+#[test]
 fn a_sync_over_max_sync_bytes_fails_and_keeps_the_previous_desired_set() {
     let temp = tempfile::tempdir().unwrap();
     let config = fabric_repo(
