@@ -81,6 +81,8 @@ struct RawGit {
     token_env: Option<String>,
     token_file: Option<PathBuf>,
     poll_interval_secs: Option<u64>,
+    max_file_bytes: Option<u64>,
+    max_sync_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -127,6 +129,8 @@ pub struct GitConfig {
     pub token: TokenSource,
     /// How often the dashboard re-syncs Git by itself; 0 = only on request.
     pub poll_interval_secs: u64,
+    /// `max_file_bytes` / `max_sync_bytes`: how much one sync reads.
+    pub limits: crate::git::ReadLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -640,13 +644,48 @@ impl Validator<'_> {
             }
         };
         let token = self.token_source("git", raw.token_env, raw.token_file);
+        let limits = self.read_limits(raw.max_file_bytes, raw.max_sync_bytes);
         Some(GitConfig {
             url: url?,
             branch: branch?,
             directory: directory?,
             token: token?,
             poll_interval_secs: raw.poll_interval_secs.unwrap_or(DEFAULT_POLL_SECS),
+            limits: limits?,
         })
+    }
+
+    fn read_limits(
+        &mut self,
+        max_file_bytes: Option<u64>,
+        max_sync_bytes: Option<u64>,
+    ) -> Option<crate::git::ReadLimits> {
+        let limits = crate::git::ReadLimits {
+            max_file_bytes: max_file_bytes.unwrap_or(crate::git::DEFAULT_MAX_FILE_BYTES),
+            max_sync_bytes: max_sync_bytes.unwrap_or(crate::git::DEFAULT_MAX_SYNC_BYTES),
+        };
+        let mut valid = true;
+        for (key, value) in [
+            ("git.max_file_bytes", limits.max_file_bytes),
+            ("git.max_sync_bytes", limits.max_sync_bytes),
+        ] {
+            if value == 0 {
+                self.problem(key, "must be at least 1 (a number of bytes)");
+                valid = false;
+            }
+        }
+        if valid && limits.max_file_bytes > limits.max_sync_bytes {
+            self.problem(
+                "git.max_file_bytes",
+                format!(
+                    "{} is more than git.max_sync_bytes ({}); one file could then fail the whole \
+                     sync instead of being skipped",
+                    limits.max_file_bytes, limits.max_sync_bytes
+                ),
+            );
+            valid = false;
+        }
+        valid.then_some(limits)
     }
 
     fn watch(&mut self, raw: RawWatch) -> WatchConfig {

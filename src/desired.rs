@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::bounded_yaml::{self, YamlError};
 use crate::kinds::{self, KindInfo};
 
 /// Identifies one object of a fabric: kind, namespace and name.
@@ -89,6 +90,26 @@ pub enum SkipReason {
         namespace: String,
         fabric_namespace: String,
     },
+    /// The whole file is larger than `git.max_file_bytes`; it was not read.
+    FileTooLarge {
+        bytes: u64,
+        limit: u64,
+    },
+    /// Mappings and lists nest deeper than [`bounded_yaml::MAX_DEPTH`].
+    TooDeep {
+        line: usize,
+        column: usize,
+    },
+    /// The document is longer than [`bounded_yaml::MAX_DOCUMENT_BYTES`]; it was not parsed.
+    DocumentTooLarge {
+        bytes: usize,
+    },
+    /// YAML aliases expand the document past `budget` bytes (an alias bomb).
+    ExpandsTooFar {
+        line: usize,
+        column: usize,
+        budget: usize,
+    },
 }
 
 impl SkipReason {
@@ -99,6 +120,10 @@ impl SkipReason {
             SkipReason::Syntax { .. }
                 | SkipReason::MissingName { .. }
                 | SkipReason::InvalidName { .. }
+                | SkipReason::FileTooLarge { .. }
+                | SkipReason::DocumentTooLarge { .. }
+                | SkipReason::TooDeep { .. }
+                | SkipReason::ExpandsTooFar { .. }
         )
     }
 }
@@ -140,6 +165,29 @@ impl fmt::Display for SkipReason {
             } => write!(
                 f,
                 "{kind} {name} is in namespace {namespace:?}, but this fabric manages {fabric_namespace:?}"
+            ),
+            SkipReason::FileTooLarge { bytes, limit } => write!(
+                f,
+                "the file is {bytes} bytes, more than git.max_file_bytes ({limit}); it was not \
+                 read: split it into smaller files, or raise git.max_file_bytes"
+            ),
+            SkipReason::DocumentTooLarge { bytes } => write!(
+                f,
+                "the document is {bytes} bytes, more than the {} the Kubernetes API server \
+                 accepts in one request, so it could never be applied; split it",
+                bounded_yaml::MAX_DOCUMENT_BYTES
+            ),
+            SkipReason::TooDeep { .. } => write!(
+                f,
+                "mappings and lists nest deeper than {} levels; hhdash does not read documents \
+                 this deep: flatten it",
+                bounded_yaml::MAX_DEPTH
+            ),
+            SkipReason::ExpandsTooFar { budget, .. } => write!(
+                f,
+                "YAML aliases (*name) expand this document past {budget} bytes (twice its own \
+                 size, at least {} bytes); refused as an alias bomb: write the repeated parts out",
+                bounded_yaml::MIN_EXPANSION_BUDGET
             ),
         }
     }
@@ -365,25 +413,41 @@ pub fn parse_file(
         };
         let index = document_index;
         document_index += 1;
-        let parsed: Value = match serde_yaml::from_str(raw.text) {
+        let parsed: Value = match bounded_yaml::from_str(raw.text) {
             Ok(Value::Null) => {
                 document_index -= 1;
                 continue;
             }
             Ok(value) => value,
             Err(error) => {
+                // serde_yaml places errors at the end of the stream one line past a document
+                // without a final newline; the operator needs a line that exists.
+                let last_line = raw.first_line + raw.text.lines().count().max(1);
                 let (error_line, column) = error
                     .location()
-                    .map(|l| (raw.first_line + l.line(), l.column()))
+                    .map(|(l, c)| ((raw.first_line + l).min(last_line), c))
                     .unwrap_or((line, 1));
-                set.skipped.push(Skipped {
-                    file: file.to_string(),
-                    line: error_line,
-                    reason: SkipReason::Syntax {
-                        message: first_sentence(&error.to_string()),
+                let reason = match error {
+                    YamlError::DocumentTooLarge { bytes } => SkipReason::DocumentTooLarge { bytes },
+                    YamlError::TooDeep { .. } => SkipReason::TooDeep {
                         line: error_line,
                         column,
                     },
+                    YamlError::ExpandsTooFar { budget, .. } => SkipReason::ExpandsTooFar {
+                        line: error_line,
+                        column,
+                        budget,
+                    },
+                    YamlError::Syntax(error) => SkipReason::Syntax {
+                        message: syntax_message(&error),
+                        line: error_line,
+                        column,
+                    },
+                };
+                set.skipped.push(Skipped {
+                    file: file.to_string(),
+                    line: error_line,
+                    reason,
                     claims: None,
                 });
                 continue;
@@ -416,6 +480,18 @@ fn claimed_identity(document: &Value) -> Option<(String, String)> {
     let kind = document.get("kind")?.as_str()?;
     let name = document.pointer("/metadata/name")?.as_str()?;
     Some((kind.to_string(), name.to_string()))
+}
+
+/// serde_yaml's message, made actionable where it is cryptic.
+fn syntax_message(error: &serde_yaml::Error) -> String {
+    let message = first_sentence(&error.to_string());
+    if message.starts_with("repetition limit exceeded") {
+        // serde_yaml follows at most 100 aliases per YAML event of the document.
+        return "aliases (*name) are followed too many times (serde_yaml's repetition limit); \
+                write the repeated parts out"
+            .to_string();
+    }
+    message
 }
 
 /// serde_yaml appends " at line L column C" to messages; the location is reported on its own.

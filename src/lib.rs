@@ -2,9 +2,11 @@
 //!
 //! Modules are split by what they own (each says so in its first line):
 //! `kinds` (the registry), `config`, `secret` and `vault` (tokens), `desired` (Git files →
-//! desired set), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one Git sync),
-//! `cli` (headless commands), `ui` (the terminal dashboard).
+//! desired set), `bounded_yaml` (one YAML document → JSON within depth and size limits), `git`
+//! (fetching), `store` (redb), `status` (vocabulary), `sync` (one Git sync), `cli` (headless
+//! commands), `ui` (the terminal dashboard).
 
+pub mod bounded_yaml;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -50,15 +50,81 @@ pub enum StoreError {
     },
     #[error("store {path}: {message}")]
     Database { path: PathBuf, message: String },
-    #[error("store {path}: a record of {what} is corrupt: {source}")]
-    Corrupt {
+    /// One record cannot be decoded. The rest of the store is readable, and the store holds
+    /// the encrypted tokens: the message says how to rewrite the record, never to delete it.
+    #[error(
+        "store {path}: cannot read the stored {record}: {source}; {}; keep the store file, it \
+         also holds your encrypted tokens",
+        record.remedy()
+    )]
+    Unreadable {
         path: PathBuf,
-        what: String,
+        record: Box<Record>,
         source: serde_json::Error,
     },
     /// The caller's source of objects failed mid-write; nothing was written.
     #[error("{0}")]
     Aborted(String),
+}
+
+/// Which stored record could not be read, and so what rewrites it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Status { fabric: String },
+    Desired { fabric: String, key: ObjectKey },
+    Live { fabric: String, key: ObjectKey },
+    Resource { fabric: String, key: ObjectKey },
+}
+
+impl Record {
+    fn fabric(&self) -> &str {
+        match self {
+            Record::Status { fabric }
+            | Record::Desired { fabric, .. }
+            | Record::Live { fabric, .. }
+            | Record::Resource { fabric, .. } => fabric,
+        }
+    }
+
+    /// What to do so the record is written again, correctly.
+    pub fn remedy(&self) -> String {
+        let fabric = self.fabric();
+        match self {
+            Record::Status { .. } | Record::Desired { .. } => format!(
+                "run `hhdash sync {fabric}` (or press s in the dashboard): a sync rewrites the \
+                 fabric's desired set and status from Git"
+            ),
+            Record::Live { .. } | Record::Resource { .. } => format!(
+                "run `hhdash watch {fabric}` or open the dashboard: the watch rewrites live \
+                 objects when it lists the cluster"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Record::Status { fabric } => write!(f, "status of fabric {fabric}"),
+            Record::Desired { fabric, key } => write!(
+                f,
+                "desired object {}/{} of fabric {fabric}",
+                key.kind, key.name
+            ),
+            Record::Live { fabric, key } => {
+                write!(
+                    f,
+                    "live object {}/{} of fabric {fabric}",
+                    key.kind, key.name
+                )
+            }
+            Record::Resource { fabric, key } => write!(
+                f,
+                "resource status of {}/{} of fabric {fabric}",
+                key.kind, key.name
+            ),
+        }
+    }
 }
 
 /// One line of a fabric's event log.
@@ -163,13 +229,27 @@ impl Store {
     fn decode<T: for<'de> Deserialize<'de>>(
         &self,
         bytes: &[u8],
-        what: &str,
+        record: impl FnOnce() -> Record,
     ) -> Result<T, StoreError> {
-        serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Unreadable {
             path: self.path.clone(),
-            what: what.to_string(),
+            record: Box::new(record()),
             source,
         })
+    }
+
+    fn status_record(fabric: &str) -> impl FnOnce() -> Record {
+        let fabric = fabric.to_string();
+        || Record::Status { fabric }
+    }
+
+    /// Reads a fabric's status for a rewrite. A record that cannot be decoded is replaced by a
+    /// fresh one (state NeverSynced, so nothing trusts the desired set until a sync): that is
+    /// how `hhdash sync` repairs it, as the read error promises.
+    fn status_for_rewrite(&self, bytes: Option<&[u8]>, fabric: &str) -> FabricStatus {
+        bytes
+            .and_then(|bytes| self.decode(bytes, Self::status_record(fabric)).ok())
+            .unwrap_or_default()
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
@@ -219,7 +299,7 @@ impl Store {
         let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
         let table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
         match table.get(fabric).map_err(|e| self.db_error(e))? {
-            Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status")),
+            Some(bytes) => self.decode(bytes.value(), Self::status_record(fabric)),
             None => Ok(FabricStatus::default()),
         }
     }
@@ -234,9 +314,9 @@ impl Store {
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
         let status = {
             let mut table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
-            let mut status: FabricStatus = match table.get(fabric).map_err(|e| self.db_error(e))? {
-                Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status"))?,
-                None => FabricStatus::default(),
+            let mut status = {
+                let stored = table.get(fabric).map_err(|e| self.db_error(e))?;
+                self.status_for_rewrite(stored.as_ref().map(|b| b.value()), fabric)
             };
             change(&mut status);
             let bytes = serde_json::to_vec(&status).expect("status serialises");
@@ -281,9 +361,9 @@ impl Store {
         }
         {
             let mut table = txn.open_table(FABRICS).map_err(|e| self.db_error(e))?;
-            let mut status: FabricStatus = match table.get(fabric).map_err(|e| self.db_error(e))? {
-                Some(bytes) => self.decode(bytes.value(), &format!("fabric {fabric} status"))?,
-                None => FabricStatus::default(),
+            let mut status = {
+                let stored = table.get(fabric).map_err(|e| self.db_error(e))?;
+                self.status_for_rewrite(stored.as_ref().map(|b| b.value()), fabric)
             };
             change_status(&mut status);
             let bytes = serde_json::to_vec(&status).expect("status serialises");
@@ -298,8 +378,11 @@ impl Store {
 
     /// Every desired object of a fabric, ordered by (kind, namespace, name).
     pub fn desired(&self, fabric: &str) -> Result<Vec<DesiredObject>, StoreError> {
-        self.scan(DESIRED, fabric, |store, _key, bytes| {
-            store.decode(bytes, "desired object")
+        self.scan(DESIRED, fabric, |store, key, bytes| {
+            store.decode(bytes, || Record::Desired {
+                fabric: fabric.to_string(),
+                key: parse_object_key(key).expect("store keys are composite"),
+            })
         })
     }
 
@@ -318,11 +401,14 @@ impl Store {
     /// Every live object of a fabric as last seen by the watch.
     pub fn live(&self, fabric: &str) -> Result<Vec<(ObjectKey, Value)>, StoreError> {
         self.scan(LIVE, fabric, |store, key, bytes| {
-            let object: Value = store.decode(bytes, "live object")?;
             let key = parse_object_key(key).expect("store keys are composite");
+            let object = store.decode(bytes, || Record::Live {
+                fabric: fabric.to_string(),
+                key: key.clone(),
+            })?;
             // Objects enter already cut down (`cluster::live_entry`); a store written by an
             // older hhdash may still hold whole Agents, which must not reach the screen either.
-            let object = match crate::kinds::by_kind(&key.kind) {
+            let object: Value = match crate::kinds::by_kind(&key.kind) {
                 Some(info) => info.keep_live_fields(object),
                 None => object,
             };
@@ -335,11 +421,12 @@ impl Store {
         fabric: &str,
     ) -> Result<Vec<(ObjectKey, ResourceStatus)>, StoreError> {
         self.scan(RESOURCES, fabric, |store, key, bytes| {
-            let status = store.decode(bytes, "resource status")?;
-            Ok((
-                parse_object_key(key).expect("store keys are composite"),
-                status,
-            ))
+            let key = parse_object_key(key).expect("store keys are composite");
+            let status = store.decode(bytes, || Record::Resource {
+                fabric: fabric.to_string(),
+                key: key.clone(),
+            })?;
+            Ok((key, status))
         })
     }
 
@@ -431,8 +518,19 @@ impl Store {
             .rev()
             .take(limit)
         {
-            let (_, bytes) = entry.map_err(|e| self.db_error(e))?;
-            events.push(self.decode(bytes.value(), "event")?);
+            let (key, bytes) = entry.map_err(|e| self.db_error(e))?;
+            // One unreadable line must not hide the whole log: it shows as an error line.
+            events.push(
+                serde_json::from_slice(bytes.value()).unwrap_or_else(|error| Event {
+                    time: 0,
+                    what: EventKind::Error,
+                    object: None,
+                    message: format!(
+                        "event #{} of the log cannot be read from the store: {error}",
+                        key.value().1
+                    ),
+                }),
+            );
         }
         events.reverse();
         Ok(events)
@@ -477,5 +575,70 @@ impl Store {
             out.push(each(self, key.value(), value.value())?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes raw bytes where a record belongs, as a different hhdash version might have.
+    fn put_raw<K: redb::Key + 'static>(
+        store: &Store,
+        table: TableDefinition<K, &[u8]>,
+        key: K::SelfType<'_>,
+        bytes: &[u8],
+    ) {
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(table).unwrap().insert(key, bytes).unwrap();
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_status_names_itself_and_a_status_write_replaces_it() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = Store::open(&temp.path().join("s.redb")).unwrap();
+        put_raw(&store, FABRICS, "east", b"{\"sync\": 7}");
+        let error = store.fabric_status("east").unwrap_err().to_string();
+        assert!(
+            error.contains("cannot read the stored status of fabric east")
+                && error.contains("run `hhdash sync east`")
+                && !error.contains("corrupt"),
+            "{error}"
+        );
+        // What the remedy relies on: the next status write starts from a fresh record.
+        store
+            .update_fabric_status("east", &[], |s| s.sync.skipped = 3)
+            .unwrap();
+        let status = store.fabric_status("east").unwrap();
+        assert_eq!(status.sync.skipped, 3);
+        assert_eq!(status.sync.state, crate::status::SyncState::NeverSynced);
+    }
+
+    #[test]
+    fn an_unreadable_event_shows_as_an_error_line_not_a_lost_log() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = Store::open(&temp.path().join("s.redb")).unwrap();
+        let event = |message: &str| Event {
+            time: 1,
+            what: EventKind::Sync,
+            object: None,
+            message: message.into(),
+        };
+        store
+            .append_events("east", &[event("first"), event("second")])
+            .unwrap();
+        put_raw(&store, EVENTS, ("east", 0), b"not json");
+        let events = store.events("east", 10).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].what, EventKind::Error);
+        assert!(
+            events[0]
+                .message
+                .contains("event #0 of the log cannot be read"),
+            "{}",
+            events[0].message
+        );
+        assert_eq!(events[1].message, "second");
     }
 }

@@ -99,9 +99,10 @@ fn fetch_and_store(
         branch: &fabric.git.branch,
         directory: &fabric.git.directory,
         token: token.as_ref(),
+        limits: fabric.git.limits,
     };
     let snapshot = git::fetch_snapshot(&source, git_cache_dir).map_err(Box::new)?;
-    let set = desired::parse_files(
+    let mut set = desired::parse_files(
         snapshot
             .files
             .iter()
@@ -109,6 +110,19 @@ fn fetch_and_store(
         &fabric.namespace,
         &snapshot.commit,
     );
+    // Files too large to read cost themselves only, like a document with a syntax error.
+    set.skipped
+        .extend(snapshot.too_large.iter().map(|(path, bytes)| Skipped {
+            file: path.clone(),
+            line: 1,
+            reason: desired::SkipReason::FileTooLarge {
+                bytes: *bytes,
+                limit: fabric.git.limits.max_file_bytes,
+            },
+            claims: None,
+        }));
+    // Reported in file order; a stable sort keeps each file's documents in order.
+    set.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     if !set.duplicates.is_empty() {
         return Err(SyncError::Duplicates {
             fabric: fabric.name.clone(),

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use hhdash::git::{GitError, GitSource, Snapshot, TOKEN_USERNAME, fetch_snapshot, redact_url};
+use hhdash::git::{
+    GitError, GitSource, ReadLimits, Snapshot, TOKEN_USERNAME, fetch_snapshot, redact_url,
+};
 use hhdash::secret::Secret;
 use tempfile::TempDir;
 
@@ -108,6 +110,7 @@ fn source<'a>(url: &'a str, branch: &'a str, directory: &'a str) -> GitSource<'a
         branch,
         directory,
         token: None,
+        limits: ReadLimits::default(),
     }
 }
 

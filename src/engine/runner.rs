@@ -232,33 +232,52 @@ impl Engine {
     }
 
     async fn load_from_store(&mut self) {
-        let store = &self.ctx.store;
-        let name = &self.fabric.name;
-        self.status = store.fabric_status(name).unwrap_or_default();
+        let store = self.ctx.store.clone();
+        let name = self.fabric.name.clone();
+        // A record that cannot be read is reported, never taken for "nothing stored": an empty
+        // desired set would show every live object as Orphan.
+        let mut problems = Vec::new();
+        self.status = store.fabric_status(&name).unwrap_or_else(|error| {
+            problems.push(error.to_string());
+            FabricStatus::default()
+        });
         // Whatever the last run left, nothing is connected or watched yet.
         self.status.connection.state = ConnectionState::Unknown;
         self.status.connection.no_answer_since = None;
         self.status.watch.state = WatchState::Inactive;
-        let desired = store.desired(name).unwrap_or_default();
-        let live = store.live(name).unwrap_or_default();
+        let desired = match store.desired(&name) {
+            Ok(desired) => Some(desired),
+            Err(error) => {
+                self.desired_unreadable(error.to_string());
+                problems.push(error.to_string());
+                None
+            }
+        };
+        let live = store.live(&name).unwrap_or_else(|error| {
+            problems.push(error.to_string());
+            Vec::new()
+        });
         self.resources = store
-            .resource_statuses(name)
-            .unwrap_or_default()
+            .resource_statuses(&name)
+            .unwrap_or_else(|error| {
+                problems.push(error.to_string());
+                Vec::new()
+            })
             .into_iter()
             .collect();
-        for object in desired {
-            self.desired.insert(object.key.clone(), Arc::new(object));
+        if let Some(desired) = desired {
+            for object in desired {
+                self.desired.insert(object.key.clone(), Arc::new(object));
+            }
+            if self.status.sync.state != status::SyncState::NeverSynced {
+                self.index.set_desired_all(
+                    self.desired
+                        .iter()
+                        .map(|(k, d)| (k.clone(), d.object.clone())),
+                );
+            }
         }
         self.judge_trust();
-        let store = &self.ctx.store;
-        let name = &self.fabric.name;
-        if self.status.sync.state != status::SyncState::NeverSynced {
-            self.index.set_desired_all(
-                self.desired
-                    .iter()
-                    .map(|(k, d)| (k.clone(), d.object.clone())),
-            );
-        }
         for (key, value) in live {
             if key.kind == "Agent" {
                 self.agents.insert(key.name.clone(), value);
@@ -269,13 +288,36 @@ impl Engine {
         }
         self.switches = self.compute_health();
         let rows = self.index.iter().map(|(k, _)| self.row(k)).collect();
-        let events = store.events(name, 500).unwrap_or_default();
+        let events = store.events(&name, 500).unwrap_or_else(|error| {
+            problems.push(error.to_string());
+            Vec::new()
+        });
         self.emit(EngineEvent::Snapshot {
             fabric: name.clone(),
             status: self.status.clone(),
             rows,
             events,
             switches: self.switches.clone(),
+        })
+        .await;
+        for problem in problems {
+            self.log(event(EventKind::Error, None, problem)).await;
+        }
+    }
+
+    /// The stored desired set cannot be read: the fabric shows a sync error saying what to do,
+    /// and the desired side stays unknown (no Orphan verdicts) until a sync rewrites it.
+    fn desired_unreadable(&mut self, message: String) {
+        self.status.sync.state = status::SyncState::Error;
+        self.status.sync.error = Some(message);
+    }
+
+    /// A store read failed where the engine only refreshes what it shows: tell the operator.
+    async fn store_read_failed(&self, error: crate::store::StoreError) {
+        tracing::warn!(fabric = %self.fabric.name, "{error}");
+        self.emit(EngineEvent::Log {
+            fabric: self.fabric.name.clone(),
+            event: event(EventKind::Error, None, error.to_string()),
         })
         .await;
     }
@@ -506,12 +548,16 @@ impl Engine {
     /// Event counts and last-event times change with every watch event; they are saved and
     /// published on the slow tick, not per event.
     async fn save_watch_counters(&mut self) {
-        let saved = self
-            .ctx
-            .store
-            .fabric_status(&self.fabric.name)
-            .unwrap_or_default();
-        if saved.watch.event_count != self.status.watch.event_count {
+        let unchanged = match self.ctx.store.fabric_status(&self.fabric.name) {
+            Ok(saved) => saved.watch.event_count == self.status.watch.event_count,
+            Err(error) => {
+                // Saving rewrites the unreadable record (its sync section is reset, so nothing
+                // trusts the desired set until the next sync).
+                tracing::warn!(fabric = %self.fabric.name, "{error}; rewriting the status");
+                false
+            }
+        };
+        if !unchanged {
             self.save_status().await;
         }
     }
@@ -569,19 +615,41 @@ impl Engine {
     async fn finish_sync(&mut self, result: Result<String, String>) {
         self.sync_running = false;
         // The sync wrote status and events to the store itself; pick them up.
-        let stored = self
-            .ctx
-            .store
-            .fabric_status(&self.fabric.name)
-            .unwrap_or_default();
-        self.status.sync = stored.sync;
-        match &result {
-            Ok(message) => {
-                let desired: HashMap<ObjectKey, Arc<DesiredObject>> = self
-                    .ctx
-                    .store
-                    .desired(&self.fabric.name)
-                    .unwrap_or_default()
+        match self.ctx.store.fabric_status(&self.fabric.name) {
+            Ok(stored) => self.status.sync = stored.sync,
+            Err(error) => self.store_read_failed(error).await,
+        }
+        let desired = match &result {
+            Ok(_) => match self.ctx.store.desired(&self.fabric.name) {
+                Ok(desired) => Some(desired),
+                Err(error) => {
+                    // The previous desired set stays in the index, flagged by the sync error.
+                    self.desired_unreadable(error.to_string());
+                    self.store_read_failed(error).await;
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        match (&result, desired) {
+            (Ok(_), None) => {
+                let transitions = self.judge_trust();
+                self.publish_rows(BTreeSet::new(), transitions).await;
+                self.job(
+                    JobKind::Sync,
+                    JobPhase::Failed {
+                        message: self.status.sync.error.clone().unwrap_or_default(),
+                    },
+                )
+                .await;
+                self.emit(EngineEvent::Status {
+                    fabric: self.fabric.name.clone(),
+                    status: self.status.clone(),
+                })
+                .await;
+            }
+            (Ok(message), Some(desired)) => {
+                let desired: HashMap<ObjectKey, Arc<DesiredObject>> = desired
                     .into_iter()
                     .map(|d| (d.key.clone(), Arc::new(d)))
                     .collect();
@@ -616,7 +684,7 @@ impl Engine {
                 )
                 .await;
             }
-            Err(message) => {
+            (Err(message), _) => {
                 // A failed sync keeps the last good set for Drifted/Missing, but it can no
                 // longer say which live objects Git does not want.
                 let transitions = self.judge_trust();
@@ -630,17 +698,17 @@ impl Engine {
                 .await;
             }
         }
-        for entry in self
-            .ctx
-            .store
-            .events(&self.fabric.name, 1)
-            .unwrap_or_default()
-        {
-            self.emit(EngineEvent::Log {
-                fabric: self.fabric.name.clone(),
-                event: entry,
-            })
-            .await;
+        match self.ctx.store.events(&self.fabric.name, 1) {
+            Ok(entries) => {
+                for entry in entries {
+                    self.emit(EngineEvent::Log {
+                        fabric: self.fabric.name.clone(),
+                        event: entry,
+                    })
+                    .await;
+                }
+            }
+            Err(error) => self.store_read_failed(error).await,
         }
         self.update_drift_status().await;
         if std::mem::take(&mut self.sync_again) {

@@ -25,6 +25,10 @@
 //! * Only `*.yaml` and `*.yml` blobs are read (case-sensitive, as `kubectl apply -f dir` does);
 //!   symlinks, submodules and hidden files or directories (a name starting with `.`, such as
 //!   `.github/`) are skipped.
+//! * Sizes are checked from object headers before any blob is loaded: a file over
+//!   [`ReadLimits::max_file_bytes`] is not read (it is listed in [`Snapshot::too_large`]), and
+//!   when the files to read total more than [`ReadLimits::max_sync_bytes`] nothing is read and
+//!   the snapshot fails with [`GitError::SyncTooLarge`].
 
 mod read;
 mod remote;
@@ -36,6 +40,30 @@ use crate::secret::Secret;
 /// The HTTP user name sent with a token. Forges that authenticate by token ignore the name or
 /// accept this one; Bitbucket wants `x-token-auth`, which would need a config option.
 pub const TOKEN_USERNAME: &str = "x-access-token";
+
+/// Default of `git.max_file_bytes`: larger manifests are not read.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+/// Default of `git.max_sync_bytes`: more manifest bytes than this fail the sync.
+pub const DEFAULT_MAX_SYNC_BYTES: u64 = 256 * 1024 * 1024;
+
+/// How much one snapshot may read, so a huge file costs that file and a huge directory fails
+/// the sync before its blobs are loaded into memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// A manifest larger than this is skipped (reported in [`Snapshot::too_large`]).
+    pub max_file_bytes: u64,
+    /// The manifests to read may total at most this much.
+    pub max_sync_bytes: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_sync_bytes: DEFAULT_MAX_SYNC_BYTES,
+        }
+    }
+}
 
 /// Where and what to read for one fabric.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +78,8 @@ pub struct GitSource<'a> {
     pub directory: &'a str,
     /// A token for `http(s)` remotes; ignored for local paths, `file://` and ssh.
     pub token: Option<&'a Secret>,
+    /// Size caps for the manifests read.
+    pub limits: ReadLimits,
 }
 
 /// The manifests of a fabric at one commit.
@@ -57,8 +87,11 @@ pub struct GitSource<'a> {
 pub struct Snapshot {
     /// The full hex id of the commit the files were read from.
     pub commit: String,
-    /// Every `*.yaml` / `*.yml` file under the directory, sorted by path.
+    /// Every `*.yaml` / `*.yml` file under the directory, sorted by path, except those in
+    /// `too_large`.
     pub files: Vec<SourceFile>,
+    /// Manifests over [`ReadLimits::max_file_bytes`], not read: (path, size in bytes).
+    pub too_large: Vec<(String, u64)>,
 }
 
 /// One manifest file as stored in Git.
@@ -211,6 +244,23 @@ pub enum GitError {
     },
 
     #[error(
+        "fabric {fabric}: the YAML files under git.directory at commit {commit} of {url} total \
+         {total} bytes, more than git.max_sync_bytes ({limit}); largest: {}; nothing was read \
+         and the previous desired set is kept: point git.directory at this fabric's files only, \
+         or raise git.max_sync_bytes",
+        largest.iter().map(|(path, bytes)| format!("{path} ({bytes} bytes)")).collect::<Vec<_>>().join(", ")
+    )]
+    SyncTooLarge {
+        fabric: String,
+        url: String,
+        commit: String,
+        total: u64,
+        limit: u64,
+        /// Up to three of the largest files, largest first.
+        largest: Vec<(String, u64)>,
+    },
+
+    #[error(
         "fabric {fabric}: reading {what} at {at} of {url} failed: {detail}; the repository may \
          be damaged (run `git fsck` on it, or delete the cache to refetch)"
     )]
@@ -266,7 +316,7 @@ pub fn fetch_snapshot(source: &GitSource, cache_dir: &Path) -> Result<Snapshot, 
             });
         }
     };
-    read::snapshot(&ctx, &repo, commit, &directory)
+    read::snapshot(&ctx, &repo, commit, &directory, source.limits)
 }
 
 /// `url` with any `user:password@` removed, for messages and logs. Paths and scp-like

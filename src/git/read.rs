@@ -6,7 +6,7 @@ use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 use gix::{ObjectId, Repository};
 
-use super::{Context, GitError, Snapshot, SourceFile};
+use super::{Context, GitError, ReadLimits, Snapshot, SourceFile};
 
 /// At most this many existing branches are named in a "branch not found" error.
 pub(super) const BRANCHES_SHOWN: usize = 10;
@@ -88,6 +88,7 @@ pub(super) fn snapshot(
     repo: &Repository,
     commit: ObjectId,
     directory: &[String],
+    limits: ReadLimits,
 ) -> Result<Snapshot, GitError> {
     let commit_hex = commit.to_hex().to_string();
     let tree = repo
@@ -154,8 +155,40 @@ pub(super) fn snapshot(
         .collect();
     wanted.sort_by(|a, b| a.0.cmp(&b.0));
 
-    let mut files = Vec::with_capacity(wanted.len());
+    // Sizes come from object headers, so nothing over a limit is ever loaded into memory.
+    let mut sized = Vec::with_capacity(wanted.len());
+    let mut too_large = Vec::new();
     for (path, oid) in wanted {
+        let size = repo
+            .find_header(oid)
+            .map_err(|err| read_error(ctx, &commit_hex, &format!("file {path:?}"), &err))?
+            .size();
+        if size > limits.max_file_bytes {
+            too_large.push((path, size));
+        } else {
+            sized.push((path, oid, size));
+        }
+    }
+    let total: u64 = sized.iter().map(|(_, _, size)| size).sum();
+    if total > limits.max_sync_bytes {
+        let mut largest: Vec<(String, u64)> = sized
+            .iter()
+            .map(|(path, _, size)| (path.clone(), *size))
+            .collect();
+        largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        largest.truncate(3);
+        return Err(GitError::SyncTooLarge {
+            fabric: ctx.fabric.clone(),
+            url: ctx.url.clone(),
+            commit: commit_hex,
+            total,
+            limit: limits.max_sync_bytes,
+            largest,
+        });
+    }
+
+    let mut files = Vec::with_capacity(sized.len());
+    for (path, oid, _) in sized {
         let blob = repo
             .find_blob(oid)
             .map_err(|err| read_error(ctx, &commit_hex, &format!("file {path:?}"), &err))?;
@@ -167,6 +200,7 @@ pub(super) fn snapshot(
     Ok(Snapshot {
         commit: commit_hex,
         files,
+        too_large,
     })
 }
 
