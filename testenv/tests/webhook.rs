@@ -638,6 +638,11 @@ async fn a_dead_webhook_fails_every_write_and_a_bare_plane_has_none() {
     assert!(mutations > 0 && validations > 0);
     with.stop_webhook();
     assert!(!with.webhook_running());
+    let port = with.webhook_port().unwrap();
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing listens on the webhook port {port} any more"
+    );
     let ipns = object(
         "IPv4Namespace",
         "default",
