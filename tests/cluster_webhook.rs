@@ -1,12 +1,17 @@
 //! hhdash against a control plane that behaves like a fabric's: testenv's imitation of the
 //! Hedgehog admission webhooks checks references, refuses deletes of referenced objects and
 //! rewrites objects (`testenv::webhook`). Applying in the wrong order is refused while hhdash's
-//! order goes through; prune succeeds because it runs in reverse order; after the webhook
+//! order goes through, from the CLI and from the engine; prune succeeds because it runs in
+//! reverse order; after the webhook
 //! rewrote what Git wrote, both diff modes still report the fabric in sync; the largest sample
 //! fabric (the hhfab-processed NVIDIA Air demo) applies cleanly.
 
 mod common;
 
+use std::time::{Duration, Instant};
+
+use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase};
+use hhdash::status::WatchState;
 use kube::api::{DeleteParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
 
@@ -393,4 +398,100 @@ async fn the_hhfab_processed_sample_fabric_applies_cleanly_and_stays_in_sync() {
     assert_eq!(code, Some(0), "semantic diff: {out}");
     let (code, out) = run(&temp, &config, &["diff", "air", "--server-side"]);
     assert_eq!(code, Some(0), "server-side diff: {out}");
+}
+
+/// The next engine event matching `want` within `secs`, failing with the last events seen.
+async fn wait_for(
+    rx: &mut tokio::sync::mpsc::Receiver<EngineEvent>,
+    secs: u64,
+    what: &str,
+    mut want: impl FnMut(&EngineEvent) -> bool,
+) -> EngineEvent {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(event)) if want(&event) => return event,
+            Ok(Some(event)) => {
+                seen.push(format!("{event:?}").chars().take(300).collect::<String>())
+            }
+            _ => panic!(
+                "no {what} within {secs}s; last events:\n{}",
+                seen[seen.len().saturating_sub(15)..].join("\n")
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_applies_a_whole_fabric_in_dependency_order() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "wh-engine";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = common::demo_fabric(plane, ns, "engine");
+    let common::RunningEngine {
+        store,
+        events: mut rx,
+        commands,
+    } = common::start_synced_engine(temp.path(), &config);
+    wait_for(&mut rx, 30, "watch Active", |e| {
+        matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)
+    })
+    .await;
+    // The dashboard's `a` on everything out of sync: all of it Missing, wiring included.
+    commands
+        .send(Command::Apply(ApplyRequest {
+            scope: ApplyScope::OutOfSync,
+            dry_run: false,
+            force_conflicts: false,
+        }))
+        .await
+        .unwrap();
+    let done = wait_for(&mut rx, 60, "apply result", |e| {
+        matches!(
+            e,
+            EngineEvent::Job {
+                job: JobKind::Apply,
+                phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    let EngineEvent::Job {
+        phase: JobPhase::Succeeded { message },
+        ..
+    } = &done
+    else {
+        let errors: Vec<String> = store
+            .resource_statuses("engine")
+            .unwrap()
+            .into_iter()
+            .filter_map(|(key, status)| status.error.map(|e| format!("{key}: {e}")))
+            .collect();
+        panic!("the apply failed: {done:?}\n{}", errors.join("\n"));
+    };
+    assert!(
+        message.contains(&common::DEMO_OBJECTS.to_string()),
+        "{message}"
+    );
+    // The watch sees every object as Git wants it, webhook rewrites and all.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = store.fabric_status("engine").unwrap();
+        if status.drift.count == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still out of sync: {:?}",
+            status.drift
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rows = store.resource_statuses("engine").unwrap();
+    assert_eq!(rows.len(), common::DEMO_OBJECTS);
+    assert!(rows.iter().all(|(_, s)| s.error.is_none()), "{rows:?}");
+    commands.send(Command::Shutdown).await.unwrap();
 }
