@@ -48,8 +48,10 @@ async fn write_response<S: AsyncWrite + Unpin>(
         response.body.len(),
         if close { "close" } else { "keep-alive" }
     );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(&response.body).await?;
+    // One write, so head and body leave in one TLS record rather than waiting on each other.
+    let mut message = head.into_bytes();
+    message.extend_from_slice(&response.body);
+    stream.write_all(&message).await?;
     stream.flush().await
 }
 

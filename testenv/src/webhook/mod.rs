@@ -359,6 +359,8 @@ async fn serve(
             _ = &mut stopped => return,
             accepted = listener.accept() => {
                 let Ok((tcp, _)) = accepted else { continue };
+                // Small request/response pairs on a kept-alive connection: no Nagle delay.
+                let _ = tcp.set_nodelay(true);
                 let (acceptor, client, shared) = (acceptor.clone(), client.clone(), shared.clone());
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else { return };
