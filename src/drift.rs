@@ -136,10 +136,13 @@ pub fn is_webhook_owned(key: &str) -> bool {
         || key == "kubectl.kubernetes.io/last-applied-configuration"
 }
 
+/// What a webhook stores for a Git value; `None` when it keeps the value as it is.
+pub type Rewrite = fn(&str) -> Option<String>;
+
 /// Scalars the Hedgehog webhooks rewrite before storing them: (kind, path pattern as in
-/// `KindInfo::set_lists`, what the webhook stores for a Git value, `None` when it keeps it).
-/// In semantic mode a Git value matches a live value equal to its rewrite.
-pub const WEBHOOK_REWRITES: &[(&str, &str, fn(&str) -> Option<String>)] = &[
+/// `KindInfo::set_lists`, the rewrite). In semantic mode a Git value matches a live value
+/// equal to its rewrite.
+pub const WEBHOOK_REWRITES: &[(&str, &str, Rewrite)] = &[
     // `subnet: vpc-1` means the VPC's subnet `default`; the webhook writes it out.
     ("VPCAttachment", "spec.subnet", |subnet| {
         (!subnet.is_empty() && !subnet.starts_with('/') && !subnet.contains('/'))
