@@ -14,7 +14,10 @@
 //! Run: `cargo bench --bench cluster` (both), `cargo bench --bench cluster -- list` (one).
 //! Knobs for quick runs: HHDASH_BENCH_LIST_OBJECTS, HHDASH_BENCH_LIST_RUNS,
 //! HHDASH_BENCH_STORM_OBJECTS, HHDASH_BENCH_STORM_RATE, HHDASH_BENCH_STORM_SECS.
-//! Each scenario starts (and drops) its own control plane. Numbers: docs/benchmarks.md.
+//! Each scenario starts (and drops) its own control plane, with testenv's imitation of the
+//! Hedgehog admission webhooks in front of it as on a real fabric (every write is defaulted and
+//! checked; objects are created in dependency order); HHDASH_BENCH_BARE=1 runs without it.
+//! Numbers: docs/benchmarks.md.
 
 #[path = "fixture.rs"]
 mod fixture;
@@ -1424,6 +1427,7 @@ async fn start_plane(ns: &str) -> ControlPlane {
         Duration::from_secs(120),
         ControlPlane::start_with(Options {
             namespaces: vec![ns.to_string()],
+            webhook: std::env::var_os("HHDASH_BENCH_BARE").is_none(),
             ..Default::default()
         }),
     )
@@ -1437,10 +1441,15 @@ async fn start_plane(ns: &str) -> ControlPlane {
         .await
         .unwrap_or_else(|e| panic!("granting {ns}: {e}"));
     println!(
-        "Control plane {} up in {} (Kubernetes {}, watch cache on).\n",
+        "Control plane {} up in {} (Kubernetes {}, watch cache on, {}).\n",
         plane.server_url(),
         fmt_dur(t.elapsed()),
-        testenv::KUBERNETES_VERSION
+        testenv::KUBERNETES_VERSION,
+        if plane.has_webhook() {
+            "Hedgehog admission webhooks imitated"
+        } else {
+            "bare: no admission webhooks"
+        }
     );
     plane
 }
@@ -1476,8 +1485,9 @@ fn count_kinds<'a>(kinds: impl Iterator<Item = &'a str>) -> BTreeMap<String, usi
     counts
 }
 
-/// Creates `objects` with bounded concurrency; retries a create that failed for want of an
-/// answer (a 409 on a retry means the first attempt got through). Returns the wall time.
+/// Creates `objects` with bounded concurrency, one apply rank after the other (the admission
+/// webhook refuses an object before what it refers to); retries a create that failed for want
+/// of an answer (a 409 on a retry means the first attempt got through). Returns the wall time.
 async fn create_all(
     client: &kube::Client,
     ns: &str,
@@ -1485,49 +1495,17 @@ async fn create_all(
     concurrency: usize,
 ) -> Duration {
     let t = Instant::now();
+    let mut ranks: BTreeMap<Option<u8>, Vec<&Value>> = BTreeMap::new();
+    for object in objects {
+        let rank =
+            kinds::by_kind(object["kind"].as_str().unwrap_or_default()).and_then(|k| k.apply_rank);
+        ranks.entry(rank).or_default().push(object);
+    }
     let results: Vec<Result<(), String>> = tokio::time::timeout(
         Duration::from_secs(600),
-        futures::stream::iter(objects)
-            .map(|object| {
-                let client = client.clone();
-                async move {
-                    let kind = object["kind"].as_str().unwrap_or_default();
-                    let name = object["metadata"]["name"].as_str().unwrap_or_default();
-                    let info = kinds::by_kind(kind).expect("fixture kinds are registered");
-                    let api: Api<DynamicObject> =
-                        Api::namespaced_with(client, ns, &cluster::api_resource(info));
-                    let object: DynamicObject = serde_json::from_value(object.clone())
-                        .map_err(|e| format!("{kind}/{name} is not an object: {e}"))?;
-                    let mut attempt = 0;
-                    loop {
-                        attempt += 1;
-                        let answer = tokio::time::timeout(
-                            Duration::from_secs(30),
-                            api.create(&PostParams::default(), &object),
-                        )
-                        .await;
-                        let error = match answer {
-                            Ok(Ok(_)) => return Ok(()),
-                            Ok(Err(kube::Error::Api(s))) if s.code == 409 && attempt > 1 => {
-                                return Ok(());
-                            }
-                            Ok(Err(kube::Error::Api(s))) if s.code < 500 && s.code != 429 => {
-                                return Err(format!(
-                                    "creating {kind}/{name}: {} {}: {}",
-                                    s.code, s.reason, s.message
-                                ));
-                            }
-                            Ok(Err(e)) => e.to_string(),
-                            Err(_) => "no answer within 30 s".to_string(),
-                        };
-                        if attempt == 3 {
-                            return Err(format!("creating {kind}/{name}: {error} (3 attempts)"));
-                        }
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                }
-            })
-            .buffer_unordered(concurrency)
+        futures::stream::iter(ranks.into_values())
+            .then(|group| create_group(client, ns, group, concurrency))
+            .flat_map(futures::stream::iter)
             .collect(),
     )
     .await
@@ -1541,6 +1519,58 @@ async fn create_all(
         errors[0]
     );
     t.elapsed()
+}
+
+/// Creates one rank's objects, `concurrency` at a time; one result per object.
+async fn create_group(
+    client: &kube::Client,
+    ns: &str,
+    objects: Vec<&Value>,
+    concurrency: usize,
+) -> Vec<Result<(), String>> {
+    futures::stream::iter(objects)
+        .map(|object| {
+            let client = client.clone();
+            async move {
+                let kind = object["kind"].as_str().unwrap_or_default();
+                let name = object["metadata"]["name"].as_str().unwrap_or_default();
+                let info = kinds::by_kind(kind).expect("fixture kinds are registered");
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client, ns, &cluster::api_resource(info));
+                let object: DynamicObject = serde_json::from_value(object.clone())
+                    .map_err(|e| format!("{kind}/{name} is not an object: {e}"))?;
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let answer = tokio::time::timeout(
+                        Duration::from_secs(30),
+                        api.create(&PostParams::default(), &object),
+                    )
+                    .await;
+                    let error = match answer {
+                        Ok(Ok(_)) => return Ok(()),
+                        Ok(Err(kube::Error::Api(s))) if s.code == 409 && attempt > 1 => {
+                            return Ok(());
+                        }
+                        Ok(Err(kube::Error::Api(s))) if s.code < 500 && s.code != 429 => {
+                            return Err(format!(
+                                "creating {kind}/{name}: {} {}: {}",
+                                s.code, s.reason, s.message
+                            ));
+                        }
+                        Ok(Err(e)) => e.to_string(),
+                        Err(_) => "no answer within 30 s".to_string(),
+                    };
+                    if attempt == 3 {
+                        return Err(format!("creating {kind}/{name}: {error} (3 attempts)"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
 }
 
 /// A Git repository whose `fabric/` holds the same `count` fixture objects, in `ns`.

@@ -1,6 +1,9 @@
 //! A generated fabric of realistic shapes for benchmarks: the documents of the largest real
 //! sample (nvidia-air-demo/include.yaml: switches, servers, connections, VPCs, attachments),
-//! repeated with fresh names until the wanted count.
+//! repeated with fresh names until the wanted count. The first copy keeps the sample's names and
+//! later copies refer to its objects, so every reference resolves (the admission webhook of a
+//! real fabric, and of testenv, refuses an object whose references are missing); any prefix of
+//! the documents is closed under references, as the sample lists what is referred to first.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -25,9 +28,10 @@ pub fn generated_fabric(documents: usize, per_file: usize) -> Vec<(String, Strin
     for index in 0..documents {
         let template = templates[index % templates.len()];
         let copy = index / templates.len();
-        // Rename the object (metadata.name is the first `  name:` line) so every copy is unique.
+        // Rename the object (metadata.name is the first `  name:` line) so every copy is unique;
+        // the first copy keeps the sample's names.
         let mut renamed = String::with_capacity(template.len() + 8);
-        let mut done = false;
+        let mut done = copy == 0;
         for line in template.lines() {
             if !done && line.starts_with("  name: ") {
                 renamed.push_str(&format!("{line}-g{copy}\n"));

@@ -36,12 +36,15 @@
 //! * **Missing in live**: a key Git sets that the live map lacks is reported at that key's path
 //!   with the desired value (pruned of what would be ignored) and `live: None`.
 //!
-//! What semantic mode cannot know: webhooks that *rewrite* a value Git sets rather than fill
-//! in an absent one — VPCAttachment `subnet: vpc-1` stored as `vpc-1/default`, the `SPEED_`
-//! prefix stripped from Switch port speeds, normalised DHCP static MACs, the redundancy group
-//! appended to a Switch's `groups` when Git lists groups without it, `dhcp.range`/`options`
-//! removed when `dhcp.enable` is false. Git written in the stored form (as hhfab output is)
-//! never hits these; for the rest, exact mode against a dry-run is the answer.
+//! * **Webhook rewrites**: where the webhooks *rewrite* a value Git sets into the form they
+//!   store, the Git value matches a live value equal to its rewrite ([`WEBHOOK_REWRITES`]):
+//!   VPCAttachment `subnet: vpc-1` stored as `vpc-1/default`, Switch port (group) speeds
+//!   stored without their `SPEED_` prefix. Any other live value is drift as usual. And a
+//!   Switch's `groups` (a set list) gain its `redundancy.group` ([`as_stored`]).
+//!
+//! What semantic mode cannot know: the other rewrites — normalised DHCP static MACs (map
+//! keys), `dhcp.range`/`options` removed when `dhcp.enable` is false. Git written in the stored form (as hhfab output is) never hits
+//! these; for the rest, exact mode against a dry-run is the answer.
 //!
 //! ## Exact mode ([`compare_exact`])
 //!
@@ -67,6 +70,7 @@
 //! per-kind and fabric counters are adjusted in a single place ([`DriftIndex`]'s `update`) from
 //! the verdicts themselves, so `fabric_status()` is O(1) and cannot disagree with them.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -132,6 +136,27 @@ pub fn is_webhook_owned(key: &str) -> bool {
         || key == "kubectl.kubernetes.io/last-applied-configuration"
 }
 
+/// What a webhook stores for a Git value; `None` when it keeps the value as it is.
+pub type Rewrite = fn(&str) -> Option<String>;
+
+/// Scalars the Hedgehog webhooks rewrite before storing them: (kind, path pattern as in
+/// `KindInfo::set_lists`, the rewrite). In semantic mode a Git value matches a live value
+/// equal to its rewrite.
+pub const WEBHOOK_REWRITES: &[(&str, &str, Rewrite)] = &[
+    // `subnet: vpc-1` means the VPC's subnet `default`; the webhook writes it out.
+    ("VPCAttachment", "spec.subnet", |subnet| {
+        (!subnet.is_empty() && !subnet.starts_with('/') && !subnet.contains('/'))
+            .then(|| format!("{subnet}/default"))
+    }),
+    // `SPEED_25G` is stored as `25G`.
+    ("Switch", "spec.portSpeeds.*", |speed| {
+        speed.strip_prefix("SPEED_").map(str::to_string)
+    }),
+    ("Switch", "spec.portGroupSpeeds.*", |speed| {
+        speed.strip_prefix("SPEED_").map(str::to_string)
+    }),
+];
+
 /// One step of a path while walking; borrowed from the values being compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Seg<'a> {
@@ -187,7 +212,8 @@ fn render_path(path: &[Seg]) -> String {
     out
 }
 
-/// Whether `path` is one of the registry's set-list patterns (`*`: any key or index).
+/// Whether `path` is one of the registry's set-list patterns (`*`: any key or index); also
+/// matches [`WEBHOOK_REWRITES`] paths.
 fn is_set_list(patterns: &[&str], path: &[Seg]) -> bool {
     patterns.iter().any(|pattern| {
         let mut depth = 0;
@@ -241,17 +267,33 @@ enum Mode {
 /// One comparison: the rules of a mode for one kind, and the diffs found so far.
 struct Walk<'a> {
     mode: Mode,
+    kind: &'a str,
     set_lists: &'a [&'a str],
     diffs: Vec<(Vec<Seg<'a>>, FieldDiff)>,
 }
 
 impl<'a> Walk<'a> {
-    fn new(mode: Mode, set_lists: &'a [&'a str]) -> Self {
+    fn new(mode: Mode, kind: &'a KindInfo) -> Self {
         Walk {
             mode,
-            set_lists,
+            kind: kind.kind,
+            set_lists: kind.set_lists,
             diffs: Vec::new(),
         }
+    }
+
+    /// Whether `live` is what the webhooks store for the Git value `desired` at `path`
+    /// ([`WEBHOOK_REWRITES`]; semantic mode only, exact mode compares two stored forms).
+    fn rewritten(&self, path: &[Seg], desired: &Value, live: &Value) -> bool {
+        let (Some(desired), Some(live)) = (desired.as_str(), live.as_str()) else {
+            return false;
+        };
+        self.mode == Mode::Semantic
+            && WEBHOOK_REWRITES.iter().any(|(kind, pattern, rewrite)| {
+                *kind == self.kind
+                    && is_set_list(&[pattern], path)
+                    && rewrite(desired).as_deref() == Some(live)
+            })
     }
 
     fn finish(mut self) -> Vec<FieldDiff> {
@@ -329,6 +371,7 @@ impl<'a> Walk<'a> {
             },
             scalar => match live {
                 Some(have) if scalars_equal(scalar, have) => {}
+                Some(have) if self.rewritten(path, scalar, have) => {}
                 other => self.report(path, Some(scalar.clone()), other.cloned()),
             },
         }
@@ -403,7 +446,12 @@ impl<'a> Walk<'a> {
             return (self.mode == Mode::Semantic && wanted.is_null())
                 || scalars_equal(wanted, have);
         }
-        let mut probe = Walk::new(self.mode, self.set_lists);
+        let mut probe = Walk {
+            mode: self.mode,
+            kind: self.kind,
+            set_lists: self.set_lists,
+            diffs: Vec::new(),
+        };
         let mut path = path.to_vec();
         probe.element(&mut path, wanted, have);
         probe.diffs.is_empty()
@@ -452,15 +500,46 @@ impl<'a> Walk<'a> {
 /// Semantic drift: the paths where `live` contradicts what Git (`desired`) sets, sorted by
 /// path. Empty means in sync. Rules: see the module doc.
 pub fn compare(kind: &KindInfo, desired: &Value, live: &Value) -> Vec<FieldDiff> {
-    let mut walk = Walk::new(Mode::Semantic, kind.set_lists);
-    walk.semantic(&mut Vec::new(), desired, Some(live));
+    let desired = as_stored(kind, desired);
+    let mut walk = Walk::new(Mode::Semantic, kind);
+    walk.semantic(&mut Vec::new(), &desired, Some(live));
     walk.finish()
+}
+
+/// What Git sets, with what the webhooks add to a set list Git sets from another field of the
+/// same object: a Switch's `redundancy.group` joins the `groups` Git lists (the webhook
+/// appends it when missing). Borrowed unchanged when there is nothing to add.
+fn as_stored<'v>(kind: &KindInfo, desired: &'v Value) -> Cow<'v, Value> {
+    if kind.kind != "Switch" {
+        return Cow::Borrowed(desired);
+    }
+    let group = desired
+        .pointer("/spec/redundancy/group")
+        .and_then(Value::as_str);
+    match (
+        group,
+        desired.pointer("/spec/groups").and_then(Value::as_array),
+    ) {
+        (Some(group), Some(groups))
+            if !group.is_empty()
+                && !groups.is_empty()
+                && !groups.iter().any(|g| g.as_str() == Some(group)) =>
+        {
+            let mut stored = desired.clone();
+            stored["spec"]["groups"]
+                .as_array_mut()
+                .expect("checked above")
+                .push(Value::from(group));
+            Cow::Owned(stored)
+        }
+        _ => Cow::Borrowed(desired),
+    }
 }
 
 /// Exact drift: every path where a server-side dry-run apply of the Git object (`dry_run`)
 /// and `live` differ, in both directions, sorted by path. Rules: see the module doc.
 pub fn compare_exact(kind: &KindInfo, dry_run: &Value, live: &Value) -> Vec<FieldDiff> {
-    let mut walk = Walk::new(Mode::Exact, kind.set_lists);
+    let mut walk = Walk::new(Mode::Exact, kind);
     walk.exact(&mut Vec::new(), Some(dry_run), Some(live));
     walk.finish()
 }
@@ -1770,5 +1849,121 @@ spec:
         index.set_live(odd.clone(), Some(json!({"spec": {"a": [2, 1]}})));
         assert!(matches!(index.get(&odd), Some(Drift::Drifted(_))));
         assert_eq!(index.kind_counts().count(), 1);
+    }
+
+    #[test]
+    fn values_the_webhook_rewrites_match_their_stored_form_only() {
+        let attachment = |subnet: &str| {
+            json!({"kind": "VPCAttachment", "metadata": {"name": "a"},
+                   "spec": {"subnet": subnet, "connection": "c"}})
+        };
+        let attach = kind("VPCAttachment");
+        assert_eq!(
+            compare(attach, &attachment("vpc-1"), &attachment("vpc-1/default")),
+            vec![]
+        );
+        assert_eq!(
+            compare(attach, &attachment("vpc-1/s"), &attachment("vpc-1/s")),
+            vec![]
+        );
+        // Only the rewrite matches: another subnet, or a stored short form, is drift.
+        assert_eq!(
+            compare(attach, &attachment("vpc-1"), &attachment("vpc-1/other")),
+            vec![diff(
+                "spec.subnet",
+                Some(json!("vpc-1")),
+                Some(json!("vpc-1/other"))
+            )]
+        );
+        assert_eq!(
+            compare(attach, &attachment("vpc-1/default"), &attachment("vpc-1")).len(),
+            1
+        );
+        assert_eq!(
+            compare(attach, &attachment(""), &attachment("/default")).len(),
+            1
+        );
+        // Exact mode compares two stored forms: no rewrite there.
+        assert_eq!(
+            compare_exact(attach, &attachment("vpc-1"), &attachment("vpc-1/default")).len(),
+            1
+        );
+
+        let switch = |speeds: Value| {
+            json!({"kind": "Switch", "metadata": {"name": "s"},
+                   "spec": {"role": "server-leaf", "portSpeeds": speeds, "portGroupSpeeds": speeds}})
+        };
+        assert_eq!(
+            compare(
+                kind("Switch"),
+                &switch(json!({"E1/1": "SPEED_25G", "E1/2": "10G"})),
+                &switch(json!({"E1/1": "25G", "E1/2": "10G"}))
+            ),
+            vec![]
+        );
+        assert_eq!(
+            compare(
+                kind("Switch"),
+                &switch(json!({"E1/1": "SPEED_25G"})),
+                &switch(json!({"E1/1": "10G"}))
+            )
+            .len(),
+            2
+        );
+        // The rules belong to their kind and path.
+        let server = |description: &str| json!({"kind": "Server", "metadata": {"name": "s"}, "spec": {"description": description}});
+        assert_eq!(
+            compare(kind("Server"), &server("x"), &server("x/default")).len(),
+            1
+        );
+        let other_path = json!({"kind": "VPCAttachment", "metadata": {"name": "a"},
+                                "spec": {"connection": "c"}});
+        let other_live = json!({"kind": "VPCAttachment", "metadata": {"name": "a"},
+                                "spec": {"connection": "c/default"}});
+        assert_eq!(compare(attach, &other_path, &other_live).len(), 1);
+    }
+
+    #[test]
+    fn a_switch_redundancy_group_joins_the_groups_git_lists() {
+        let switch = |groups: Value, redundancy: &str| {
+            json!({"kind": "Switch", "metadata": {"name": "s"},
+                   "spec": {"role": "server-leaf", "groups": groups,
+                            "redundancy": {"group": redundancy, "type": "eslag"}}})
+        };
+        let info = kind("Switch");
+        let stored = switch(json!(["border", "eslag-1"]), "eslag-1");
+        assert_eq!(
+            compare(info, &switch(json!(["border"]), "eslag-1"), &stored),
+            vec![]
+        );
+        assert_eq!(compare(info, &stored, &stored), vec![]);
+        // Another extra group, or a missing listed one, is still drift, shown as stored.
+        assert_eq!(
+            compare(
+                info,
+                &switch(json!(["border"]), "eslag-1"),
+                &switch(json!(["border", "eslag-2"]), "eslag-1")
+            ),
+            vec![diff(
+                "spec.groups",
+                Some(json!(["border", "eslag-1"])),
+                Some(json!(["border", "eslag-2"]))
+            )]
+        );
+        assert_eq!(
+            compare(
+                info,
+                &switch(json!(["border"]), ""),
+                &switch(json!(["border", "eslag-1"]), "")
+            )
+            .len(),
+            1
+        );
+        // Only for Switches.
+        let vpc = json!({"kind": "VPC", "metadata": {"name": "v"},
+                         "spec": {"groups": ["a"], "redundancy": {"group": "b"}}});
+        let vpc_live = json!({"kind": "VPC", "metadata": {"name": "v"},
+                              "spec": {"groups": ["a", "b"], "redundancy": {"group": "b"}}});
+        assert_eq!(compare(kind("VPC"), &vpc, &vpc_live).len(), 1);
     }
 }

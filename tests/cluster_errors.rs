@@ -80,7 +80,7 @@ fn assert_failed_and_nothing_lost(fabric: &Fabric, name: &str, expected: &[&str]
     }
     assert_eq!(
         store.desired(name).unwrap().len(),
-        8,
+        common::DEMO_OBJECTS,
         "the desired set survives a failed connection"
     );
 }
@@ -215,19 +215,26 @@ async fn two_fabrics_on_two_control_planes_stay_isolated() {
         );
         assert!(out.status.success(), "{}", common::output_text(&out));
     }
-    // Objects went to their own servers only: delete on A leaves B untouched.
-    let vpcs = |plane: &ControlPlane| {
+    // Objects went to their own servers only: delete on A leaves B untouched. (A peering:
+    // nothing refers to it, so the fabric's webhook lets it go.)
+    let peerings = |plane: &ControlPlane| {
         kube::Api::<kube::api::DynamicObject>::namespaced_with(
             plane.client(Identity::Admin),
             "iso",
-            &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPC").unwrap()),
+            &hhdash::cluster::api_resource(hhdash::kinds::by_kind("VPCPeering").unwrap()),
         )
     };
-    vpcs(shared)
-        .delete("demo-vpc-1", &Default::default())
+    peerings(shared)
+        .delete("demo-vpc-1--demo-vpc-2", &Default::default())
         .await
         .unwrap();
-    assert!(vpcs(&other).get_opt("demo-vpc-1").await.unwrap().is_some());
+    assert!(
+        peerings(&other)
+            .get_opt("demo-vpc-1--demo-vpc-2")
+            .await
+            .unwrap()
+            .is_some()
+    );
     let out = common::hhdash(a.temp.path(), &config_a, &["diff", "fab-a"]);
     assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
     let out = common::hhdash(b.temp.path(), &config_b, &["diff", "fab-b"]);

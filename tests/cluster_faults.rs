@@ -125,6 +125,11 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
     .await
     .unwrap();
     plane.grant("faults").await.unwrap();
+    // What the VPCs refer to, which the admission webhook requires first.
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites("faults"))
+        .await
+        .unwrap();
     let vpcs = api(&plane, "VPC", "faults");
     for (name, vlan) in [("keep", 1001), ("change", 1002), ("remove", 1003)] {
         vpcs.create(&PostParams::default(), &vpc(name, "faults", vlan))

@@ -58,15 +58,21 @@ async fn sync_apply_drift_apply_round_trip() {
     let out = common::hhdash(temp.path(), &config_path, &["diff", "flow"]);
     let text = common::output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
+    let n = common::DEMO_OBJECTS;
     assert!(
-        text.contains("8 object(s) out of sync: 0 drifted, 8 missing, 0 orphan"),
+        text.contains(&format!(
+            "{n} object(s) out of sync: 0 drifted, {n} missing, 0 orphan"
+        )),
         "{text}"
     );
     assert!(text.contains("demo-vpc-3  Missing"), "{text}");
     let out = common::hhdash(temp.path(), &config_path, &["apply", "flow"]);
     let text = common::output_text(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("8 object(s) applied, 0 failed"), "{text}");
+    assert!(
+        text.contains(&format!("{n} object(s) applied, 0 failed")),
+        "{text}"
+    );
     let out = common::hhdash(temp.path(), &config_path, &["diff", "flow"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     // Exact mode agrees: a server-side dry run of Git changes nothing live.
@@ -92,7 +98,7 @@ async fn sync_apply_drift_apply_round_trip() {
     };
     assert_eq!(
         rows.len(),
-        8,
+        common::DEMO_OBJECTS,
         "the snapshot comes from the store before any network I/O"
     );
     wait_for(&mut rx, 30, "watch Active", |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)).await;
@@ -266,7 +272,7 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
     assert_eq!(out.status.code(), Some(1));
     let review: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let objects = review["objects"].as_array().unwrap();
-    assert_eq!(objects.len(), 8);
+    assert_eq!(objects.len(), common::DEMO_OBJECTS);
     assert!(objects.iter().all(|o| o["drift"] == "Missing"), "{review}");
 
     // `hhdash watch --json` prints one JSON object per event; Ctrl-C ends it cleanly. Its store
@@ -279,6 +285,12 @@ async fn watch_streams_events_as_json_and_diff_reports_json() {
         true,
     );
     let vpcs = common::admin_api(plane, "VPC", ns);
+    // Nothing is applied here, so what a VPC refers to is set up by hand for the one the
+    // "other client" creates (the admission webhook refuses a VPC without its namespaces).
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
+        .await
+        .unwrap();
     let mut created = false;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -318,8 +330,8 @@ async fn objects_only_in_git_turn_missing_in_the_rows_once_the_watch_lists() {
     let ns = "relist-rows";
     plane.grant(ns).await.unwrap();
     let (temp, config_path) = common::demo_fabric(plane, ns, "relist");
-    // Synced before the engine starts, nothing applied: the snapshot has 8 rows of unknown
-    // verdict, and only the watch's first list can tell they are Missing.
+    // Synced before the engine starts, nothing applied: the snapshot has a row of unknown
+    // verdict per object, and only the watch's first list can tell they are Missing.
     let common::RunningEngine {
         events: mut rx,
         commands,
@@ -366,7 +378,7 @@ async fn objects_only_in_git_turn_missing_in_the_rows_once_the_watch_lists() {
             }
         }
     }
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), common::DEMO_OBJECTS);
     assert!(
         rows.values().all(|d| *d == Drift::Missing),
         "the table must agree with the event pane: {rows:?}"

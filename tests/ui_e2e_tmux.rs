@@ -165,9 +165,8 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
 
     // `A` opens a confirmation listing what will change; `y` applies; everything goes Live and InSync.
     tmux.keys(&["A"]);
-    let dialog = tmux.wait(10, "the confirm dialog", |s| {
-        s.contains("Apply 8 object(s) from Git")
-    });
+    let apply_all = format!("Apply {} object(s) from Git", common::DEMO_OBJECTS);
+    let dialog = tmux.wait(10, "the confirm dialog", |s| s.contains(&apply_all));
     assert!(
         dialog.contains("demo-vpc-1"),
         "the dialog lists the objects:\n{dialog}"
@@ -246,7 +245,7 @@ async fn read_only_refuses_apply_all() {
     tmux.keys(&["A"]);
     let screen = tmux.wait(10, "the read-only notice", |s| s.contains("read-only mode"));
     assert!(
-        !screen.contains("Apply 8 object(s)"),
+        !screen.contains(&format!("Apply {} object(s)", common::DEMO_OBJECTS)),
         "no confirm dialog in read-only mode:\n{screen}"
     );
     // Nothing reached the cluster.

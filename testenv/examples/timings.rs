@@ -20,13 +20,14 @@ async fn main() -> Result<(), testenv::Error> {
         let p = plane.timings();
         println!(
             "round {round}: ready {ready:.2?} = setup {:.2?} + etcd {:.2?} + kube-apiserver {:.2?} \
-             + grants {:.2?} + {} CRDs {:.2?}",
+             + grants {:.2?} + {} CRDs {:.2?} + webhook {:.2?}",
             p.setup,
             p.etcd,
             p.apiserver,
             p.grants,
             plane.crds().len(),
-            p.crds
+            p.crds,
+            p.webhook
         );
 
         let t = Instant::now();

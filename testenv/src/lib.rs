@@ -26,6 +26,13 @@
 //! `Nobody` (authenticated, no permissions). Tokens are random per control
 //! plane.
 //!
+//! Admission: by default an imitation of the Hedgehog fabric's admission webhooks
+//! ([`webhook`]) checks references, refuses deletes of referenced objects, accepts
+//! only fabric namespaces and defaults objects, as on a real fabric; it is a
+//! documented imitation for tests, like the simulator ([`sim`]).
+//! [`Options::webhook`] `= false` keeps the bare API server. [`fixtures`] holds
+//! the wiring tests set up first.
+//!
 //! Faults: [`ControlPlane::stop_apiserver`], [`ControlPlane::start_apiserver`]
 //! and [`ControlPlane::restart_apiserver`] keep etcd, port, certificates and
 //! tokens; [`ControlPlane::compact`] compacts etcd so old resourceVersions
@@ -50,12 +57,14 @@ mod apiserver;
 mod crds;
 mod error;
 mod etcd;
+pub mod fixtures;
 mod paths;
 mod pki;
 mod plane;
 mod process;
 mod shared;
 pub mod sim;
+pub mod webhook;
 
 pub use error::Error;
 pub use paths::{

@@ -1,5 +1,7 @@
 //! Per-control-plane secrets: a fresh CA, the API server's serving certificate
-//! (SANs `127.0.0.1`, `localhost`), the service-account signing key and random
+//! (SANs `127.0.0.1`, `localhost`), the admission webhook's serving certificate
+//! (SAN `127.0.0.1`, signed by the same CA, which the webhook configurations
+//! carry as their `caBundle`), the service-account signing key and random
 //! bearer tokens. Nothing is shared between control planes.
 
 use rcgen::{
@@ -17,6 +19,9 @@ pub(crate) struct Pki {
     pub serving_key_pem: String,
     pub sa_key_pem: String,
     pub sa_pub_pem: String,
+    /// The webhook's serving certificate (DER) and its PKCS#8 key (DER).
+    pub webhook_cert_der: Vec<u8>,
+    pub webhook_key_der: Vec<u8>,
 }
 
 impl Pki {
@@ -54,6 +59,19 @@ impl Pki {
         serving.use_authority_key_identifier_extension = true;
         let serving_cert = serving.signed_by(&serving_key, &issuer)?;
 
+        let webhook_key = KeyPair::generate()?;
+        let mut webhook = CertificateParams::new(vec!["127.0.0.1".to_string()])?;
+        webhook
+            .distinguished_name
+            .push(DnType::CommonName, "hhdash-testenv-webhook");
+        webhook.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        webhook.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        webhook.use_authority_key_identifier_extension = true;
+        let webhook_cert = webhook.signed_by(&webhook_key, &issuer)?;
+
         let sa_key = KeyPair::generate()?;
 
         Ok(Pki {
@@ -63,6 +81,8 @@ impl Pki {
             serving_key_pem: serving_key.serialize_pem(),
             sa_pub_pem: sa_key.public_key_pem(),
             sa_key_pem: sa_key.serialize_pem(),
+            webhook_cert_der: webhook_cert.der().to_vec(),
+            webhook_key_der: webhook_key.serialize_der(),
         })
     }
 }

@@ -20,6 +20,7 @@ use secrecy::SecretString;
 
 use crate::apiserver::{self, ApiserverConfig};
 use crate::process::{self, Proc};
+use crate::webhook::Webhook;
 use crate::{Error, crds, etcd, paths, pki};
 
 /// Field manager the harness uses for its own server-side applies.
@@ -94,6 +95,12 @@ pub struct Options {
     pub watch_cache: bool,
     /// How long to wait for each process to become ready. Default: 60 s.
     pub ready_timeout: Duration,
+    /// Put testenv's imitation of the Hedgehog admission webhooks in front of the API server
+    /// ([`crate::webhook`]): references checked on create/update/delete, objects defaulted,
+    /// only fabric namespaces accepted, `failurePolicy: Fail`. Default: `true`, as on a real
+    /// fabric. `false` gives the bare API server, where only the CRD schemas validate.
+    /// Needs `install_crds`.
+    pub webhook: bool,
 }
 
 impl Default for Options {
@@ -104,6 +111,7 @@ impl Default for Options {
             install_crds: true,
             watch_cache: true,
             ready_timeout: Duration::from_secs(60),
+            webhook: true,
         }
     }
 }
@@ -121,6 +129,9 @@ pub struct StartupTimings {
     pub grants: Duration,
     /// CRDs applied, Established and served.
     pub crds: Duration,
+    /// Admission webhook started, registered and called by the API server, not counting the
+    /// CRDs installed meanwhile (zero without it).
+    pub webhook: Duration,
     /// Everything.
     pub total: Duration,
 }
@@ -147,6 +158,7 @@ pub struct ControlPlane {
     namespaces: Vec<String>,
     crds: Vec<ApiResource>,
     timings: StartupTimings,
+    webhook: Option<Webhook>,
 }
 
 const PORT_ATTEMPTS: usize = 4;
@@ -183,6 +195,11 @@ impl ControlPlane {
             0o644,
         )?;
         sweep_stale_dirs(&path);
+        if opts.webhook && !opts.install_crds {
+            return Err(Error::State(
+                "Options::webhook needs install_crds: the webhooks cover the Hedgehog kinds".into(),
+            ));
+        }
         let pki = pki::Pki::generate()?;
         let tokens = Identity::ALL.map(|_| pki::random_token());
         write_file(&path.join("ca.crt"), &pki.ca_pem, 0o644)?;
@@ -229,6 +246,7 @@ impl ControlPlane {
             namespaces: opts.namespaces.clone(),
             crds: Vec::new(),
             timings: StartupTimings::default(),
+            webhook: None,
         };
 
         let t = Instant::now();
@@ -253,17 +271,49 @@ impl ControlPlane {
         }
         let grants = t.elapsed();
 
+        // The webhook is registered before the CRDs are installed, so no Hedgehog write ever
+        // goes unchecked.
+        let t = Instant::now();
+        if opts.webhook {
+            let webhook = Webhook::start(
+                plane.config(Identity::Admin),
+                pki.webhook_cert_der,
+                pki.webhook_key_der,
+                &opts.namespaces,
+            )?;
+            webhook
+                .register(&plane.client(Identity::Admin), &plane.ca_pem)
+                .await?;
+            plane.webhook = Some(webhook);
+        }
+        let mut webhook_time = t.elapsed();
+
         let t = Instant::now();
         if !crd_docs.is_empty() {
             let client = plane.client(Identity::Admin);
             plane.crds = crds::install(&client, crd_docs, opts.ready_timeout).await?;
+        }
+        let crds_time = t.elapsed();
+
+        let t = Instant::now();
+        if let Some(webhook) = &plane.webhook {
+            let probe_namespace = opts.namespaces.first().map_or("default", String::as_str);
+            webhook
+                .wait_effective(
+                    &plane.client(Identity::Admin),
+                    probe_namespace,
+                    opts.ready_timeout,
+                )
+                .await?;
+            webhook_time += t.elapsed();
         }
         plane.timings = StartupTimings {
             setup,
             etcd: etcd_time,
             apiserver: apiserver_time,
             grants,
-            crds: t.elapsed(),
+            crds: crds_time,
+            webhook: webhook_time,
             total: t0.elapsed(),
         };
         tracing::info!(
@@ -402,8 +452,11 @@ impl ControlPlane {
 
     /// Create `namespace` if needed and bind [`Identity::Operator`] and
     /// [`Identity::Reader`] there (Role + RoleBinding `hhdash-operator`,
-    /// `hhdash-reader`). Returns once the API server authorizes both.
+    /// `hhdash-reader`). Returns once the API server authorizes both. The
+    /// namespace becomes a fabric namespace for the webhook
+    /// ([`allow_namespace`](Self::allow_namespace)).
     pub async fn grant(&self, namespace: &str) -> Result<(), Error> {
+        self.allow_namespace(namespace);
         let client = self.client(Identity::Admin);
         let namespaces: Api<Namespace> = Api::all(client.clone());
         let ctx = format!("creating namespace {namespace}");
@@ -490,6 +543,91 @@ impl ControlPlane {
         }
         for who in [Identity::Operator, Identity::Reader] {
             self.wait_authorized(&client, who, namespace).await?;
+        }
+        Ok(())
+    }
+
+    /// Let the admission webhook accept Hedgehog objects in `namespace`, as the
+    /// real one accepts `default` (see [`crate::webhook`], "Fabric namespaces").
+    /// [`grant`](Self::grant) does this too; use this for a namespace the
+    /// test sets up without testenv's grants. No effect without the webhook.
+    pub fn allow_namespace(&self, namespace: &str) {
+        if let Some(webhook) = &self.webhook {
+            webhook.allow_namespace(namespace);
+        }
+    }
+
+    /// The namespaces the webhook accepts objects in (empty without it).
+    pub fn fabric_namespaces(&self) -> Vec<String> {
+        self.webhook
+            .as_ref()
+            .map(Webhook::fabric_namespaces)
+            .unwrap_or_default()
+    }
+
+    /// Whether the admission webhook was started ([`Options::webhook`]); it
+    /// may since have been stopped ([`stop_webhook`](Self::stop_webhook)).
+    pub fn has_webhook(&self) -> bool {
+        self.webhook.is_some()
+    }
+
+    /// Whether the admission webhook is serving.
+    pub fn webhook_running(&self) -> bool {
+        self.webhook.as_ref().is_some_and(Webhook::running)
+    }
+
+    /// The admission webhook's port on 127.0.0.1 (`None` without it).
+    pub fn webhook_port(&self) -> Option<u16> {
+        self.webhook.as_ref().map(Webhook::port)
+    }
+
+    /// Admission reviews the webhook answered so far: (mutating, validating).
+    pub fn webhook_calls(&self) -> (u64, u64) {
+        self.webhook.as_ref().map_or((0, 0), Webhook::calls)
+    }
+
+    /// Stop the admission webhook's server, like a crashed webhook pod. The
+    /// configurations stay registered with `failurePolicy: Fail`, so every
+    /// create, update and delete of the covered kinds now fails with
+    /// `failed calling webhook`. It cannot be started again.
+    pub fn stop_webhook(&mut self) {
+        if let Some(webhook) = &mut self.webhook {
+            webhook.stop();
+        }
+    }
+
+    /// Server-side apply `objects` in the given order as the admin (field
+    /// manager [`FIELD_MANAGER`], forced). Each object needs `apiVersion`,
+    /// `kind`, `metadata.name` and `metadata.namespace`, and its kind must be
+    /// installed. For setting up what a test's objects refer to; the first
+    /// failure is returned, naming the object.
+    pub async fn apply_objects(&self, objects: &[serde_json::Value]) -> Result<(), Error> {
+        let client = self.client(Identity::Admin);
+        let pp = PatchParams::apply(FIELD_MANAGER).force();
+        for object in objects {
+            let text = |pointer: &str| {
+                object
+                    .pointer(pointer)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let (kind, name, namespace) = (
+                text("/kind"),
+                text("/metadata/name"),
+                text("/metadata/namespace"),
+            );
+            let what = format!("applying {kind} {namespace}/{name}");
+            let resource = self
+                .crds
+                .iter()
+                .find(|r| r.kind == kind && text("/apiVersion") == r.api_version)
+                .ok_or_else(|| Error::State(format!("{what}: kind not installed")))?;
+            let api: Api<kube::api::DynamicObject> =
+                Api::namespaced_with(client.clone(), &namespace, resource);
+            api.patch(&name, &pp, &Patch::Apply(object))
+                .await
+                .map_err(Error::kube(what))?;
         }
         Ok(())
     }

@@ -26,6 +26,17 @@ async fn plane_with_ns(ns: &str) -> &'static ControlPlane {
     plane
 }
 
+/// [`plane_with_ns`] plus what every VPC refers to (the IPv4Namespace and VLANNamespace
+/// `default`), which the admission webhook requires before a VPC.
+async fn plane_with_vpc_ns(ns: &str) -> &'static ControlPlane {
+    let plane = plane_with_ns(ns).await;
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
+        .await
+        .expect("the VPC prerequisites");
+    plane
+}
+
 #[tokio::test]
 async fn all_crds_established_and_kinds_listable() {
     let plane = plane_with_ns("t-crds").await;
@@ -140,6 +151,13 @@ async fn demo_gitops_samples_create_get_list() {
         ])
     );
 
+    // On a fabric the wiring comes first and objects go in dependency order (the admission
+    // webhook checks references): VPCs before the attachments and peerings naming them.
+    plane
+        .apply_objects(&testenv::fixtures::demo_gitops_wiring(ns))
+        .await
+        .expect("the wiring the samples refer to");
+    docs.sort_by_key(|doc| doc["kind"] != "VPC");
     for doc in &docs {
         let mut obj: DynamicObject = serde_json::from_value(doc.clone()).expect("object");
         let kind = obj.types.as_ref().expect("kind").kind.clone();
@@ -156,8 +174,12 @@ async fn demo_gitops_samples_create_get_list() {
         let kind = doc["kind"].as_str().expect("kind");
         let name = doc["metadata"]["name"].as_str().expect("name");
         let live = api(&client, plane, kind, ns).get(name).await.expect("get");
+        // The spec round-trips as the webhook defaulted it, nothing pruned or lost.
+        let mut expected = doc.clone();
+        expected["metadata"]["namespace"] = ns.into();
+        testenv::webhook::default_object(kind, &mut expected);
         assert_eq!(
-            live.data["spec"], doc["spec"],
+            live.data["spec"], expected["spec"],
             "{kind}/{name} spec round-trips"
         );
         *counts.entry(kind.to_string()).or_insert(0) += 1;
@@ -182,8 +204,8 @@ async fn demo_gitops_samples_create_get_list() {
         }
     }
 
-    // No webhooks here: the schema alone rejects a Switch without its
-    // required `role`.
+    // The schema alone rejects a Switch without its required `role` (before
+    // any validating webhook).
     let switch: DynamicObject = serde_json::from_value(serde_json::json!({
         "apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "Switch",
         "metadata": { "name": "leaf-01", "namespace": ns },
@@ -202,7 +224,7 @@ async fn demo_gitops_samples_create_get_list() {
 #[tokio::test]
 async fn watch_sees_added_modified_deleted() {
     let ns = "t-watch";
-    let plane = plane_with_ns(ns).await;
+    let plane = plane_with_vpc_ns(ns).await;
     let client = plane.client(Identity::Reader);
     let writer = plane.client(Identity::Operator);
     let vpcs = api(&client, plane, "VPC", ns);
@@ -263,7 +285,7 @@ async fn watch_sees_added_modified_deleted() {
 #[tokio::test]
 async fn server_side_apply_field_managers_and_conflicts() {
     let ns = "t-ssa";
-    let plane = plane_with_ns(ns).await;
+    let plane = plane_with_vpc_ns(ns).await;
     let client = plane.client(Identity::Operator);
     let vpcs = api(&client, plane, "VPC", ns);
 
@@ -360,7 +382,7 @@ async fn server_side_apply_field_managers_and_conflicts() {
 #[tokio::test]
 async fn rbac_authorization_and_authentication() {
     let ns = "t-rbac";
-    let plane = plane_with_ns(ns).await;
+    let plane = plane_with_vpc_ns(ns).await;
     let admin = plane.client(Identity::Admin);
     // A namespace nobody was granted.
     let other = "t-rbac-other";
@@ -377,6 +399,13 @@ async fn rbac_authorization_and_authentication() {
         Err(e) if api_code(&e) == Some(409) => {}
         Err(e) => panic!("creating {other}: {e}"),
     }
+    // Not a testenv grant, but a fabric namespace for the admission webhook, with what a VPC
+    // refers to.
+    plane.allow_namespace(other);
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(other))
+        .await
+        .expect("the VPC prerequisites elsewhere");
     api(&admin, plane, "VPC", other)
         .patch(
             "theirs",
@@ -589,7 +618,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 #[tokio::test]
 async fn list_of_many_objects_pages() {
     let ns = "t-paging";
-    let plane = plane_with_ns(ns).await;
+    let plane = plane_with_vpc_ns(ns).await;
     let client = plane.client(Identity::Operator);
     let vpcs = api(&client, plane, "VPC", ns);
     futures::stream::iter(0..25)

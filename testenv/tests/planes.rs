@@ -41,6 +41,15 @@ async fn watch_from(api: &kube::Api<DynamicObject>, rv: &str) -> Result<String, 
     .await
 }
 
+/// What every VPC refers to (IPv4Namespace and VLANNamespace `default`): the admission
+/// webhook refuses a VPC without them.
+async fn vpc_prerequisites(plane: &ControlPlane) {
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(NS))
+        .await
+        .expect("the VPC prerequisites");
+}
+
 /// Create a VPC and modify it a few times; returns (resourceVersion after
 /// create, resourceVersion after the last change).
 async fn churn(vpcs: &kube::Api<DynamicObject>, name: &str) -> (String, String) {
@@ -75,6 +84,7 @@ async fn compaction_expires_old_resource_versions() {
     })
     .await
     .expect("starting a control plane without watch cache");
+    vpc_prerequisites(&plane).await;
     let client = plane.client(Identity::Operator);
     let vpcs = api(&client, &plane, "VPC", NS);
     let (old, last) = churn(&vpcs, "compacted").await;
@@ -126,6 +136,7 @@ async fn restart_apiserver_keeps_data_and_expires_the_watch_window() {
     let mut plane = ControlPlane::start()
         .await
         .expect("starting a control plane");
+    vpc_prerequisites(&plane).await;
     let url = plane.server_url();
     let client = plane.client(Identity::Operator);
     let vpcs = api(&client, &plane, "VPC", NS);
@@ -229,6 +240,7 @@ async fn restart_apiserver_keeps_data_and_expires_the_watch_window() {
 async fn two_control_planes_are_isolated() {
     let (a, b) = tokio::join!(ControlPlane::start(), ControlPlane::start());
     let (a, b) = (a.expect("plane A"), b.expect("plane B"));
+    vpc_prerequisites(&a).await;
     assert_ne!(a.server_url(), b.server_url());
     assert_ne!(a.ca_pem(), b.ca_pem());
 
@@ -275,6 +287,7 @@ async fn two_control_planes_are_isolated() {
 async fn drop_kills_processes_and_removes_the_dir() {
     let plane = ControlPlane::start_with(Options {
         install_crds: false,
+        webhook: false,
         ..Options::default()
     })
     .await

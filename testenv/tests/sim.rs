@@ -50,12 +50,17 @@ fn of_kind(objects: &[Value], kind: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A fresh namespace holding the example fabric, applied as the admin.
+/// A fresh namespace holding the example fabric, applied as the admin in hhdash's apply order
+/// (the admission webhook refuses an object before what it refers to).
 async fn fabric_namespace(ns: &str) -> &'static ControlPlane {
     let plane = testenv::shared().await.expect("control plane");
     plane.grant(ns).await.expect("namespace");
     let client = plane.client(Identity::Admin);
-    for mut object in example_objects() {
+    let mut objects = example_objects();
+    objects.sort_by_key(|o| {
+        hhdash::kinds::by_kind(o["kind"].as_str().unwrap()).and_then(|k| k.apply_rank)
+    });
+    for mut object in objects {
         object["metadata"]["namespace"] = json!(ns);
         let kind = object["kind"].as_str().unwrap().to_string();
         let name = object["metadata"]["name"].as_str().unwrap().to_string();
@@ -69,6 +74,40 @@ async fn fabric_namespace(ns: &str) -> &'static ControlPlane {
             .unwrap_or_else(|e| panic!("applying {kind}/{name}: {e}"));
     }
     plane
+}
+
+/// Deletes a Switch the way a fabric allows it (the admission webhook refuses to delete what is
+/// still referenced): the VPCAttachments on its Connections, the Connections, then the Switch.
+async fn decommission_switch(plane: &ControlPlane, ns: &str, switch: &str) {
+    let admin = plane.client(Identity::Admin);
+    let connections = common::api(&admin, plane, "Connection", ns);
+    let attachments = common::api(&admin, plane, "VPCAttachment", ns);
+    let on_switch = ListParams::default().labels(&format!(
+        "switch.{}{switch}=true",
+        testenv::webhook::LABEL_DOMAIN
+    ));
+    for connection in connections.list(&on_switch).await.unwrap() {
+        let name = connection.metadata.name.unwrap();
+        let on_connection = ListParams::default().labels(&format!(
+            "{}connection={name}",
+            testenv::webhook::LABEL_DOMAIN
+        ));
+        for attachment in attachments.list(&on_connection).await.unwrap() {
+            let attachment = attachment.metadata.name.unwrap();
+            attachments
+                .delete(&attachment, &DeleteParams::default())
+                .await
+                .unwrap_or_else(|e| panic!("deleting VPCAttachment {attachment}: {e}"));
+        }
+        connections
+            .delete(&name, &DeleteParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("deleting Connection {name}: {e}"));
+    }
+    common::api(&admin, plane, "Switch", ns)
+        .delete(switch, &DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("deleting Switch {switch}: {e}"));
 }
 
 struct Running {
@@ -266,10 +305,7 @@ async fn an_agent_per_switch_with_fresh_heartbeats() {
     // The controller follows the Switches: a removed Switch loses its Agent, a new one gets one.
     let admin = plane.client(Identity::Admin);
     let switches = common::api(&admin, plane, "Switch", ns);
-    switches
-        .delete("leaf-4", &DeleteParams::default())
-        .await
-        .unwrap();
+    decommission_switch(plane, ns, "leaf-4").await;
     let mut leaf5 = of_kind(&example_objects(), "Switch")
         .into_iter()
         .find(|s| s["metadata"]["name"] == "leaf-4")

@@ -171,10 +171,13 @@ pub fn config_for(dir: &Path, repo: &Path, fabrics: &[(&str, &str)]) -> PathBuf 
     path
 }
 
-/// The demo-gitops env-1 sample files (real Hedgehog Argo CD demo), moved to `namespace`.
+/// The demo-gitops env-1 sample files (real Hedgehog Argo CD demo), moved to `namespace`, and
+/// `env-1/wiring.yaml`: the wiring they refer to (testenv's fixture), without which the
+/// control plane's admission webhook refuses the VPCs, attachments and peerings, as a real
+/// fabric would. [`DEMO_OBJECTS`] objects in all.
 pub fn demo_files(namespace: &str) -> Vec<(String, Vec<u8>)> {
     let dir = samples_dir().join("demo-gitops/env-1");
-    ["pre-demo.yaml", "demo.yaml"]
+    let mut files: Vec<(String, Vec<u8>)> = ["pre-demo.yaml", "demo.yaml"]
         .iter()
         .map(|name| {
             let text = std::fs::read_to_string(dir.join(name)).unwrap();
@@ -184,8 +187,17 @@ pub fn demo_files(namespace: &str) -> Vec<(String, Vec<u8>)> {
                     .into_bytes(),
             )
         })
-        .collect()
+        .collect();
+    files.push((
+        "env-1/wiring.yaml".into(),
+        testenv::fixtures::demo_gitops_wiring_yaml(namespace).into_bytes(),
+    ));
+    files
 }
+
+/// Objects in [`demo_files`]: 8 from the samples (3 VPCs, 3 VPCAttachments, a VPCPeering, an
+/// ExternalPeering) and the 12 of the wiring.
+pub const DEMO_OBJECTS: usize = 20;
 
 /// A config file with one fabric pointed at a real control plane with the given token file.
 #[allow(clippy::too_many_arguments)]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use testenv::sim::{SimConfig, SimEvent, Simulator};
-use testenv::{ControlPlane, Identity};
+use testenv::{ControlPlane, Identity, Options};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 #[derive(Debug, Parser)]
@@ -42,6 +42,10 @@ struct Args {
     /// yourself with the printed config)
     #[arg(long)]
     no_dashboard: bool,
+    /// Run the API server bare, without testenv's imitation of the Hedgehog admission webhooks
+    /// (reference checks, protected deletes, defaulting)
+    #[arg(long)]
+    no_webhook: bool,
     /// Arguments for hhdash after `--config FILE`; repeat for several [default: none, the
     /// dashboard]
     #[arg(long = "dashboard-arg", value_name = "ARG", allow_hyphen_values = true)]
@@ -165,7 +169,7 @@ fn step(started: Instant, what: impl std::fmt::Display) {
     eprintln!("demo: [{:5.1}s] {what}", started.elapsed().as_secs_f64());
 }
 
-async fn setup(hhdash_bin: &Path, started: Instant) -> Result<Demo, String> {
+async fn setup(hhdash_bin: &Path, started: Instant, webhook: bool) -> Result<Demo, String> {
     let examples = testenv::workspace_root().join("examples");
     let fabric = examples.join("fabric");
     if !fabric.is_dir() {
@@ -175,11 +179,21 @@ async fn setup(hhdash_bin: &Path, started: Instant) -> Result<Demo, String> {
     step(
         started,
         format!(
-            "starting etcd and kube-apiserver (Kubernetes {}) with the Hedgehog CRDs",
-            testenv::KUBERNETES_VERSION
+            "starting etcd and kube-apiserver (Kubernetes {}) with the Hedgehog CRDs{}",
+            testenv::KUBERNETES_VERSION,
+            if webhook {
+                " and an imitation of their admission webhooks"
+            } else {
+                " (bare: no admission webhooks)"
+            }
         ),
     );
-    let plane = ControlPlane::start().await.map_err(|e| e.to_string())?;
+    let plane = ControlPlane::start_with(Options {
+        webhook,
+        ..Options::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     step(
         started,
         format!("control plane ready at {}", plane.server_url()),
@@ -411,7 +425,7 @@ async fn main() -> ExitCode {
     };
 
     let demo = tokio::select! {
-        result = setup(&hhdash_bin, started) => match result {
+        result = setup(&hhdash_bin, started, !args.no_webhook) => match result {
             Ok(demo) => demo,
             Err(message) => {
                 eprintln!("demo: {message}");

@@ -2,7 +2,9 @@
 //! hhdash fabric config snippet and kubectl command lines, and stay up until
 //! Ctrl-C (or SIGTERM), then clean up.
 //!
-//! Usage: `dev-cluster [NAMESPACE...]` (default: `default`). Run it through
+//! Usage: `dev-cluster [--no-webhook] [NAMESPACE...]` (default: `default`). The
+//! namespaces are fabric namespaces for testenv's admission webhook imitation;
+//! `--no-webhook` runs the API server bare. Run it through
 //! `scripts/dev-cluster`, which builds the control-plane binaries first.
 
 use std::time::Instant;
@@ -14,15 +16,21 @@ use tokio::signal::unix::{SignalKind, signal};
 async fn main() -> std::process::ExitCode {
     let mut namespaces: Vec<String> = std::env::args().skip(1).collect();
     if namespaces.iter().any(|a| a == "-h" || a == "--help") {
-        eprintln!("usage: dev-cluster [NAMESPACE...]   (default namespace: default)");
+        eprintln!(
+            "usage: dev-cluster [--no-webhook] [NAMESPACE...]   (default namespace: default)\n\
+             --no-webhook: no imitation of the Hedgehog admission webhooks (bare API server)"
+        );
         return std::process::ExitCode::SUCCESS;
     }
+    let webhook = !namespaces.iter().any(|a| a == "--no-webhook");
+    namespaces.retain(|a| a != "--no-webhook");
     if namespaces.is_empty() {
         namespaces.push("default".into());
     }
     let started = Instant::now();
     let plane = match ControlPlane::start_with(Options {
         namespaces: namespaces.clone(),
+        webhook,
         ..Options::default()
     })
     .await
