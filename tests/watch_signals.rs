@@ -31,6 +31,10 @@ async fn watch_ends_on_sigint_and_sigterm_sent_while_it_prints() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "signals";
     plane.grant(ns).await.unwrap();
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
+        .await
+        .unwrap();
     let vpcs = common::admin_api(plane, "VPC", ns);
     futures::stream::iter(0..ORPHANS)
         .map(|i| {
@@ -46,7 +50,10 @@ async fn watch_ends_on_sigint_and_sigterm_sent_while_it_prints() {
         .await;
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
-    common::repo_with(&repo, &[("f/empty.yaml", b"# nothing\n")]);
+    // One object in Git (never applied, so Missing): a desired set that may name orphans (an
+    // empty one may not, see `trust`), so every VPC made above prints as an Orphan.
+    let in_git = serde_yaml::to_string(&vpc("only-in-git", ns, ORPHANS)).unwrap();
+    common::repo_with(&repo, &[("f/vpc.yaml", in_git.as_bytes())]);
     let config = common::cluster_config(
         temp.path(),
         "sig",
