@@ -1,7 +1,7 @@
 //! End to end: the real `hhdash` binary in tmux against the real control plane (testenv) and a
 //! real Git repository. It connects, syncs on `s`, applies everything on `A` after the confirm
 //! dialog, shows a change made by another client as drift in the table and the event pane,
-//! opens the diff on `enter`, and quits on `q` with the terminal restored. `--read-only`
+//! opens the diff on `enter`, and quits on `q` with the terminal restored. `hhdash --read-only`
 //! refuses `A`.
 
 mod common;
@@ -115,9 +115,16 @@ impl Drop for Tmux {
     }
 }
 
-fn dashboard_command(config: &Path, store: &Path, log: &Path, extra: &str) -> String {
+/// `hhdash <global> --config … <command>`: `command` may be empty (the dashboard is the default).
+fn dashboard_command(
+    config: &Path,
+    store: &Path,
+    log: &Path,
+    global: &str,
+    command: &str,
+) -> String {
     format!(
-        "{} --config {} --store {} --log-file {} ui {extra}; echo \"hhdash exited $?\"; sleep 120",
+        "{} {global} --config {} --store {} --log-file {} {command}; echo \"hhdash exited $?\"; sleep 120",
         env!("CARGO_BIN_EXE_hhdash"),
         config.display(),
         store.display(),
@@ -147,6 +154,7 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
             &temp.path().join("store.redb"),
             &temp.path().join("log"),
             "",
+            "ui",
         ),
         &temp.path().join("home"),
     );
@@ -222,7 +230,7 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_only_refuses_apply_all() {
+async fn top_level_read_only_refuses_every_write() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "e2e-ro";
     plane.grant(ns).await.unwrap();
@@ -232,7 +240,9 @@ async fn read_only_refuses_apply_all() {
             &config,
             &temp.path().join("store.redb"),
             &temp.path().join("log"),
+            // The top-level flag, with no command: `hhdash --read-only`.
             "--read-only",
+            "",
         ),
         &temp.path().join("home"),
     );
@@ -249,6 +259,15 @@ async fn read_only_refuses_apply_all() {
         !screen.contains("Apply 8 object(s)"),
         "no confirm dialog in read-only mode:\n{screen}"
     );
+    // Every write key an operator might try, including the dialog's answers: `y`, `F`, `a`.
+    tmux.keys(&["y", "F", "/", "demo-vpc-1", "Enter", "a", "Escape"]);
+    tmux.keys(&["A", "y"]);
+    // A round trip through the engine (`c` tests the connection), so anything sent before it
+    // has been handled by the time its notice shows.
+    tmux.keys(&["c"]);
+    tmux.wait(15, "the connection test answered", |s| {
+        s.contains("connection test done")
+    });
     // Nothing reached the cluster.
     let vpcs = common::admin_api(plane, "VPC", ns);
     assert!(
