@@ -253,15 +253,9 @@ async fn top_level_read_only_refuses_every_write() {
     tmux.wait(30, "synced VPCs", |s| {
         s.contains("demo-vpc-3") && s.contains("Missing")
     });
-    tmux.keys(&["A"]);
-    let screen = tmux.wait(10, "the read-only notice", |s| s.contains("read-only mode"));
-    assert!(
-        !screen.contains("Apply 8 object(s)"),
-        "no confirm dialog in read-only mode:\n{screen}"
-    );
-    // Every write key an operator might try, including the dialog's answers: `y`, `F`, `a`.
-    tmux.keys(&["y", "F", "/", "demo-vpc-1", "Enter", "a", "Escape"]);
-    tmux.keys(&["A", "y"]);
+    // Every write key an operator might try, the confirm dialog's answers included: `A` then
+    // `y`, `F`, and `a` on a Missing VPC.
+    tmux.keys(&["A", "y", "F", "/", "demo-vpc-1", "Enter", "a", "Escape"]);
     // A round trip through the engine (`c` tests the connection), so anything sent before it
     // has been handled by the time its notice shows.
     tmux.keys(&["c"]);
@@ -270,12 +264,18 @@ async fn top_level_read_only_refuses_every_write() {
     });
     // Nothing reached the cluster.
     let vpcs = common::admin_api(plane, "VPC", ns);
+    let live = vpcs.list(&Default::default()).await.unwrap().items;
     assert!(
-        vpcs.list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
+        live.is_empty(),
+        "read-only mode wrote {} VPC(s) to the cluster",
+        live.len()
+    );
+    // And the operator is told why: a notice, no dialog.
+    tmux.keys(&["A"]);
+    let screen = tmux.wait(10, "the read-only notice", |s| s.contains("read-only mode"));
+    assert!(
+        !screen.contains("Apply 8 object(s)"),
+        "no confirm dialog in read-only mode:\n{screen}"
     );
     tmux.keys(&["q"]);
     tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
