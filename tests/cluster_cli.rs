@@ -173,3 +173,113 @@ async fn server_side_diff_sees_a_field_git_stopped_setting_semantic_diff_does_no
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_connects_with_a_token_stored_by_secret_set() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "cli-secret";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = common::demo_fabric(plane, ns, "sec");
+    // No token_file, no token_env: the token comes from the store only.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("token_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, text);
+    std::fs::write(&config, without).unwrap();
+
+    let out = common::hhdash(temp.path(), &config, &["check"]);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "no token yet: {}",
+        common::output_text(&out)
+    );
+
+    let token = plane.token(testenv::Identity::Operator).to_string();
+    let mut set = common::hhdash_command(
+        temp.path(),
+        &config,
+        &["secret", "set", "sec", "kubernetes-token"],
+    );
+    set.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = set.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{token}\n").as_bytes()).unwrap();
+    }
+    let out = common::wait_with_deadline(child, common::COMMAND_DEADLINE, "secret set");
+    assert!(out.status.success(), "{}", common::output_text(&out));
+
+    let out = common::hhdash(temp.path(), &config, &["check"]);
+    let text = common::output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("ok  fabric sec: connected to") && text.contains("RBAC: read and apply"),
+        "{text}"
+    );
+    assert!(!text.contains(&token), "the token never shows: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_against_a_cluster_without_the_hedgehog_crds_names_what_is_missing() {
+    let ns = "default";
+    let plane = testenv::ControlPlane::start_with(testenv::Options {
+        install_crds: false,
+        ..Default::default()
+    })
+    .await
+    .expect("control plane without CRDs");
+    let (temp, config) = common::demo_fabric(&plane, ns, "bare");
+    let out = common::hhdash(temp.path(), &config, &["check"]);
+    let text = common::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL fabric bare: ")
+            && text.contains("the Hedgehog CRDs are not installed on")
+            && text.contains("VPC")
+            && text.contains("install the fabric's CRDs first"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_the_same_store_is_told_which_store_is_in_use() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "cli-store";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = common::demo_fabric(plane, ns, "store");
+    let out = common::hhdash(temp.path(), &config, &["sync"]);
+    assert!(out.status.success(), "{}", common::output_text(&out));
+
+    let store = temp.path().join("store.redb");
+    let mut watch = common::spawn_watch(temp.path(), &config, &store, "store", false);
+    watch
+        .wait_for_line(
+            std::time::Duration::from_secs(30),
+            "the watch running",
+            |_| true,
+        )
+        .await;
+    let out = common::hhdash(temp.path(), &config, &["sync"]);
+    let text = common::output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the store {} is in use by another hhdash process",
+            store.display()
+        )) && text.contains("pass --store with another file"),
+        "{text}"
+    );
+    drop(watch);
+    // Once the first process is gone, the store (and what it held) is usable again.
+    let out = common::hhdash(temp.path(), &config, &["status", "--json"]);
+    let text = common::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("\"Synced\""), "{text}");
+}
