@@ -67,6 +67,15 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
+    /// The screen with its styles as SGR escape sequences (`capture-pane -e`).
+    fn styled_screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-e", "-t", "0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
     fn alternate_screen_on(&self) -> bool {
         let out = Command::new("tmux")
             .args([
@@ -279,4 +288,77 @@ async fn top_level_read_only_refuses_every_write() {
     );
     tmux.keys(&["q"]);
     tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
+}
+
+/// The SGR parameters of `styled` that set a foreground or background colour (not the
+/// defaults 39/49).
+fn colour_codes(styled: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for sequence in styled.split("\x1b[").skip(1) {
+        let Some(end) = sequence.find('m') else {
+            continue;
+        };
+        let params = &sequence[..end];
+        if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
+            continue;
+        }
+        let mut codes = params.split(';').filter_map(|p| p.parse::<u32>().ok());
+        while let Some(code) = codes.next() {
+            match code {
+                38 | 48 => {
+                    found.push(params.to_string());
+                    break;
+                }
+                30..=37 | 40..=47 | 90..=97 | 100..=107 => found.push(params.to_string()),
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_color_draws_the_dashboard_without_colour() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "e2e-nocolor";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = setup(ns, plane);
+    let start = |env: &str, store: &str| {
+        let command = dashboard_command(
+            &config,
+            &temp.path().join(store),
+            &temp.path().join(format!("{store}.log")),
+            "",
+            "",
+        );
+        Tmux::start(&format!("{env} {command}"), &temp.path().join("home"))
+    };
+    let coloured = start("env -u NO_COLOR", "coloured.redb");
+    let plain = start("env NO_COLOR=1", "plain.redb");
+    for tmux in [&coloured, &plain] {
+        tmux.wait(30, "the fabric connected and watched", |s| {
+            s.contains("Connected") && s.contains("Active")
+        });
+    }
+    // The same dashboard: with colour by default, without any under NO_COLOR.
+    let styled = coloured.styled_screen();
+    assert!(
+        !colour_codes(&styled).is_empty(),
+        "the default dashboard has colours:\n{styled:?}"
+    );
+    let styled = plain.styled_screen();
+    assert_eq!(
+        colour_codes(&styled),
+        Vec::<String>::new(),
+        "NO_COLOR=1 leaves no colour on screen"
+    );
+    // Still a full dashboard, with bold/reverse to mark the selection.
+    assert!(plain.screen().contains("Fabrics"), "{}", plain.screen());
+    assert!(
+        styled.contains("\x1b[1m")
+            || styled.contains("\x1b[7m")
+            || styled.contains(";7m")
+            || styled.contains(";1m"),
+        "{styled:?}"
+    );
 }
