@@ -339,6 +339,11 @@ async fn no_color_draws_the_dashboard_without_colour() {
         tmux.wait(30, "the fabric connected and watched", |s| {
             s.contains("Connected") && s.contains("Active")
         });
+        // Synced and not applied: the VPCs are Missing, bad news in red (or bold).
+        tmux.keys(&[":", "vpc", "Enter", "s"]);
+        tmux.wait(30, "synced VPCs shown Missing", |s| {
+            s.contains("demo-vpc-3") && s.contains("Missing")
+        });
     }
     // The same dashboard: with colour by default, without any under NO_COLOR.
     let styled = coloured.styled_screen();
@@ -352,13 +357,14 @@ async fn no_color_draws_the_dashboard_without_colour() {
         Vec::<String>::new(),
         "NO_COLOR=1 leaves no colour on screen"
     );
-    // Still a full dashboard, with bold/reverse to mark the selection.
-    assert!(plain.screen().contains("Fabrics"), "{}", plain.screen());
+    // Without colour, what colour would mark is still marked: bad news (Missing) in bold,
+    // the focused table's border in bold.
     assert!(
-        styled.contains("\x1b[1m")
-            || styled.contains("\x1b[7m")
-            || styled.contains(";7m")
-            || styled.contains(";1m"),
-        "{styled:?}"
+        styled.contains(" demo-vpc-3 \x1b[1m✗ Missing"),
+        "Missing in bold:\n{styled:?}"
+    );
+    assert!(
+        styled.contains("\x1b[1m┃"),
+        "the focused border in bold:\n{styled:?}"
     );
 }
