@@ -302,8 +302,8 @@ fn colour_codes(styled: &str) -> Vec<String> {
         if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
             continue;
         }
-        let mut codes = params.split(';').filter_map(|p| p.parse::<u32>().ok());
-        while let Some(code) = codes.next() {
+        let codes = params.split(';').filter_map(|p| p.parse::<u32>().ok());
+        for code in codes {
             match code {
                 38 | 48 => {
                     found.push(params.to_string());
