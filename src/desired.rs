@@ -598,10 +598,8 @@ mod tests {
         let SkipReason::Syntax { line, .. } = &set.skipped[0].reason else {
             panic!("expected a syntax error, got {:?}", set.skipped[0]);
         };
-        assert!(
-            (6..=8).contains(line),
-            "error line {line} points into document 2"
-        );
+        // `  bad: [indent` on line 7, not the document's first line (6).
+        assert_eq!(*line, 7, "error line {line} is the line of the error");
         assert_eq!(set.objects[1].source.line, 9);
         assert_eq!(set.objects[1].source.document, 2);
     }

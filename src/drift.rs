@@ -1313,6 +1313,32 @@ spec:
     }
 
     #[test]
+    fn annotations_git_sets_are_compared_webhook_ones_are_not() {
+        let mut desired = yaml(VPC);
+        desired["metadata"]["annotations"] = json!({
+            "owner": "alice",
+            "fabric.githedgehog.com/route-summ": "from-git",
+        });
+        let mut live = vpc_live();
+        live["metadata"]["annotations"] = json!({
+            "owner": "alice",
+            "fabric.githedgehog.com/route-summ": "vpc-0=10.0.0.0/24",
+        });
+        assert_eq!(compare(kind("VPC"), &desired, &live), vec![]);
+
+        live["metadata"]["annotations"]["owner"] = json!("bob");
+        assert_eq!(
+            compare(kind("VPC"), &desired, &live),
+            vec![diff(
+                "metadata.annotations.owner",
+                Some(json!("alice")),
+                Some(json!("bob"))
+            )]
+        );
+        assert!(classify(kind("VPC"), Some(&desired), Some(&live), true).is_drift());
+    }
+
+    #[test]
     fn server_metadata_status_and_namespace_are_ignored() {
         let desired = json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
             "metadata": {"name": "a", "namespace": "", "generation": 1, "uid": "x"},

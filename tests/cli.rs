@@ -205,6 +205,45 @@ fn sync_then_status_show_commit_and_counts() {
 }
 
 #[test]
+fn sync_prints_each_skipped_document_with_file_line_and_reason() {
+    let env = Env::new();
+    let repo = env.path().join("repo");
+    let samples = common::samples_dir().join("demo-gitops/env-1");
+    let demo = std::fs::read(samples.join("demo.yaml")).unwrap();
+    let broken = "# a comment\napiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: broken\n  labels: a: b\n";
+    let foreign = "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: fine\n---\n\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
+    common::repo_with(
+        &repo,
+        &[
+            ("env-1/demo.yaml", &demo),
+            ("env-1/broken.yaml", broken.as_bytes()),
+            ("env-1/more.yaml", foreign.as_bytes()),
+        ],
+    );
+    let config = common::config_for(env.path(), &repo, &[("demo", "env-1")]);
+    let config = config.to_str().unwrap();
+
+    let output = env.run(&["--config", config, "sync"]);
+    let out = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        out.contains("  skipped 2 document(s):"),
+        "{}",
+        text(&output)
+    );
+    // The error line itself (line 6, `labels: a: b`), not where the document starts.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("    error env-1/broken.yaml:6: YAML syntax error")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l
+            == "    skip  env-1/more.yaml:7: Widget (example.com/v1) is not a kind hhdash manages"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_stored_git_token_never_shows_in_output_or_logs() {
     let env = Env::new();
     let repo = env.path().join("repo");

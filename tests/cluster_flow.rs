@@ -385,3 +385,94 @@ async fn objects_only_in_git_turn_missing_in_the_rows_once_the_watch_lists() {
     );
     commands.send(Command::Shutdown).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn git_polling_and_the_r_w_c_commands_reach_the_engine() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "flow-poll";
+    plane.grant(ns).await.unwrap();
+    let (temp, config_path) = common::demo_fabric(plane, ns, "poll");
+    // Git is polled every second (the [fabric.git] table is the config's last).
+    let mut text = std::fs::read_to_string(&config_path).unwrap();
+    text.push_str("poll_interval_secs = 1\n");
+    std::fs::write(&config_path, text).unwrap();
+
+    let common::RunningEngine {
+        store: _store,
+        events: mut rx,
+        commands,
+    } = common::start_synced_engine(temp.path(), &config_path);
+    let watch_is = |state: WatchState| move |e: &EngineEvent| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == state);
+    wait_for(&mut rx, 30, "watch Active", watch_is(WatchState::Active)).await;
+
+    // A new commit reaches the engine with no sync asked for: the new VPC shows up Missing.
+    let vpc = format!(
+        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: polled-vpc\n  namespace: {ns}\nspec:\n  subnets:\n    default:\n      subnet: 10.99.0.0/24\n      vlan: 1099\n"
+    );
+    common::commit_files(
+        &temp.path().join("repo"),
+        &[("env-1/polled.yaml", vpc.as_bytes())],
+        "a VPC the poll finds",
+    );
+    wait_for(&mut rx, 20, "the polled VPC as Missing", |e| match e {
+        EngineEvent::Rows { upserts, .. } => upserts
+            .iter()
+            .any(|row| row.key.name == "polled-vpc" && row.drift == Drift::Missing),
+        _ => false,
+    })
+    .await;
+
+    // `c`: a connection test runs and succeeds.
+    commands.send(Command::TestConnection).await.unwrap();
+    wait_for(&mut rx, 30, "the connection test to succeed", |e| {
+        matches!(
+            e,
+            EngineEvent::Job {
+                job: JobKind::Connect,
+                phase: JobPhase::Succeeded { .. },
+                ..
+            }
+        )
+    })
+    .await;
+
+    // `w` twice: the watch stops, then is Active again.
+    commands.send(Command::SetWatch(false)).await.unwrap();
+    wait_for(&mut rx, 10, "watch Stopped", watch_is(WatchState::Stopped)).await;
+    commands.send(Command::SetWatch(true)).await.unwrap();
+    wait_for(
+        &mut rx,
+        30,
+        "watch Active again",
+        watch_is(WatchState::Active),
+    )
+    .await;
+
+    // `r`: a refresh reconnects and restarts the watch: Starting, then Active again.
+    commands.send(Command::Refresh).await.unwrap();
+    wait_for(&mut rx, 10, "the refresh started", |e| {
+        matches!(
+            e,
+            EngineEvent::Job {
+                job: JobKind::Refresh,
+                phase: JobPhase::Started { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    wait_for(
+        &mut rx,
+        30,
+        "the watch restarting",
+        watch_is(WatchState::Starting),
+    )
+    .await;
+    wait_for(
+        &mut rx,
+        30,
+        "watch Active after the refresh",
+        watch_is(WatchState::Active),
+    )
+    .await;
+}

@@ -166,10 +166,29 @@ async fn an_empty_git_directory_needs_allow_empty_and_then_deletes_only_what_hhd
         ["VPC/by-hand"],
         "everything hhdash applied went, the hand-made object stayed: {text}"
     );
-    // Referrers go before what they refer to.
-    let attachment = text.find("prune  ok     VPCAttachment/").expect(&text);
-    let vpc = text.find("prune  ok     VPC/").expect(&text);
-    assert!(attachment < vpc, "{text}");
+    // Referrers go before what they refer to: all eight in reverse apply order, so every
+    // attachment, peering and external peering is gone before any VPC.
+    let pruned: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("prune  ok     "))
+        .collect();
+    assert_eq!(pruned.len(), 8, "{text}");
+    let ranks: Vec<u8> = pruned
+        .iter()
+        .map(|object| {
+            let kind = object.split('/').next().unwrap();
+            hhdash::kinds::by_kind(kind).unwrap().apply_rank.unwrap()
+        })
+        .collect();
+    assert!(
+        ranks.windows(2).all(|pair| pair[0] >= pair[1]),
+        "pruned in reverse apply order: {pruned:?}"
+    );
+    let first_vpc = pruned.iter().position(|o| o.starts_with("VPC/")).unwrap();
+    assert!(
+        pruned[..first_vpc].len() == 5 && pruned[first_vpc..].iter().all(|o| o.starts_with("VPC/")),
+        "every referrer before the VPCs: {pruned:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,9 @@
 //! Properties of drift detection, through the public API only:
 //! (a) live = what Git sets plus anything a server adds (defaults, metadata, webhook labels,
 //!     reordered set lists, integers as floats, empty values materialised or dropped) is InSync;
-//! (b) changing or removing any single leaf Git sets is Drifted at exactly that path;
+//! (b) changing or removing any single leaf Git sets (user annotations included; webhook-owned
+//!     ones never count) is Drifted at exactly that path, and so is a map Git sets missing
+//!     from live or a plain list of another length;
 //! (c) the incremental `DriftIndex`, fed any sequence of operations, holds the same verdicts,
 //!     counts and fabric status as classifying every object from scratch, and its transitions
 //!     replay to the same state;
@@ -166,12 +168,27 @@ fn desired_object() -> impl Strategy<Value = (&'static str, Value)> {
         prop::collection::btree_map(key_name(), tree(), 0..5),
         prop::collection::vec("[a-z]{1,4}", 0..4),
         any::<bool>(),
+        (
+            prop::collection::btree_map(
+                "[a-z]{1,3}(\\.[a-z]{1,3})?(/[a-z]{1,4})?",
+                "[a-z]{0,5}",
+                0..3,
+            ),
+            prop::collection::btree_map("[a-z]{1,5}", "[a-z]{0,5}", 0..2),
+        ),
     )
-        .prop_map(|(kind, name, labels, owned, spec, set, with_ns)| {
+        .prop_map(|(kind, name, labels, owned, spec, set, with_ns, (notes, owned_notes))| {
             let mut labels: Map<String, Value> =
                 labels.into_iter().map(|(k, v)| (k, v.into())).collect();
             for (k, v) in owned {
                 labels.insert(format!("fabric.githedgehog.com/{k}"), v.into());
+            }
+            // Annotations as Git may write them: the user's own (compared like any field) and
+            // webhook-owned ones (ignored).
+            let mut annotations: Map<String, Value> =
+                notes.into_iter().map(|(k, v)| (k, v.into())).collect();
+            for (k, v) in owned_notes {
+                annotations.insert(format!("fabric.githedgehog.com/{k}"), v.into());
             }
             let mut spec: Map<String, Value> = spec.into_iter().collect();
             let set = Value::from(set);
@@ -192,6 +209,9 @@ fn desired_object() -> impl Strategy<Value = (&'static str, Value)> {
             }
             let info = kinds::by_kind(kind).unwrap();
             let mut metadata = json!({"name": name, "labels": labels});
+            if !annotations.is_empty() {
+                metadata["annotations"] = Value::Object(annotations);
+            }
             if with_ns {
                 metadata["namespace"] = json!("default");
             }
@@ -298,6 +318,18 @@ fn serverside(info: &KindInfo, desired: &Value, seed: u64) -> Value {
             json!(format!("ns{}", rng.below(3))),
         );
     }
+    // The webhook rewrites its own annotations too, whether Git set any or not.
+    let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+    if !annotations.is_object() {
+        // Git set only webhook-owned annotations, which decoration may have replaced.
+        *annotations = json!({});
+    }
+    let annotations = annotations.as_object_mut().unwrap();
+    annotations.retain(|key, _| !key.contains("fabric.githedgehog.com/"));
+    annotations.insert(
+        "fabric.githedgehog.com/route-summ".into(),
+        json!(format!("vpc-{}", rng.below(3))),
+    );
     live
 }
 
@@ -323,6 +355,36 @@ fn leaves(path: &mut Vec<Seg>, value: &Value, out: &mut Vec<(Vec<Seg>, Value)>) 
         }
         Value::Null => {}
         scalar => out.push((path.clone(), scalar.clone())),
+    }
+}
+
+/// Every map and list Git sets something in, outside set lists, with its path.
+fn containers(info: &KindInfo, path: &mut Vec<Seg>, value: &Value, out: &mut Vec<Vec<Seg>>) {
+    if path.len() > 1 && (1..path.len()).any(|n| is_set_list(info, &path[..n])) {
+        return;
+    }
+    if (value.is_object() || value.is_array()) && !path.is_empty() && !sets_nothing(path, value) {
+        out.push(path.clone());
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if ignored(path, key) {
+                    continue;
+                }
+                path.push(Seg::Key(key.clone()));
+                containers(info, path, child, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                containers(info, path, item, out);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -424,6 +486,55 @@ proptest! {
         prop_assert_eq!(diffs[0].live.is_none(), remove);
         let verdict = classify(info, Some(&desired), Some(&live), true);
         prop_assert_eq!(verdict.tag(), DriftKindTag::Drifted);
+    }
+
+    #[test]
+    fn missing_map_or_resized_list_drifts_at_exactly_its_path(
+        (kind, desired) in desired_object(),
+        seed in any::<u64>(),
+        pick in any::<prop::sample::Index>(),
+        grow in any::<bool>(),
+    ) {
+        let info = kinds::by_kind(kind).unwrap();
+        let mut candidates = Vec::new();
+        containers(info, &mut Vec::new(), &desired, &mut candidates);
+        // `metadata` always holds the name, so there is always a map to lose.
+        let path = pick.get(&candidates).clone();
+        let mut live = serverside(info, &desired, seed);
+        let list = at(&desired, &path).is_array() && !is_set_list(info, &path);
+        let removed = !list && matches!(path.last(), Some(Seg::Key(_)));
+        if list {
+            // A plain list is compared item by item: one more or one fewer is drift.
+            let items = at_mut(&mut live, &path).as_array_mut().unwrap();
+            if grow || items.len() == 1 {
+                items.push(json!("extra"));
+            } else {
+                items.pop();
+            }
+        } else if removed {
+            let Some(Seg::Key(key)) = path.last() else { unreachable!() };
+            at_mut(&mut live, &path[..path.len() - 1])
+                .as_object_mut()
+                .unwrap()
+                .remove(key);
+        } else {
+            // A map inside a plain list, or a set list: nothing to remove without resizing.
+            return Ok(());
+        }
+
+        let diffs = compare(info, &desired, &live);
+        prop_assert_eq!(diffs.len(), 1, "diffs: {:?}", diffs);
+        prop_assert_eq!(&diffs[0].path, &render(&path));
+        prop_assert!(diffs[0].desired.is_some());
+        prop_assert_eq!(diffs[0].live.is_none(), removed);
+        if list {
+            prop_assert_eq!(diffs[0].desired.as_ref(), Some(at(&desired, &path)));
+            prop_assert_eq!(diffs[0].live.as_ref(), Some(at(&live, &path)));
+        }
+        prop_assert_eq!(
+            classify(info, Some(&desired), Some(&live), true).tag(),
+            DriftKindTag::Drifted
+        );
     }
 
     #[test]

@@ -170,7 +170,7 @@ fn a_syntax_error_is_reported_with_file_and_line_and_the_rest_syncs() {
         &[(
             "fabric/broken.yaml",
             format!(
-                "{}---\nkind: VPC\nmetadata: [unclosed\n---\n{}",
+                "{}---\nkind: VPC\nmetadata:\n  name: vpc-z\n  labels: a: b\n---\n{}",
                 vpc("vpc-x", 7),
                 vpc("vpc-y", 8)
             )
@@ -185,7 +185,11 @@ fn a_syntax_error_is_reported_with_file_and_line_and_the_rest_syncs() {
     );
     assert_eq!(report.skipped.len(), 1);
     let text = report.skipped[0].to_string();
-    assert!(text.starts_with("fabric/broken.yaml:1"), "{text}");
+    // The line of the error (`labels: a: b`), not the document's first line (11).
+    assert!(
+        text.starts_with("fabric/broken.yaml:14: YAML syntax error"),
+        "{text}"
+    );
     let status = fx.store.fabric_status("f1").unwrap();
     assert_eq!(status.sync.skipped_errors, 1);
 }

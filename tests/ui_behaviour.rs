@@ -238,6 +238,19 @@ fn read_only_refuses_apply_with_a_notice() {
 }
 
 #[test]
+fn read_only_sends_nothing_from_a_confirm_dialog_even_if_one_is_open() {
+    // The dialog cannot open in read-only mode; should one be open anyway (the mode switched
+    // under it), `y` and `F` still send nothing: the check sits where the write is made.
+    let mut app = app(false);
+    press(&mut app, "A");
+    assert!(matches!(app.overlay, Overlay::Confirm(_)));
+    app.read_only = true;
+    assert!(press(&mut app, "y").is_empty());
+    assert!(app.notice.as_ref().unwrap().text.contains("read-only"));
+    assert!(press(&mut app, "F").is_empty());
+}
+
+#[test]
 fn other_keys_map_to_their_commands() {
     let mut app = app(false);
     assert_eq!(press(&mut app, "s"), send(Command::Sync));

@@ -1,7 +1,7 @@
 //! End to end: the real `hhdash` binary in tmux against the real control plane (testenv) and a
 //! real Git repository. It connects, syncs on `s`, applies everything on `A` after the confirm
 //! dialog, shows a change made by another client as drift in the table and the event pane,
-//! opens the diff on `enter`, and quits on `q` with the terminal restored. `--read-only`
+//! opens the diff on `enter`, and quits on `q` with the terminal restored. `hhdash --read-only`
 //! refuses `A`.
 
 mod common;
@@ -67,6 +67,15 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
+    /// The screen with its styles as SGR escape sequences (`capture-pane -e`).
+    fn styled_screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-e", "-t", "0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
     fn alternate_screen_on(&self) -> bool {
         let out = Command::new("tmux")
             .args([
@@ -115,9 +124,16 @@ impl Drop for Tmux {
     }
 }
 
-fn dashboard_command(config: &Path, store: &Path, log: &Path, extra: &str) -> String {
+/// `hhdash <global> --config … <command>`: `command` may be empty (the dashboard is the default).
+fn dashboard_command(
+    config: &Path,
+    store: &Path,
+    log: &Path,
+    global: &str,
+    command: &str,
+) -> String {
     format!(
-        "{} --config {} --store {} --log-file {} ui {extra}; echo \"hhdash exited $?\"; sleep 120",
+        "{} {global} --config {} --store {} --log-file {} {command}; echo \"hhdash exited $?\"; sleep 120",
         env!("CARGO_BIN_EXE_hhdash"),
         config.display(),
         store.display(),
@@ -147,6 +163,7 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
             &temp.path().join("store.redb"),
             &temp.path().join("log"),
             "",
+            "ui",
         ),
         &temp.path().join("home"),
     );
@@ -221,7 +238,7 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_only_refuses_apply_all() {
+async fn top_level_read_only_refuses_every_write() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "e2e-ro";
     plane.grant(ns).await.unwrap();
@@ -231,7 +248,9 @@ async fn read_only_refuses_apply_all() {
             &config,
             &temp.path().join("store.redb"),
             &temp.path().join("log"),
+            // The top-level flag, with no command: `hhdash --read-only`.
             "--read-only",
+            "",
         ),
         &temp.path().join("home"),
     );
@@ -242,21 +261,109 @@ async fn read_only_refuses_apply_all() {
     tmux.wait(30, "synced VPCs", |s| {
         s.contains("demo-vpc-3") && s.contains("Missing")
     });
+    // Every write key an operator might try, the confirm dialog's answers included: `A` then
+    // `y`, `F`, and `a` on a Missing VPC.
+    tmux.keys(&["A", "y", "F", "/", "demo-vpc-1", "Enter", "a", "Escape"]);
+    // A round trip through the engine (`c` tests the connection), so anything sent before it
+    // has been handled by the time its notice shows.
+    tmux.keys(&["c"]);
+    tmux.wait(15, "the connection test answered", |s| {
+        s.contains("connection test done")
+    });
+    // Nothing reached the cluster.
+    let vpcs = common::admin_api(plane, "VPC", ns);
+    let live = vpcs.list(&Default::default()).await.unwrap().items;
+    assert!(
+        live.is_empty(),
+        "read-only mode wrote {} VPC(s) to the cluster",
+        live.len()
+    );
+    // And the operator is told why: a notice, no dialog.
     tmux.keys(&["A"]);
     let screen = tmux.wait(10, "the read-only notice", |s| s.contains("read-only mode"));
     assert!(
         !screen.contains(&format!("Apply {} object(s)", common::DEMO_OBJECTS)),
         "no confirm dialog in read-only mode:\n{screen}"
     );
-    // Nothing reached the cluster.
-    let vpcs = common::admin_api(plane, "VPC", ns);
-    assert!(
-        vpcs.list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
     tmux.keys(&["q"]);
     tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
+}
+
+/// The SGR parameters of `styled` that set a foreground or background colour (not the
+/// defaults 39/49).
+fn colour_codes(styled: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for sequence in styled.split("\x1b[").skip(1) {
+        let Some(end) = sequence.find('m') else {
+            continue;
+        };
+        let params = &sequence[..end];
+        if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
+            continue;
+        }
+        let codes = params.split(';').filter_map(|p| p.parse::<u32>().ok());
+        for code in codes {
+            match code {
+                38 | 48 => {
+                    found.push(params.to_string());
+                    break;
+                }
+                30..=37 | 40..=47 | 90..=97 | 100..=107 => found.push(params.to_string()),
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_color_draws_the_dashboard_without_colour() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "e2e-nocolor";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = setup(ns, plane);
+    let start = |env: &str, store: &str| {
+        let command = dashboard_command(
+            &config,
+            &temp.path().join(store),
+            &temp.path().join(format!("{store}.log")),
+            "",
+            "",
+        );
+        Tmux::start(&format!("{env} {command}"), &temp.path().join("home"))
+    };
+    let coloured = start("env -u NO_COLOR", "coloured.redb");
+    let plain = start("env NO_COLOR=1", "plain.redb");
+    for tmux in [&coloured, &plain] {
+        tmux.wait(30, "the fabric connected and watched", |s| {
+            s.contains("Connected") && s.contains("Active")
+        });
+        // Synced and not applied: the VPCs are Missing, bad news in red (or bold).
+        tmux.keys(&[":", "vpc", "Enter", "s"]);
+        tmux.wait(30, "synced VPCs shown Missing", |s| {
+            s.contains("demo-vpc-3") && s.contains("Missing")
+        });
+    }
+    // The same dashboard: with colour by default, without any under NO_COLOR.
+    let styled = coloured.styled_screen();
+    assert!(
+        !colour_codes(&styled).is_empty(),
+        "the default dashboard has colours:\n{styled:?}"
+    );
+    let styled = plain.styled_screen();
+    assert_eq!(
+        colour_codes(&styled),
+        Vec::<String>::new(),
+        "NO_COLOR=1 leaves no colour on screen"
+    );
+    // Without colour, what colour would mark is still marked: bad news (Missing) in bold,
+    // the focused table's border in bold.
+    assert!(
+        styled.contains(" demo-vpc-3 \x1b[1m✗ Missing"),
+        "Missing in bold:\n{styled:?}"
+    );
+    assert!(
+        styled.contains("\x1b[1m┃"),
+        "the focused border in bold:\n{styled:?}"
+    );
 }
