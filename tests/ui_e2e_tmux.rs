@@ -500,9 +500,14 @@ async fn over_ssh_it_draws_resizes_copies_and_ends_on_hangup() {
         if left.is_empty() {
             break;
         }
+        if Instant::now() >= deadline {
+            for pid in &left {
+                common::send_signal(*pid, 9);
+            }
+        }
         assert!(
             Instant::now() < deadline,
-            "hhdash still running 20 s after the ssh connection dropped: {left:?}; its log:\n{}",
+            "hhdash still running 20 s after the ssh connection dropped: {left:?} (killed now); its log:\n{}",
             std::fs::read_to_string(temp.path().join("log")).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(100));
