@@ -79,7 +79,7 @@ async fn all_crds_established_and_kinds_listable() {
 
     // kubectl sees them too, including through the `fabric` category.
     let out = common::run_with_deadline(
-        &mut plane
+        plane
             .kubectl(Identity::Admin)
             .args(["get", "crds", "-o", "name"]),
         common::COMMAND_DEADLINE,
@@ -98,7 +98,7 @@ async fn all_crds_established_and_kinds_listable() {
         16
     );
     let out = common::run_with_deadline(
-        &mut plane
+        plane
             .kubectl(Identity::Reader)
             .args(["get", "fabric", "-n", "t-crds"]),
         common::COMMAND_DEADLINE,
@@ -486,7 +486,7 @@ async fn rbac_authorization_and_authentication() {
 
     // kubectl goes through the same checks.
     let out = common::run_with_deadline(
-        &mut plane
+        plane
             .kubectl(Identity::Reader)
             .args(["delete", "vpc", "theirs", "-n", other]),
         common::COMMAND_DEADLINE,
@@ -561,7 +561,7 @@ async fn files_for_hhdash_configs() {
 
     // kubectl uses only its own kubeconfig in the temp dir.
     let out = common::run_with_deadline(
-        &mut plane.kubectl(Identity::Operator).args([
+        plane.kubectl(Identity::Operator).args([
             "auth",
             "whoami",
             "-o",
