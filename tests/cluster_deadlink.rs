@@ -116,6 +116,11 @@ async fn events_until(
 async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
     let ns = "deadlink";
     let plane = private_plane(ns).await;
+    // What every VPC refers to (the admission webhook checks), as hhfab installs it.
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
+        .await
+        .unwrap();
     let vpcs = common::admin_api(&plane, "VPC", ns);
     for (name, vlan) in [("keep", 1001), ("change", 1002), ("remove", 1003)] {
         vpcs.create(&PostParams::default(), &vpc(name, ns, vlan))
@@ -350,7 +355,7 @@ async fn one_shot_commands_exit_2_naming_fabric_and_server_against_a_frozen_api_
             .desired("frozen")
             .unwrap()
             .len(),
-        8,
+        common::DEMO_OBJECTS,
         "the desired set survives"
     );
 
@@ -359,7 +364,8 @@ async fn one_shot_commands_exit_2_naming_fabric_and_server_against_a_frozen_api_
     let out = common::hhdash(temp.path(), &config, &["diff", "frozen"]);
     let text = common::output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("8 missing"), "{text}");
+    let missing = format!("{} missing", common::DEMO_OBJECTS);
+    assert!(text.contains(&missing), "{text}");
 
     // The server goes silent in the middle of an apply, on a connection that was answering:
     // the request in flight times out and the apply stops there (exit 2), instead of waiting
@@ -374,6 +380,10 @@ async fn one_shot_commands_exit_2_naming_fabric_and_server_against_a_frozen_api_
         })
         .collect();
     common::repo_with(&repo, &[("bulk/vpcs.yaml", documents.as_bytes())]);
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
+        .await
+        .unwrap();
     let bulk = common::cluster_config(
         temp.path(),
         "bulk",
@@ -522,6 +532,11 @@ async fn relay_one_way(
 async fn after_a_hung_load_balancer_recovers_the_watch_relists_over_fresh_connections() {
     let ns = "blackhole";
     let plane = private_plane(ns).await;
+    // What every VPC refers to (the admission webhook checks), as hhfab installs it.
+    plane
+        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
+        .await
+        .unwrap();
     let vpcs = common::admin_api(&plane, "VPC", ns);
     for (name, vlan) in [("keep", 1001), ("change", 1002), ("remove", 1003)] {
         vpcs.create(&PostParams::default(), &vpc(name, ns, vlan))

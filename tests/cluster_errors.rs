@@ -152,12 +152,11 @@ async fn missing_rbac_is_403_naming_verb_and_resource() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_server_says_so() {
-    // A port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nobody listens on, held for the whole test: bound but never listening, so a
+    // connect is refused and no other process can take the port meanwhile.
+    let held = tokio::net::TcpSocket::new_v4().unwrap();
+    held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = held.local_addr().unwrap().port();
     let plane = testenv::shared().await.unwrap();
     let fabric = Fabric::new("default");
     let config = fabric.config(
@@ -175,6 +174,7 @@ async fn unreachable_server_says_so() {
         "{text}"
     );
     assert_failed_and_nothing_lost(&fabric, "gone", &["cannot reach"]);
+    drop(held);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

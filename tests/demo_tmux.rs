@@ -4,6 +4,8 @@
 //!
 //! Each test runs its own tmux server (`-L`), so it never touches the user's sessions.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,11 +27,10 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux is installed");
+        let out = common::run_with_deadline(
+            Command::new("tmux").args(["-L", &self.socket]).args(args),
+            Duration::from_secs(20),
+        );
         assert!(
             out.status.success(),
             "tmux {args:?}: {}",
@@ -68,9 +69,18 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
+        // Not `run`: a failure here must not panic while a test's panic unwinds.
+        if let Ok(mut child) = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
-            .output();
+            .spawn()
+        {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -218,11 +228,7 @@ fn sigterm_to_the_demo_stops_everything_too() {
         .find(|(_, cmd)| cmd.contains("debug/demo"))
         .map(|(pid, _)| *pid)
         .unwrap();
-    let status = Command::new("kill")
-        .args(["-TERM", &demo.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::send_signal(demo, common::SIGTERM);
     let screen = assert_cleaned_up(&tmux, &processes);
     assert!(
         screen.contains("SIGTERM: stopped the dashboard"),

@@ -12,6 +12,23 @@ use std::time::{Duration, Instant};
 
 use kube::api::{Patch, PatchParams};
 
+/// The most one tmux command (send-keys, capture-pane, …) may take; a hang fails the test.
+const TMUX_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Runs `tmux -L socket args…` with a deadline; fails the test with tmux's stderr on error.
+fn tmux_run(socket: &str, args: &[&str]) -> String {
+    let out = common::run_with_deadline(
+        Command::new("tmux").args(["-L", socket]).args(args),
+        TMUX_DEADLINE,
+    );
+    assert!(
+        out.status.success(),
+        "tmux {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// One tmux server of our own (its own socket), killed on drop.
 struct Tmux {
     socket: String,
@@ -25,71 +42,64 @@ impl Tmux {
             home.display().to_string().len() ^ rand_suffix()
         );
         let tmux = Tmux { socket };
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &tmux.socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "160",
-                "-y",
-                "45",
-            ])
-            .arg("-e")
-            .arg(format!("HOME={}", home.display()))
-            .args(["-e", "TERM=xterm-256color"])
-            .arg(command)
-            .status()
-            .expect("tmux runs (apt-get install tmux)");
-        assert!(status.success(), "tmux new-session failed");
+        let home = format!("HOME={}", home.display());
+        tmux.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "45",
+            "-e",
+            &home,
+            "-e",
+            "TERM=xterm-256color",
+            command,
+        ]);
+        // OSC 52 from the application becomes a tmux paste buffer (`show-buffer`), as an
+        // operator's tmux passes it on to their clipboard.
+        tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
         tmux
     }
 
+    fn run(&self, args: &[&str]) -> String {
+        tmux_run(&self.socket, args)
+    }
+
+    /// Sends each key, 150 ms apart. Never `Escape`: use [`Tmux::escape`].
     fn keys(&self, keys: &[&str]) {
         for key in keys {
-            let status = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", "0", key])
-                .status()
-                .unwrap();
-            assert!(status.success());
+            assert_ne!(
+                *key, "Escape",
+                "use Tmux::escape, which waits until it was read"
+            );
+            self.run(&["send-keys", "-t", "0", key]);
             std::thread::sleep(Duration::from_millis(150));
         }
     }
 
+    /// Sends `Escape` and waits until the screen shows it was read (`read`), so the next key
+    /// cannot merge with it into Alt-key.
+    fn escape(&self, what: &str, read: impl Fn(&str) -> bool) {
+        self.run(&["send-keys", "-t", "0", "Escape"]);
+        self.wait(10, what, read);
+    }
+
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
+        self.run(&["capture-pane", "-p", "-t", "0"])
     }
 
     /// The screen with its styles as SGR escape sequences (`capture-pane -e`).
     fn styled_screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-e", "-t", "0"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
+        self.run(&["capture-pane", "-p", "-e", "-t", "0"])
     }
 
     fn alternate_screen_on(&self) -> bool {
-        let out = Command::new("tmux")
-            .args([
-                "-L",
-                &self.socket,
-                "display-message",
-                "-p",
-                "-t",
-                "0",
-                "#{alternate_on}",
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim() == "1"
+        self.run(&["display-message", "-p", "-t", "0", "#{alternate_on}"])
+            .trim()
+            == "1"
     }
 
     /// Waits until the screen satisfies `want`; on timeout fails showing the screen.
@@ -118,9 +128,18 @@ fn rand_suffix() -> usize {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
+        // Not `run`: a failure here must not panic while a test's panic unwinds.
+        if let Ok(mut child) = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
-            .status();
+            .spawn()
+        {
+            let deadline = Instant::now() + TMUX_DEADLINE;
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -216,7 +235,9 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
 
     // `A` then `y` applies without forcing: the VLAN now belongs to the other client's field
     // manager, so the server reports a conflict and nothing changes.
-    tmux.keys(&["Escape", "Escape", "A", "y"]);
+    tmux.escape("the detail closed", |s| !s.contains("esc back"));
+    tmux.escape("the filter cleared", |s| s.contains("filter cleared"));
+    tmux.keys(&["A", "y"]);
     tmux.wait(20, "the conflict reported", |s| s.contains("conflict"));
     let live = vpcs.get("demo-vpc-3").await.unwrap();
     assert_eq!(live.data["spec"]["subnets"]["subnet-1"]["vlan"], 1999);
@@ -227,6 +248,30 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
     });
     let live = vpcs.get("demo-vpc-3").await.unwrap();
     assert_eq!(live.data["spec"]["subnets"]["subnet-1"]["vlan"], 1131);
+
+    // `a` applies just the selected object: another client deletes the ExternalPeering (nothing
+    // refers to it), it turns Missing, and `a` on it brings it back.
+    let peerings = common::admin_api(plane, "ExternalPeering", ns);
+    peerings
+        .delete("demo-vpc-1--default", &Default::default())
+        .await
+        .unwrap();
+    tmux.keys(&[":", "extpeering", "Enter"]);
+    tmux.wait(15, "the peering Missing", |s| {
+        s.contains("demo-vpc-1--default") && s.contains("Missing")
+    });
+    tmux.keys(&["a"]);
+    tmux.wait(20, "the peering applied again", |s| {
+        s.contains("demo-vpc-1--default") && s.contains("drifted 0 missing 0 orphan 0")
+    });
+    assert!(
+        peerings
+            .get_opt("demo-vpc-1--default")
+            .await
+            .unwrap()
+            .is_some(),
+        "`a` applied the selected object"
+    );
 
     // `q` quits; the terminal is restored.
     tmux.keys(&["q"]);
@@ -263,7 +308,8 @@ async fn top_level_read_only_refuses_every_write() {
     });
     // Every write key an operator might try, the confirm dialog's answers included: `A` then
     // `y`, `F`, and `a` on a Missing VPC.
-    tmux.keys(&["A", "y", "F", "/", "demo-vpc-1", "Enter", "a", "Escape"]);
+    tmux.keys(&["A", "y", "F", "/", "demo-vpc-1", "Enter", "a"]);
+    tmux.escape("the filter cleared", |s| s.contains("filter cleared"));
     // A round trip through the engine (`c` tests the connection), so anything sent before it
     // has been handled by the time its notice shows.
     tmux.keys(&["c"]);
@@ -311,6 +357,134 @@ fn colour_codes(styled: &str) -> Vec<String> {
                 30..=37 | 40..=47 | 90..=97 | 100..=107 => found.push(params.to_string()),
                 _ => {}
             }
+
+/// An sshd of our own on a loopback port: throwaway host key, one authorized key made here,
+/// killed on drop. Fails loudly when OpenSSH is not installed (`.ci/run` installs it).
+struct Sshd {
+    port: u16,
+    key: PathBuf,
+    process: std::process::Child,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn ssh_keygen(path: &Path) {
+    let out = common::run_with_deadline(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(path),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "ssh-keygen (apt-get install openssh-client): {}",
+        common::output_text(&out)
+    );
+}
+
+impl Sshd {
+    fn start(dir: &Path) -> Sshd {
+        let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("sshd is installed (apt-get install openssh-server; .ci/run does)");
+        std::fs::create_dir_all(dir).unwrap();
+        let host_key = dir.join("host_key");
+        let key = dir.join("client_key");
+        ssh_keygen(&host_key);
+        ssh_keygen(&key);
+        let authorized = dir.join("authorized_keys");
+        std::fs::copy(key.with_extension("pub"), &authorized).unwrap();
+        // sshd running as root insists on its privilege separation directory.
+        if !Path::new("/run/sshd").exists() {
+            let _ = std::fs::create_dir_all("/run/sshd");
+        }
+        // Any port the kernel hands out; should another process take it before sshd binds,
+        // sshd exits and the wait below fails saying so.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\n\
+                 PidFile {}\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin yes\n\
+                 PermitUserEnvironment no\nLogLevel VERBOSE\n",
+                host_key.display(),
+                authorized.display(),
+                dir.join("sshd.pid").display()
+            ),
+        )
+        .unwrap();
+        let log = dir.join("sshd.log");
+        let mut sshd = Sshd {
+            port,
+            key,
+            process: Command::new(sshd)
+                .args(["-D", "-f"])
+                .arg(&config)
+                .arg("-E")
+                .arg(&log)
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .expect("sshd starts"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                sshd.process.try_wait().unwrap().is_none() && Instant::now() < deadline,
+                "sshd did not listen on 127.0.0.1:{port}; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        sshd
+    }
+
+    /// `ssh -t` to this server as the current user, running `remote`.
+    fn command(&self, remote: &str) -> String {
+        format!(
+            "ssh -t -p {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+             -o BatchMode=yes -o LogLevel=ERROR -i {} 127.0.0.1 '{remote}'",
+            self.port,
+            self.key.display()
+        )
+    }
+}
+
+/// Pids of live (not zombie) processes whose first argument is `program` and whose command
+/// line contains `marker`.
+fn processes_running(program: &str, marker: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let zombie = std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        });
+        if !zombie && args[0] == program && args.iter().any(|a| a.contains(marker)) {
+            found.push(pid);
         }
     }
     found
@@ -366,4 +540,111 @@ async fn no_color_draws_the_dashboard_without_colour() {
         styled.contains("\x1b[1m┃"),
         "the focused border in bold:\n{styled:?}"
     );
+
+/// The way operators use hhdash: over SSH, in tmux. The dashboard draws through the session,
+/// follows a window resize, its OSC 52 copy reaches the outer terminal, and a dropped
+/// connection (the ssh client killed: SIGHUP on the far side) ends it with the store intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_ssh_it_draws_resizes_copies_and_ends_on_hangup() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "e2e-ssh";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = setup(ns, plane);
+    let sshd = Sshd::start(&temp.path().join("sshd"));
+    let store = temp.path().join("store.redb");
+    let hhdash = env!("CARGO_BIN_EXE_hhdash");
+    let remote = format!(
+        "env HOME={} {hhdash} --config {} --store {} --log-file {} ui",
+        temp.path().join("home").display(),
+        config.display(),
+        store.display(),
+        temp.path().join("log").display()
+    );
+    let tmux = Tmux::start(
+        &format!(
+            "{}; echo \"ssh exited $?\"; sleep 120",
+            sshd.command(&remote)
+        ),
+        &temp.path().join("home"),
+    );
+
+    // The dashboard draws through the session.
+    tmux.wait(60, "the dashboard over ssh, connected", |s| {
+        s.contains("Connected") && s.contains("Active") && s.contains("? help")
+    });
+    let dashboards = processes_running(hhdash, &store.display().to_string());
+    assert_eq!(
+        dashboards.len(),
+        1,
+        "one hhdash behind sshd: {dashboards:?}"
+    );
+
+    // A resize reaches it through ssh (SIGWINCH, window-change) and it redraws to the new
+    // width: the table's bottom-right corner sits in column 200, beyond the old 160.
+    tmux.run(&["resize-window", "-t", "0", "-x", "200", "-y", "50"]);
+    tmux.wait(20, "a redraw at 200 columns", |s| {
+        s.lines()
+            .any(|l| l.ends_with('┛') && l.chars().count() == 200)
+    });
+
+    // `Y` on a VPC: the YAML goes out as OSC 52 through ssh and tmux takes it as a buffer.
+    tmux.keys(&[":", "vpc", "Enter", "s"]);
+    tmux.wait(30, "synced VPCs", |s| s.contains("demo-vpc-1"));
+    tmux.keys(&["Y"]);
+    tmux.wait(10, "the copy notice", |s| s.contains("copied YAML"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let copied = loop {
+        let buffers = tmux.run(&["list-buffers", "-F", "#{buffer_name}"]);
+        if !buffers.trim().is_empty() {
+            break tmux.run(&["show-buffer"]);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no OSC 52 reached tmux (no paste buffer); screen:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        copied.contains("kind: VPC") && copied.contains("name: demo-vpc-"),
+        "the YAML of a VPC was copied:\n{copied}"
+    );
+
+    // Killing the ssh client drops the connection: sshd hangs up the far terminal, hhdash
+    // gets SIGHUP, restores and ends; nothing is left running and the store opens again.
+    let clients = processes_running("ssh", &sshd.port.to_string());
+    assert_eq!(clients.len(), 1, "one ssh client: {clients:?}");
+    common::send_signal(clients[0], 9);
+    tmux.wait(20, "the ssh client gone", |s| s.contains("ssh exited"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = processes_running(hhdash, &store.display().to_string());
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            for pid in &left {
+                common::send_signal(*pid, 9);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hhdash still running 20 s after the ssh connection dropped: {left:?} (killed now); its log:\n{}",
+            std::fs::read_to_string(temp.path().join("log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = common::run_with_deadline(
+        Command::new(hhdash)
+            .env("HOME", temp.path().join("home"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--store")
+            .arg(&store)
+            .arg("status"),
+        common::COMMAND_DEADLINE,
+    );
+    let text = common::output_text(&status);
+    assert!(status.status.success(), "the store reopens: {text}");
+    assert!(text.contains("e2e"), "status shows the fabric: {text}");
 }

@@ -89,11 +89,12 @@ async fn all_crds_established_and_kinds_listable() {
     }
 
     // kubectl sees them too, including through the `fabric` category.
-    let out = plane
-        .kubectl(Identity::Admin)
-        .args(["get", "crds", "-o", "name"])
-        .output()
-        .expect("running kubectl");
+    let out = common::run_with_deadline(
+        plane
+            .kubectl(Identity::Admin)
+            .args(["get", "crds", "-o", "name"]),
+        common::COMMAND_DEADLINE,
+    );
     assert!(
         out.status.success(),
         "kubectl: {}",
@@ -107,11 +108,12 @@ async fn all_crds_established_and_kinds_listable() {
             .count(),
         16
     );
-    let out = plane
-        .kubectl(Identity::Reader)
-        .args(["get", "fabric", "-n", "t-crds"])
-        .output()
-        .expect("running kubectl");
+    let out = common::run_with_deadline(
+        plane
+            .kubectl(Identity::Reader)
+            .args(["get", "fabric", "-n", "t-crds"]),
+        common::COMMAND_DEADLINE,
+    );
     assert!(
         out.status.success(),
         "kubectl get fabric: {}",
@@ -512,11 +514,12 @@ async fn rbac_authorization_and_authentication() {
     );
 
     // kubectl goes through the same checks.
-    let out = plane
-        .kubectl(Identity::Reader)
-        .args(["delete", "vpc", "theirs", "-n", other])
-        .output()
-        .expect("running kubectl");
+    let out = common::run_with_deadline(
+        plane
+            .kubectl(Identity::Reader)
+            .args(["delete", "vpc", "theirs", "-n", other]),
+        common::COMMAND_DEADLINE,
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Forbidden"),
@@ -586,16 +589,15 @@ async fn files_for_hhdash_configs() {
     assert!(plane.server_url().starts_with("https://127.0.0.1:"));
 
     // kubectl uses only its own kubeconfig in the temp dir.
-    let out = plane
-        .kubectl(Identity::Operator)
-        .args([
+    let out = common::run_with_deadline(
+        plane.kubectl(Identity::Operator).args([
             "auth",
             "whoami",
             "-o",
             "jsonpath={.status.userInfo.username}",
-        ])
-        .output()
-        .expect("running kubectl");
+        ]),
+        common::COMMAND_DEADLINE,
+    );
     assert!(
         out.status.success(),
         "{}",
