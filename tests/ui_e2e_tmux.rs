@@ -1,7 +1,7 @@
 //! End to end: the real `hhdash` binary in tmux against the real control plane (testenv) and a
 //! real Git repository. It connects, syncs on `s`, applies everything on `A` after the confirm
 //! dialog, shows a change made by another client as drift in the table and the event pane,
-//! opens the diff on `enter`, and quits on `q` with the terminal restored. `hhdash --read-only`
+//! opens the diff on `enter`, and quits on `q` with the terminal restored. `--read-only`
 //! refuses `A`.
 
 mod common;
@@ -335,29 +335,6 @@ async fn top_level_read_only_refuses_every_write() {
     tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
 }
 
-/// The SGR parameters of `styled` that set a foreground or background colour (not the
-/// defaults 39/49).
-fn colour_codes(styled: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for sequence in styled.split("\x1b[").skip(1) {
-        let Some(end) = sequence.find('m') else {
-            continue;
-        };
-        let params = &sequence[..end];
-        if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
-            continue;
-        }
-        let codes = params.split(';').filter_map(|p| p.parse::<u32>().ok());
-        for code in codes {
-            match code {
-                38 | 48 => {
-                    found.push(params.to_string());
-                    break;
-                }
-                30..=37 | 40..=47 | 90..=97 | 100..=107 => found.push(params.to_string()),
-                _ => {}
-            }
-
 /// An sshd of our own on a loopback port: throwaway host key, one authorized key made here,
 /// killed on drop. Fails loudly when OpenSSH is not installed (`.ci/run` installs it).
 struct Sshd {
@@ -490,57 +467,6 @@ fn processes_running(program: &str, marker: &str) -> Vec<u32> {
     found
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_color_draws_the_dashboard_without_colour() {
-    let plane = testenv::shared().await.expect("control plane");
-    let ns = "e2e-nocolor";
-    plane.grant(ns).await.unwrap();
-    let (temp, config) = setup(ns, plane);
-    let start = |env: &str, store: &str| {
-        let command = dashboard_command(
-            &config,
-            &temp.path().join(store),
-            &temp.path().join(format!("{store}.log")),
-            "",
-            "",
-        );
-        Tmux::start(&format!("{env} {command}"), &temp.path().join("home"))
-    };
-    let coloured = start("env -u NO_COLOR", "coloured.redb");
-    let plain = start("env NO_COLOR=1", "plain.redb");
-    for tmux in [&coloured, &plain] {
-        tmux.wait(30, "the fabric connected and watched", |s| {
-            s.contains("Connected") && s.contains("Active")
-        });
-        // Synced and not applied: the VPCs are Missing, bad news in red (or bold).
-        tmux.keys(&[":", "vpc", "Enter", "s"]);
-        tmux.wait(30, "synced VPCs shown Missing", |s| {
-            s.contains("demo-vpc-3") && s.contains("Missing")
-        });
-    }
-    // The same dashboard: with colour by default, without any under NO_COLOR.
-    let styled = coloured.styled_screen();
-    assert!(
-        !colour_codes(&styled).is_empty(),
-        "the default dashboard has colours:\n{styled:?}"
-    );
-    let styled = plain.styled_screen();
-    assert_eq!(
-        colour_codes(&styled),
-        Vec::<String>::new(),
-        "NO_COLOR=1 leaves no colour on screen"
-    );
-    // Without colour, what colour would mark is still marked: bad news (Missing) in bold,
-    // the focused table's border in bold.
-    assert!(
-        styled.contains(" demo-vpc-3 \x1b[1m✗ Missing"),
-        "Missing in bold:\n{styled:?}"
-    );
-    assert!(
-        styled.contains("\x1b[1m┃"),
-        "the focused border in bold:\n{styled:?}"
-    );
-
 /// The way operators use hhdash: over SSH, in tmux. The dashboard draws through the session,
 /// follows a window resize, its OSC 52 copy reaches the outer terminal, and a dropped
 /// connection (the ssh client killed: SIGHUP on the far side) ends it with the store intact.
@@ -647,4 +573,83 @@ async fn over_ssh_it_draws_resizes_copies_and_ends_on_hangup() {
     let text = common::output_text(&status);
     assert!(status.status.success(), "the store reopens: {text}");
     assert!(text.contains("e2e"), "status shows the fabric: {text}");
+}
+
+/// The SGR parameters of `styled` that set a foreground or background colour (not the
+/// defaults 39/49).
+fn colour_codes(styled: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for sequence in styled.split("\x1b[").skip(1) {
+        let Some(end) = sequence.find('m') else {
+            continue;
+        };
+        let params = &sequence[..end];
+        if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
+            continue;
+        }
+        let codes = params.split(';').filter_map(|p| p.parse::<u32>().ok());
+        for code in codes {
+            match code {
+                38 | 48 => {
+                    found.push(params.to_string());
+                    break;
+                }
+                30..=37 | 40..=47 | 90..=97 | 100..=107 => found.push(params.to_string()),
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_color_draws_the_dashboard_without_colour() {
+    let plane = testenv::shared().await.expect("control plane");
+    let ns = "e2e-nocolor";
+    plane.grant(ns).await.unwrap();
+    let (temp, config) = setup(ns, plane);
+    let start = |env: &str, store: &str| {
+        let command = dashboard_command(
+            &config,
+            &temp.path().join(store),
+            &temp.path().join(format!("{store}.log")),
+            "",
+            "",
+        );
+        Tmux::start(&format!("{env} {command}"), &temp.path().join("home"))
+    };
+    let coloured = start("env -u NO_COLOR", "coloured.redb");
+    let plain = start("env NO_COLOR=1", "plain.redb");
+    for tmux in [&coloured, &plain] {
+        tmux.wait(30, "the fabric connected and watched", |s| {
+            s.contains("Connected") && s.contains("Active")
+        });
+        // Synced and not applied: the VPCs are Missing, bad news in red (or bold).
+        tmux.keys(&[":", "vpc", "Enter", "s"]);
+        tmux.wait(30, "synced VPCs shown Missing", |s| {
+            s.contains("demo-vpc-3") && s.contains("Missing")
+        });
+    }
+    // The same dashboard: with colour by default, without any under NO_COLOR.
+    let styled = coloured.styled_screen();
+    assert!(
+        !colour_codes(&styled).is_empty(),
+        "the default dashboard has colours:\n{styled:?}"
+    );
+    let styled = plain.styled_screen();
+    assert_eq!(
+        colour_codes(&styled),
+        Vec::<String>::new(),
+        "NO_COLOR=1 leaves no colour on screen"
+    );
+    // Without colour, what colour would mark is still marked: bad news (Missing) in bold,
+    // the focused table's border in bold.
+    assert!(
+        styled.contains(" demo-vpc-3 \x1b[1m✗ Missing"),
+        "Missing in bold:\n{styled:?}"
+    );
+    assert!(
+        styled.contains("\x1b[1m┃"),
+        "the focused border in bold:\n{styled:?}"
+    );
 }
