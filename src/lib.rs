@@ -1,10 +1,13 @@
 //! hhdash: a terminal dashboard for operating Hedgehog Open Network Fabrics.
 //!
 //! Modules are split by what they own (each says so in its first line):
-//! `kinds` (the registry), `config`, `secret` and `vault` (tokens), `desired` (Git files →
-//! desired set), `bounded_yaml` (one YAML document → JSON within depth and size limits), `git`
-//! (fetching), `store` (redb), `status` (vocabulary), `sync` (one Git sync), `cli` (headless
-//! commands), `ui` (the terminal dashboard).
+//! `kinds` (the registry), `config`, `secret` and `vault` (tokens), `xdg` (private default
+//! paths), `desired` (Git files → desired set), `bounded_yaml` (one YAML document → JSON within
+//! depth and size limits), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one
+//! Git sync), `trust` (when orphans may be named and pruned), `cluster` (a fabric's client),
+//! `drift` and `health` (verdicts), `engine` (one task per fabric), `review` (the one-shot
+//! diff/apply view), `headless` and `cli` (headless commands), `sanitize` (terminal-safe
+//! output), `ui` (the terminal dashboard).
 
 pub mod bounded_yaml;
 pub mod cli;

@@ -377,7 +377,7 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
     }
     let store = std::sync::Arc::new(Store::open(&temp.path().join("store.redb")).unwrap());
     let objects = store.desired("unreadable").unwrap();
-    assert_eq!(objects.len(), 8);
+    assert_eq!(objects.len(), common::DEMO_OBJECTS);
     store_unreadable_desired(&store, "unreadable", ns, objects);
 
     let config = hhdash::config::Config::load(&config_path).unwrap();
@@ -411,7 +411,7 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
         |e| matches!(e, EngineEvent::Log { event, .. } if event.message.contains("VPC/deep")),
     )
     .await;
-    // Once the watch has listed the cluster, the 8 live objects are not judged Orphan.
+    // Once the watch has listed the cluster, the live objects are not judged Orphan.
     let mut verdicts: std::collections::BTreeMap<ObjectKey, Drift> = Default::default();
     let mut active = false;
     loop {
@@ -440,7 +440,7 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
             _ => {}
         }
     }
-    assert_eq!(verdicts.len(), 8, "{verdicts:?}");
+    assert_eq!(verdicts.len(), common::DEMO_OBJECTS, "{verdicts:?}");
     assert!(
         verdicts.values().all(|d| *d == Drift::Unknown),
         "no verdict without a readable desired set: {verdicts:?}"
@@ -451,7 +451,8 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
     commands.send(Command::Sync).await.unwrap();
     wait_for(&mut rx, 30, "rows after the sync", |e| {
         matches!(e, EngineEvent::Rows { upserts, .. }
-            if upserts.len() == 8 && upserts.iter().all(|r| r.drift == Drift::InSync))
+            if upserts.len() == common::DEMO_OBJECTS
+                && upserts.iter().all(|r| r.drift == Drift::InSync))
     })
     .await;
     commands.send(Command::Shutdown).await.unwrap();
