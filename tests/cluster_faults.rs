@@ -17,23 +17,6 @@ use hhdash::store::Store;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use testenv::{ControlPlane, Identity, Options};
 
-async fn wait_for(
-    rx: &mut tokio::sync::mpsc::Receiver<EngineEvent>,
-    secs: u64,
-    what: &str,
-    mut want: impl FnMut(&EngineEvent) -> bool,
-) -> EngineEvent {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(event)) if want(&event) => return event,
-            Ok(Some(_)) => {}
-            _ => panic!("no {what} within {secs}s"),
-        }
-    }
-}
-
 fn is_watch(state: WatchState) -> impl FnMut(&EngineEvent) -> bool {
     move |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == state)
 }
@@ -107,7 +90,7 @@ async fn start_engine(plane: &ControlPlane, ns: &str) -> Running {
     let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
         .remove(0)
         .1;
-    wait_for(&mut rx, 30, "watch Active", is_watch(WatchState::Active)).await;
+    common::wait_for_event(&mut rx, 30, "watch Active", is_watch(WatchState::Active)).await;
     Running {
         _temp: temp,
         store,
@@ -141,7 +124,7 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
 
     // The API server dies: the watch reports Error with a reason.
     plane.kill_apiserver();
-    let event = wait_for(
+    let event = common::wait_for_event(
         &mut engine.rx,
         30,
         "watch Error",
@@ -169,7 +152,7 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
         .unwrap();
 
     // The engine recovers by itself and its live set equals the server's: nothing lost, no ghosts.
-    wait_for(
+    common::wait_for_event(
         &mut engine.rx,
         60,
         "watch Active again",
@@ -295,7 +278,7 @@ async fn switch_health_comes_from_agent_heartbeats_and_generations() {
     agent(plane, "health", "leaf-03", 5, 0, 0).await; // newer generation not tried yet → Pending
     agent(plane, "health", "leaf-04", 5, 0, 1).await; // tried, not applied → Stuck
     let mut engine = start_engine(plane, "health").await;
-    let event = wait_for(
+    let event = common::wait_for_event(
         &mut engine.rx,
         20,
         "health of 4 switches",

@@ -14,37 +14,6 @@ use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, Jo
 use hhdash::status::WatchState;
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 
-/// Waits for an engine event matching `want`, failing with what was seen on timeout.
-async fn wait_for(
-    rx: &mut tokio::sync::mpsc::Receiver<EngineEvent>,
-    secs: u64,
-    what: &str,
-    mut want: impl FnMut(&EngineEvent) -> bool,
-) -> EngineEvent {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(event)) => {
-                if want(&event) {
-                    return event;
-                }
-                seen.push(format!("{event:?}").chars().take(200).collect::<String>());
-            }
-            _ => panic!(
-                "no {what} within {secs}s; last events:\n{}",
-                seen.iter()
-                    .rev()
-                    .take(15)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_apply_drift_apply_round_trip() {
     let plane = testenv::shared().await.expect("control plane");
@@ -89,7 +58,7 @@ async fn sync_apply_drift_apply_round_trip() {
         events: mut rx,
         commands,
     } = common::start_synced_engine(temp.path(), &config_path);
-    let first = wait_for(&mut rx, 5, "snapshot", |e| {
+    let first = common::wait_for_event(&mut rx, 5, "snapshot", |e| {
         matches!(e, EngineEvent::Snapshot { .. })
     })
     .await;
@@ -101,7 +70,7 @@ async fn sync_apply_drift_apply_round_trip() {
         common::DEMO_OBJECTS,
         "the snapshot comes from the store before any network I/O"
     );
-    wait_for(&mut rx, 30, "watch Active", |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)).await;
+    common::wait_for_event(&mut rx, 30, "watch Active", |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)).await;
     let drift_count = store.fabric_status("flow").unwrap().drift.count;
     assert_eq!(drift_count, 0, "everything applied is InSync");
 
@@ -124,7 +93,7 @@ async fn sync_apply_drift_apply_round_trip() {
         namespace: ns.into(),
         name: "demo-vpc-3".into(),
     };
-    let event = wait_for(&mut rx, 10, "drift of demo-vpc-3", |e| match e {
+    let event = common::wait_for_event(&mut rx, 10, "drift of demo-vpc-3", |e| match e {
         EngineEvent::Rows { upserts, .. } => upserts
             .iter()
             .any(|r| r.key == key && matches!(r.drift, Drift::Drifted(_))),
@@ -158,7 +127,7 @@ async fn sync_apply_drift_apply_round_trip() {
         })
     };
     commands.send(apply(false)).await.unwrap();
-    let done = wait_for(&mut rx, 20, "apply result", |e| {
+    let done = common::wait_for_event(&mut rx, 20, "apply result", |e| {
         matches!(
             e,
             EngineEvent::Job {
@@ -190,7 +159,7 @@ async fn sync_apply_drift_apply_round_trip() {
 
     // With the explicit choice to force, Git wins and the watch sees it InSync again.
     commands.send(apply(true)).await.unwrap();
-    wait_for(&mut rx, 20, "demo-vpc-3 back in sync", |e| match e {
+    common::wait_for_event(&mut rx, 20, "demo-vpc-3 back in sync", |e| match e {
         EngineEvent::Rows { upserts, .. } => upserts
             .iter()
             .any(|r| r.key == key && r.drift == Drift::InSync),
@@ -208,7 +177,7 @@ async fn sync_apply_drift_apply_round_trip() {
     }))
     .unwrap();
     vpcs.create(&PostParams::default(), &orphan).await.unwrap();
-    wait_for(&mut rx, 10, "orphan row", |e| match e {
+    common::wait_for_event(&mut rx, 10, "orphan row", |e| match e {
         EngineEvent::Rows { upserts, .. } => upserts
             .iter()
             .any(|r| r.key.name == "made-by-hand" && r.drift == Drift::Orphan),
@@ -403,7 +372,7 @@ async fn git_polling_and_the_r_w_c_commands_reach_the_engine() {
         commands,
     } = common::start_synced_engine(temp.path(), &config_path);
     let watch_is = |state: WatchState| move |e: &EngineEvent| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == state);
-    wait_for(&mut rx, 30, "watch Active", watch_is(WatchState::Active)).await;
+    common::wait_for_event(&mut rx, 30, "watch Active", watch_is(WatchState::Active)).await;
 
     // A new commit reaches the engine with no sync asked for: the new VPC shows up Missing.
     let vpc = format!(
@@ -414,7 +383,7 @@ async fn git_polling_and_the_r_w_c_commands_reach_the_engine() {
         &[("env-1/polled.yaml", vpc.as_bytes())],
         "a VPC the poll finds",
     );
-    wait_for(&mut rx, 20, "the polled VPC as Missing", |e| match e {
+    common::wait_for_event(&mut rx, 20, "the polled VPC as Missing", |e| match e {
         EngineEvent::Rows { upserts, .. } => upserts
             .iter()
             .any(|row| row.key.name == "polled-vpc" && row.drift == Drift::Missing),
@@ -424,7 +393,7 @@ async fn git_polling_and_the_r_w_c_commands_reach_the_engine() {
 
     // `c`: a connection test runs and succeeds.
     commands.send(Command::TestConnection).await.unwrap();
-    wait_for(&mut rx, 30, "the connection test to succeed", |e| {
+    common::wait_for_event(&mut rx, 30, "the connection test to succeed", |e| {
         matches!(
             e,
             EngineEvent::Job {
@@ -438,9 +407,9 @@ async fn git_polling_and_the_r_w_c_commands_reach_the_engine() {
 
     // `w` twice: the watch stops, then is Active again.
     commands.send(Command::SetWatch(false)).await.unwrap();
-    wait_for(&mut rx, 10, "watch Stopped", watch_is(WatchState::Stopped)).await;
+    common::wait_for_event(&mut rx, 10, "watch Stopped", watch_is(WatchState::Stopped)).await;
     commands.send(Command::SetWatch(true)).await.unwrap();
-    wait_for(
+    common::wait_for_event(
         &mut rx,
         30,
         "watch Active again",
@@ -450,7 +419,7 @@ async fn git_polling_and_the_r_w_c_commands_reach_the_engine() {
 
     // `r`: a refresh reconnects and restarts the watch: Starting, then Active again.
     commands.send(Command::Refresh).await.unwrap();
-    wait_for(&mut rx, 10, "the refresh started", |e| {
+    common::wait_for_event(&mut rx, 10, "the refresh started", |e| {
         matches!(
             e,
             EngineEvent::Job {
@@ -461,14 +430,14 @@ async fn git_polling_and_the_r_w_c_commands_reach_the_engine() {
         )
     })
     .await;
-    wait_for(
+    common::wait_for_event(
         &mut rx,
         30,
         "the watch restarting",
         watch_is(WatchState::Starting),
     )
     .await;
-    wait_for(
+    common::wait_for_event(
         &mut rx,
         30,
         "watch Active after the refresh",

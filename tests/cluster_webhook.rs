@@ -400,30 +400,6 @@ async fn the_hhfab_processed_sample_fabric_applies_cleanly_and_stays_in_sync() {
     assert_eq!(code, Some(0), "server-side diff: {out}");
 }
 
-/// The next engine event matching `want` within `secs`, failing with the last events seen.
-async fn wait_for(
-    rx: &mut tokio::sync::mpsc::Receiver<EngineEvent>,
-    secs: u64,
-    what: &str,
-    mut want: impl FnMut(&EngineEvent) -> bool,
-) -> EngineEvent {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(event)) if want(&event) => return event,
-            Ok(Some(event)) => {
-                seen.push(format!("{event:?}").chars().take(300).collect::<String>())
-            }
-            _ => panic!(
-                "no {what} within {secs}s; last events:\n{}",
-                seen[seen.len().saturating_sub(15)..].join("\n")
-            ),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_applies_a_whole_fabric_in_dependency_order() {
     let plane = testenv::shared().await.expect("control plane");
@@ -435,7 +411,7 @@ async fn the_engine_applies_a_whole_fabric_in_dependency_order() {
         events: mut rx,
         commands,
     } = common::start_synced_engine(temp.path(), &config);
-    wait_for(&mut rx, 30, "watch Active", |e| {
+    common::wait_for_event(&mut rx, 30, "watch Active", |e| {
         matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)
     })
     .await;
@@ -448,7 +424,7 @@ async fn the_engine_applies_a_whole_fabric_in_dependency_order() {
         }))
         .await
         .unwrap();
-    let done = wait_for(&mut rx, 60, "apply result", |e| {
+    let done = common::wait_for_event(&mut rx, 60, "apply result", |e| {
         matches!(
             e,
             EngineEvent::Job {

@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use hhdash::desired::{DesiredObject, ObjectKey, Source};
 use hhdash::drift::Drift;
@@ -330,37 +329,6 @@ fn an_unreadable_desired_record_is_an_error_naming_it_not_corruption() {
     assert_eq!(desired_names(temp.path()), ["a"]);
 }
 
-/// Waits for an engine event matching `want`, failing with what was seen on timeout.
-async fn wait_for(
-    rx: &mut tokio::sync::mpsc::Receiver<EngineEvent>,
-    secs: u64,
-    what: &str,
-    mut want: impl FnMut(&EngineEvent) -> bool,
-) -> EngineEvent {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(event)) => {
-                if want(&event) {
-                    return event;
-                }
-                seen.push(format!("{event:?}").chars().take(300).collect::<String>());
-            }
-            _ => panic!(
-                "no {what} within {secs}s; last events:\n{}",
-                seen.iter()
-                    .rev()
-                    .take(15)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_everything() {
     let plane = testenv::shared().await.expect("control plane");
@@ -390,10 +358,11 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
     let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
         .remove(0)
         .1;
-    let EngineEvent::Snapshot { status, .. } = wait_for(&mut rx, 5, "snapshot", |e| {
-        matches!(e, EngineEvent::Snapshot { .. })
-    })
-    .await
+    let EngineEvent::Snapshot { status, .. } =
+        common::wait_for_event(&mut rx, 5, "snapshot", |e| {
+            matches!(e, EngineEvent::Snapshot { .. })
+        })
+        .await
     else {
         unreachable!()
     };
@@ -404,7 +373,7 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
             && error.contains("hhdash sync unreadable"),
         "{error}"
     );
-    wait_for(
+    common::wait_for_event(
         &mut rx,
         10,
         "the error in the event log",
@@ -415,7 +384,7 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
     let mut verdicts: std::collections::BTreeMap<ObjectKey, Drift> = Default::default();
     let mut active = false;
     loop {
-        let event = wait_for(
+        let event = common::wait_for_event(
             &mut rx,
             30,
             "watch Active, then the connection test",
@@ -449,7 +418,7 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
 
     // A sync rewrites the desired set: everything is InSync again.
     commands.send(Command::Sync).await.unwrap();
-    wait_for(&mut rx, 30, "rows after the sync", |e| {
+    common::wait_for_event(&mut rx, 30, "rows after the sync", |e| {
         matches!(e, EngineEvent::Rows { upserts, .. }
             if upserts.len() == common::DEMO_OBJECTS
                 && upserts.iter().all(|r| r.drift == Drift::InSync))

@@ -534,3 +534,21 @@ impl WatchProcess {
         }
     }
 }
+
+/// Waits for an engine event matching `want`, failing with the last events seen on timeout.
+pub async fn wait_for_event(
+    rx: &mut tokio::sync::mpsc::Receiver<hhdash::engine::EngineEvent>,
+    secs: u64,
+    what: &str,
+    mut want: impl FnMut(&hhdash::engine::EngineEvent) -> bool,
+) -> hhdash::engine::EngineEvent {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(event)) if want(&event) => return event,
+            Ok(Some(_)) => {}
+            _ => panic!("no {what} within {secs}s"),
+        }
+    }
+}
