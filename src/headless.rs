@@ -12,6 +12,7 @@ use color_eyre::eyre::{Result, eyre};
 #[allow(unused_imports)]
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
+use crate::apply;
 use crate::cli::Outcome;
 use crate::cluster::FabricClient;
 use crate::config::{self, Config, FabricConfig};
@@ -20,7 +21,7 @@ use crate::drift::Drift;
 use crate::engine::{EngineContext, EngineEvent, JobPhase};
 use crate::kinds;
 use crate::review::{self, Review};
-use crate::status::{self, KubernetesState, ResourceStatus};
+use crate::status;
 use crate::store::{Event, EventKind, Store};
 
 /// The client for a fabric, from its own settings and token only.
@@ -312,91 +313,58 @@ pub async fn apply(
     } else {
         "apply"
     };
+    let apply_options = apply::Options {
+        dry_run: options.dry_run,
+        force_conflicts: options.force_conflicts,
+    };
+    let mut run = apply::Run::new(
+        &client,
+        targets
+            .iter()
+            .map(|o| o.desired.as_ref().expect("targets have a desired object"))
+            .collect(),
+        apply_options,
+    );
     let mut failed = 0;
-    for object in &targets {
-        let desired = object
-            .desired
-            .as_ref()
-            .expect("targets have a desired object");
-        let info = kinds::by_kind(&object.key.kind).expect("registered");
-        let name = format!("{}/{}", object.key.kind, object.key.name);
+    while let Some(step) = run.next().await {
+        let name = format!("{}/{}", step.key.kind, step.key.name);
         let now = status::now();
-        match client
-            .apply(
-                info,
-                &object.key,
-                &desired.object,
-                options.dry_run,
-                options.force_conflicts,
-            )
-            .await
+        if let Err(error) = &step.result
+            && error.is_unreachable()
         {
-            Ok(applied) => {
+            // The run ends here: the next object would only wait for the same silence (exit 2).
+            return Err(eyre!(step.result.unwrap_err()).wrap_err(format!(
+                "{verb} of fabric {} stopped at {name}: the objects before it were sent",
+                fabric.name
+            )));
+        }
+        let status = match &step.result {
+            Ok(_) => {
                 println!("{verb:>13}  ok     {name}");
-                if !options.dry_run {
-                    let status = ResourceStatus {
-                        state: KubernetesState::Applied,
-                        uid: applied
-                            .pointer("/metadata/uid")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_string),
-                        resource_version: applied
-                            .pointer("/metadata/resourceVersion")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_string),
-                        created: applied
-                            .pointer("/metadata/creationTimestamp")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_string),
-                        last_applied: Some(now),
-                        last_synced: None,
-                        error: None,
-                    };
-                    let entry = Event {
-                        time: now,
-                        what: EventKind::Apply,
-                        object: Some(name),
-                        message: "applied from the CLI".into(),
-                    };
-                    store.write_live(
-                        &fabric.name,
-                        &[],
-                        &[(object.key.clone(), status)],
-                        &[entry],
-                    )?;
-                }
-            }
-            Err(error) if error.is_unreachable() => {
-                // The next object would only wait for the same silence: stop here (exit 2).
-                return Err(eyre!(error).wrap_err(format!(
-                    "{verb} of fabric {} stopped at {name}: the objects before it were sent",
-                    fabric.name
-                )));
+                None
             }
             Err(error) => {
                 failed += 1;
                 println!("{verb:>13}  FAILED {name}: {error}");
-                if !options.dry_run {
-                    let status = ResourceStatus {
-                        state: KubernetesState::Error,
-                        error: Some(error.to_string()),
-                        ..Default::default()
-                    };
-                    let entry = Event {
-                        time: now,
-                        what: EventKind::Error,
-                        object: Some(name),
-                        message: error.to_string(),
-                    };
-                    store.write_live(
-                        &fabric.name,
-                        &[],
-                        &[(object.key.clone(), status)],
-                        &[entry],
-                    )?;
-                }
+                Some(apply::failed_status(None, error, options.dry_run))
             }
+        };
+        if options.dry_run {
+            continue;
         }
+        let status = status.unwrap_or_else(|| {
+            let applied = step.result.as_ref().expect("an accepted apply");
+            apply::applied_status(None, applied, None, now)
+        });
+        let entry = apply::log_entry(
+            &step.key,
+            &step.result,
+            apply_options,
+            apply::Origin::Cli,
+            None,
+            now,
+        );
+        apply::record(store, &fabric.name, &step.key, status, &entry)?;
     }
     if targets.is_empty() {
         println!("nothing to apply: fabric {} matches Git", fabric.name);

@@ -9,6 +9,7 @@
 //! diff/apply view), `headless` and `cli` (headless commands), `sanitize` (terminal-safe
 //! output), `ui` (the terminal dashboard).
 
+pub mod apply;
 pub mod bounded_yaml;
 pub mod cli;
 pub mod cluster;

@@ -76,13 +76,6 @@ impl Review {
     }
 }
 
-fn apply_order(key: &ObjectKey) -> (Option<u8>, ObjectKey) {
-    (
-        kinds::by_kind(&key.kind).and_then(|k| k.apply_rank),
-        key.clone(),
-    )
-}
-
 /// Lists every managed kind and compares it with the stored desired set. `trust_empty`: an
 /// empty desired set still names orphans (everything live) — only for `apply --allow-empty`.
 pub async fn review(
@@ -147,7 +140,7 @@ pub async fn review(
             live_version,
         });
     }
-    objects.sort_by_key(|o| apply_order(&o.key));
+    crate::apply::sort(&mut objects, |o| &o.key);
     Ok(Review {
         fabric,
         sync: status.sync,

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase, ResourceRow};
+use crate::apply;
 use crate::cluster::{self, ClusterError, ConnectionReport, FabricClient};
 use crate::config::{self, FabricConfig};
 use crate::desired::{DesiredObject, ObjectKey};
@@ -65,14 +66,14 @@ enum Internal {
     },
     SyncDone(Result<String, String>),
     Applied {
-        key: ObjectKey,
-        dry_run: bool,
-        result: Result<Value, String>,
+        options: apply::Options,
+        step: apply::Step,
     },
     ApplyDone {
-        dry_run: bool,
+        options: apply::Options,
         ok: usize,
         failed: usize,
+        not_sent: usize,
     },
 }
 
@@ -1184,88 +1185,60 @@ impl Engine {
                 }
             }
             Internal::SyncDone(result) => self.finish_sync(result).await,
-            Internal::Applied {
-                key,
-                dry_run,
-                result,
-            } => {
-                let name = object_name(&key);
-                match result {
-                    Ok(applied) if dry_run => {
-                        let info = kinds::by_kind(&key.kind).expect("applied kinds are registered");
-                        let would = match self.index.live(&key) {
-                            Some(live) => drift::compare_exact(info, &applied, live).len(),
-                            None => 1,
-                        };
-                        let message = if would == 0 {
-                            "dry run: no change".to_string()
-                        } else {
-                            format!("dry run: would change {would} field(s)")
-                        };
-                        self.log(event(EventKind::Apply, Some(name), message)).await;
-                    }
+            Internal::Applied { options, step } => {
+                let key = step.key;
+                let now = status::now();
+                if options.dry_run
+                    && let Ok(applied) = &step.result
+                {
+                    let info = kinds::by_kind(&key.kind).expect("applied kinds are registered");
+                    let would = match self.index.live(&key) {
+                        Some(live) => drift::compare_exact(info, applied, live).len(),
+                        None => 1,
+                    };
+                    let entry = apply::log_entry(
+                        &key,
+                        &step.result,
+                        options,
+                        apply::Origin::Dashboard,
+                        Some(would),
+                        now,
+                    );
+                    self.log(entry).await;
+                    return;
+                }
+                let previous = self.resources.get(&key);
+                let status = match &step.result {
                     Ok(applied) => {
-                        let applied_version = applied
-                            .pointer("/metadata/resourceVersion")
-                            .and_then(Value::as_str);
                         let live_version = self
                             .index
                             .live(&key)
                             .and_then(|l| l.pointer("/metadata/resourceVersion"))
                             .and_then(Value::as_str);
-                        // The watch may have delivered this very version before the apply call
-                        // returned; then the object is already Live, not merely Applied.
-                        let seen_live =
-                            applied_version.is_some() && applied_version == live_version;
-                        let status = self.resources.entry(key.clone()).or_default();
-                        status.state = if seen_live {
-                            KubernetesState::Live
-                        } else {
-                            KubernetesState::Applied
-                        };
-                        status.last_applied = Some(status::now());
-                        status.error = None;
-                        status.uid = applied
-                            .pointer("/metadata/uid")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        status.resource_version = applied
-                            .pointer("/metadata/resourceVersion")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        let status = status.clone();
-                        let entry = event(
-                            EventKind::Apply,
-                            Some(name),
-                            "applied (server-side, field manager hhdash)",
-                        );
-                        self.record_apply(key, status, entry).await;
+                        apply::applied_status(previous, applied, live_version, now)
                     }
-                    Err(message) => {
-                        let status = self.resources.entry(key.clone()).or_default();
-                        if !dry_run {
-                            status.state = KubernetesState::Error;
-                        }
-                        status.error = Some(message.clone());
-                        let status = status.clone();
-                        let entry = event(EventKind::Error, Some(name), message);
-                        self.record_apply(key, status, entry).await;
-                    }
-                }
+                    Err(error) => apply::failed_status(previous, error, options.dry_run),
+                };
+                self.resources.insert(key.clone(), status.clone());
+                let entry = apply::log_entry(
+                    &key,
+                    &step.result,
+                    options,
+                    apply::Origin::Dashboard,
+                    None,
+                    now,
+                );
+                self.record_apply(key, status, entry).await;
             }
             Internal::ApplyDone {
-                dry_run,
+                options,
                 ok,
                 failed,
+                not_sent,
             } => {
                 self.apply_running = false;
-                let verb = if dry_run {
-                    "dry-run applied"
-                } else {
-                    "applied"
-                };
-                let message = format!("{verb} {ok} object(s), {failed} failed");
-                let phase = if failed == 0 {
+                let message = apply::summary(options, ok, failed, not_sent);
+                let phase = if failed == 0 && not_sent == 0 {
                     JobPhase::Succeeded {
                         message: message.clone(),
                     }
@@ -1282,12 +1255,8 @@ impl Engine {
 
     /// One object's apply outcome: stored with its log line in one transaction, then shown.
     async fn record_apply(&mut self, key: ObjectKey, status: ResourceStatus, entry: Event) {
-        if let Err(error) = self.ctx.store.write_live(
-            &self.fabric.name,
-            &[],
-            &[(key.clone(), status)],
-            std::slice::from_ref(&entry),
-        ) {
+        if let Err(error) = apply::record(&self.ctx.store, &self.fabric.name, &key, status, &entry)
+        {
             tracing::warn!(fabric = %self.fabric.name, "cannot record an apply result: {error}");
         }
         self.emit(EngineEvent::Log {
@@ -1317,12 +1286,7 @@ impl Engine {
                 .cloned()
                 .collect(),
         };
-        targets.sort_by_key(|d| {
-            (
-                kinds::by_kind(&d.key.kind).and_then(|k| k.apply_rank),
-                d.key.clone(),
-            )
-        });
+        apply::sort(&mut targets, |d| &d.key);
         targets
     }
 
@@ -1389,46 +1353,42 @@ impl Engine {
         let tx = self.internal_tx.clone();
         let events = self.events.clone();
         let fabric = self.fabric.name.clone();
+        let options = apply::Options {
+            dry_run: request.dry_run,
+            force_conflicts: request.force_conflicts,
+        };
         tokio::spawn(async move {
+            let mut run = apply::Run::new(
+                &client,
+                targets.iter().map(|t| t.as_ref()).collect(),
+                options,
+            );
             let (mut ok, mut failed) = (0, 0);
-            for (done, target) in targets.iter().enumerate() {
-                let info = kinds::by_kind(&target.key.kind).expect("desired kinds are registered");
-                let result = client
-                    .apply(
-                        info,
-                        &target.key,
-                        &target.object,
-                        request.dry_run,
-                        request.force_conflicts,
-                    )
-                    .await
-                    .map_err(|e| e.to_string());
-                if result.is_ok() {
+            while let Some(step) = run.next().await {
+                if step.result.is_ok() {
                     ok += 1
                 } else {
                     failed += 1
                 }
-                let _ = tx.send(Internal::Applied {
-                    key: target.key.clone(),
-                    dry_run: request.dry_run,
-                    result,
-                });
+                let progress = JobPhase::Progress {
+                    done: step.done,
+                    total: step.total,
+                    message: object_name(&step.key),
+                };
+                let _ = tx.send(Internal::Applied { options, step });
                 let _ = events
                     .send(EngineEvent::Job {
                         fabric: fabric.clone(),
                         job: JobKind::Apply,
-                        phase: JobPhase::Progress {
-                            done: done + 1,
-                            total,
-                            message: object_name(&target.key),
-                        },
+                        phase: progress,
                     })
                     .await;
             }
             let _ = tx.send(Internal::ApplyDone {
-                dry_run: request.dry_run,
+                options,
                 ok,
                 failed,
+                not_sent: run.not_sent(),
             });
         });
     }

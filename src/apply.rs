@@ -1,0 +1,346 @@
+//! apply: the one apply core the dashboard's engine and the headless CLI share — the order
+//! objects go in, one server-side apply after another (stopping when the server stops
+//! answering), and what each outcome makes of the object's status and the event log.
+//!
+//! Both callers only differ in how they show progress: the engine sends it to the dashboard,
+//! the CLI prints a line per object.
+
+use serde_json::Value;
+
+use crate::cluster::{ClusterError, FabricClient};
+use crate::desired::{DesiredObject, ObjectKey};
+use crate::kinds;
+use crate::status::{self, KubernetesState, ResourceStatus, Timestamp};
+use crate::store::{Event, EventKind, Store, StoreError};
+
+/// Where an object goes in an apply: by its kind's `apply_rank` (what others refer to first),
+/// then by key, so a run is reproducible. A prune deletes in the reverse of this order.
+pub fn order(key: &ObjectKey) -> (Option<u8>, ObjectKey) {
+    (
+        kinds::by_kind(&key.kind).and_then(|k| k.apply_rank),
+        key.clone(),
+    )
+}
+
+/// Sorts `items` into apply order.
+pub fn sort<T>(items: &mut [T], key_of: impl Fn(&T) -> &ObjectKey) {
+    items.sort_by_cached_key(|item| order(key_of(item)));
+}
+
+/// How an apply is sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Server-side dry run: the server validates and defaults, nothing is persisted.
+    pub dry_run: bool,
+    /// Take over fields another field manager owns instead of failing with a conflict.
+    pub force_conflicts: bool,
+}
+
+/// One object's apply, as it happened.
+#[derive(Debug)]
+pub struct Step {
+    /// How many objects have been sent so far, this one included.
+    pub done: usize,
+    pub total: usize,
+    pub key: ObjectKey,
+    /// The object as the server returned it, or why it refused.
+    pub result: Result<Value, ClusterError>,
+}
+
+/// Server-side applies of desired objects, one at a time, in the order given (callers sort with
+/// [`sort`]). Read it with `while let Some(step) = run.next().await`.
+pub struct Run<'a> {
+    client: &'a FabricClient,
+    targets: Vec<&'a DesiredObject>,
+    options: Options,
+    sent: usize,
+    stopped: bool,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(
+        client: &'a FabricClient,
+        targets: Vec<&'a DesiredObject>,
+        options: Options,
+    ) -> Self {
+        Run {
+            client,
+            targets,
+            options,
+            sent: 0,
+            stopped: false,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Sends the next object. After an error that says the server cannot be reached the run
+    /// ends early: the next object would only wait for the same silence.
+    pub async fn next(&mut self) -> Option<Step> {
+        if self.stopped {
+            return None;
+        }
+        let target = *self.targets.get(self.sent)?;
+        self.sent += 1;
+        let info = kinds::by_kind(&target.key.kind).expect("desired kinds are registered");
+        let result = self
+            .client
+            .apply(
+                info,
+                &target.key,
+                &target.object,
+                self.options.dry_run,
+                self.options.force_conflicts,
+            )
+            .await;
+        if let Err(error) = &result
+            && error.is_unreachable()
+        {
+            self.stopped = true;
+        }
+        Some(Step {
+            done: self.sent,
+            total: self.targets.len(),
+            key: target.key.clone(),
+            result,
+        })
+    }
+
+    /// The objects that were never sent because the server stopped answering.
+    pub fn not_sent(&self) -> usize {
+        self.targets.len() - self.sent
+    }
+}
+
+fn metadata_text(object: &Value, field: &str) -> Option<String> {
+    object
+        .get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// An object's status after the server accepted its apply (not a dry run). `live_version` is the
+/// resourceVersion the watch last delivered for it: when the watch already saw the very version
+/// the apply produced, the object is Live, otherwise it is Applied until the watch shows it.
+pub fn applied_status(
+    previous: Option<&ResourceStatus>,
+    applied: &Value,
+    live_version: Option<&str>,
+    now: Timestamp,
+) -> ResourceStatus {
+    let resource_version = metadata_text(applied, "resourceVersion");
+    let seen_live = resource_version.is_some() && resource_version.as_deref() == live_version;
+    ResourceStatus {
+        state: if seen_live {
+            KubernetesState::Live
+        } else {
+            KubernetesState::Applied
+        },
+        uid: metadata_text(applied, "uid"),
+        resource_version,
+        created: metadata_text(applied, "creationTimestamp"),
+        last_applied: Some(now),
+        last_synced: previous.and_then(|p| p.last_synced),
+        error: None,
+    }
+}
+
+/// An object's status after the server refused its apply. A refused dry run changed nothing in
+/// the cluster, so the object keeps its state and only carries the error.
+pub fn failed_status(
+    previous: Option<&ResourceStatus>,
+    error: &ClusterError,
+    dry_run: bool,
+) -> ResourceStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    if !dry_run {
+        status.state = KubernetesState::Error;
+    }
+    status.error = Some(error.to_string());
+    status
+}
+
+/// Who asked for an apply, for the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Dashboard,
+    Cli,
+}
+
+/// The log line for one object's apply. `would_change` is, for a dry run, how many fields the
+/// server's answer differs from the live object in (None when it is not known).
+pub fn log_entry(
+    key: &ObjectKey,
+    result: &Result<Value, ClusterError>,
+    options: Options,
+    origin: Origin,
+    would_change: Option<usize>,
+    now: Timestamp,
+) -> Event {
+    let object = Some(format!("{}/{}", key.kind, key.name));
+    let (what, message) = match result {
+        Err(error) => (EventKind::Error, error.to_string()),
+        Ok(_) if options.dry_run => (
+            EventKind::Apply,
+            match would_change {
+                Some(0) => "dry run: no change".to_string(),
+                Some(n) => format!("dry run: would change {n} field(s)"),
+                None => "dry run: accepted by the server".to_string(),
+            },
+        ),
+        Ok(_) => (
+            EventKind::Apply,
+            match origin {
+                Origin::Dashboard => "applied (server-side, field manager hhdash)".to_string(),
+                Origin::Cli => {
+                    "applied from the CLI (server-side, field manager hhdash)".to_string()
+                }
+            },
+        ),
+    };
+    Event {
+        time: now,
+        what,
+        object,
+        message,
+    }
+}
+
+/// Stores one object's apply outcome and its log line in one transaction.
+pub fn record(
+    store: &Store,
+    fabric: &str,
+    key: &ObjectKey,
+    status: ResourceStatus,
+    entry: &Event,
+) -> Result<(), StoreError> {
+    store.write_live(
+        fabric,
+        &[],
+        &[(key.clone(), status)],
+        std::slice::from_ref(entry),
+    )
+}
+
+/// The one-line summary of a finished run, for the job line and the log.
+pub fn summary(options: Options, ok: usize, failed: usize, not_sent: usize) -> String {
+    let verb = if options.dry_run {
+        "dry-run applied"
+    } else {
+        "applied"
+    };
+    let mut message = format!("{verb} {ok} object(s), {failed} failed");
+    if not_sent > 0 {
+        message.push_str(&format!(
+            ", {not_sent} not sent because the server stopped answering"
+        ));
+    }
+    message
+}
+
+/// `now` for callers that do not keep their own clock.
+pub fn now() -> Timestamp {
+    status::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(kind: &str, name: &str) -> ObjectKey {
+        ObjectKey {
+            kind: kind.into(),
+            namespace: "default".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn what_others_refer_to_goes_first_and_equal_ranks_go_by_name() {
+        let mut keys = vec![
+            key("VPCAttachment", "a"),
+            key("VPC", "vpc-2"),
+            key("IPv4Namespace", "default"),
+            key("VPC", "vpc-1"),
+        ];
+        sort(&mut keys, |k| k);
+        let names: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{}/{}", k.kind, k.name))
+            .collect();
+        let position = |name: &str| names.iter().position(|n| n == name).unwrap();
+        assert!(position("IPv4Namespace/default") < position("VPC/vpc-1"));
+        assert!(position("VPC/vpc-1") < position("VPC/vpc-2"));
+        assert!(position("VPC/vpc-2") < position("VPCAttachment/a"));
+    }
+
+    #[test]
+    fn an_apply_the_watch_already_delivered_is_live_otherwise_applied() {
+        let applied = json!({"metadata": {"uid": "u1", "resourceVersion": "42",
+            "creationTimestamp": "2026-01-01T00:00:00Z"}});
+        let previous = ResourceStatus {
+            last_synced: Some(7),
+            error: Some("old".into()),
+            ..Default::default()
+        };
+        let seen = applied_status(Some(&previous), &applied, Some("42"), 100);
+        assert_eq!(seen.state, KubernetesState::Live);
+        assert_eq!(seen.uid.as_deref(), Some("u1"));
+        assert_eq!(seen.created.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(seen.last_applied, Some(100));
+        assert_eq!(seen.last_synced, Some(7));
+        assert_eq!(seen.error, None);
+        let not_yet = applied_status(None, &applied, Some("41"), 100);
+        assert_eq!(not_yet.state, KubernetesState::Applied);
+        assert_eq!(
+            applied_status(None, &applied, None, 100).state,
+            KubernetesState::Applied
+        );
+    }
+
+    #[test]
+    fn a_refused_dry_run_keeps_the_state_and_a_refused_apply_is_an_error() {
+        let error = ClusterError::Unreachable {
+            fabric: "f".into(),
+            server: "https://x".into(),
+            detail: "refused".into(),
+        };
+        let live = ResourceStatus {
+            state: KubernetesState::Live,
+            ..Default::default()
+        };
+        let dry = failed_status(Some(&live), &error, true);
+        assert_eq!(dry.state, KubernetesState::Live);
+        assert!(dry.error.unwrap().contains("cannot reach"));
+        assert_eq!(
+            failed_status(Some(&live), &error, false).state,
+            KubernetesState::Error
+        );
+    }
+
+    #[test]
+    fn log_lines_say_what_happened_and_who_asked() {
+        let k = key("VPC", "vpc-1");
+        let ok = Ok(json!({}));
+        let applied = log_entry(&k, &ok, Options::default(), Origin::Cli, None, 1);
+        assert_eq!(applied.what, EventKind::Apply);
+        assert_eq!(applied.object.as_deref(), Some("VPC/vpc-1"));
+        assert!(applied.message.contains("from the CLI"));
+        let dry = Options {
+            dry_run: true,
+            ..Default::default()
+        };
+        let none = log_entry(&k, &ok, dry, Origin::Dashboard, Some(0), 1);
+        assert_eq!(none.message, "dry run: no change");
+        let some = log_entry(&k, &ok, dry, Origin::Dashboard, Some(3), 1);
+        assert_eq!(some.message, "dry run: would change 3 field(s)");
+        assert_eq!(
+            summary(Options::default(), 2, 1, 4),
+            "applied 2 object(s), 1 failed, 4 not sent because the server stopped answering"
+        );
+    }
+}
