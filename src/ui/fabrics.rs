@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::app::{App, Focus, job_name};
 use crate::status::DriftState;
@@ -97,18 +97,7 @@ fn card(fabric: &FabricModel, selected: bool, theme: &Theme) -> Vec<Line<'static
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let focused = app.focus == Focus::Fabrics && app.detail.is_none();
-    let block = Block::bordered()
-        .title(" Fabrics ")
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            app.theme.focused_border()
-        } else {
-            Default::default()
-        });
+    let block = app.theme.pane(" Fabrics ", focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.fabrics.is_empty() {

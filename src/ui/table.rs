@@ -6,9 +6,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Block, BorderType, Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap,
-};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::status;
 
@@ -239,18 +237,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     if app.drift_only {
         title.push(Span::raw("· drift only "));
     }
-    let block = Block::bordered()
-        .title(Line::from(title))
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            app.theme.focused_border()
-        } else {
-            Default::default()
-        });
+    let block = app.theme.pane(Line::from(title), focused);
     let mut inner = block.inner(body);
     frame.render_widget(block, body);
 

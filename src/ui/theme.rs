@@ -3,6 +3,8 @@
 //! every signal survives a monochrome terminal or a screen reader.
 
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, BorderType};
 
 use crate::drift::Drift;
 use crate::health::SwitchState;
@@ -67,6 +69,19 @@ impl Theme {
             Style::new().fg(Color::Cyan)
         } else {
             Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
+    /// A bordered pane: thick and highlighted while it has the focus, so the eye finds where
+    /// the keys go even without colour.
+    pub fn pane<'a>(&self, title: impl Into<Line<'a>>, focused: bool) -> Block<'a> {
+        let block = Block::bordered().title(title);
+        if focused {
+            block
+                .border_type(BorderType::Thick)
+                .border_style(self.focused_border())
+        } else {
+            block.border_type(BorderType::Plain)
         }
     }
 
