@@ -349,7 +349,7 @@ impl Engine {
             .kubernetes
             .token
             .resolve(&self.fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
-                crate::vault::stored_secret(
+                crate::secret::vault::stored_secret(
                     &store,
                     &key_file,
                     &self.fabric.name,
@@ -599,7 +599,7 @@ impl Engine {
         tokio::task::spawn_blocking(move || {
             let result =
                 crate::sync::sync_fabric(&fabric, &ctx.store, &ctx.git_cache_dir, |name, slot| {
-                    crate::vault::stored_secret(&ctx.store, &ctx.key_file, name, slot)
+                    crate::secret::vault::stored_secret(&ctx.store, &ctx.key_file, name, slot)
                 });
             let message = result.map(|report| {
                 format!(

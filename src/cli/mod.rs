@@ -15,12 +15,14 @@ use serde::Serialize;
 #[allow(unused_imports)]
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
+pub mod cluster;
+
 use crate::config::{self, Config, FabricConfig};
 use crate::secret::Secret;
+use crate::secret::vault::{self, Vault};
 use crate::status::{self, FabricStatus};
 use crate::store::Store;
 use crate::sync::{self, SyncReport};
-use crate::vault::{self, Vault};
 use crate::xdg;
 
 #[derive(Debug, Parser)]
@@ -204,7 +206,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
             let store = Store::open(&cli.store_path(&config))?;
-            runtime()?.block_on(crate::headless::diff(
+            runtime()?.block_on(cluster::diff(
                 &fabric,
                 &store,
                 &paths.key_file,
@@ -224,7 +226,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
             let store = Store::open(&cli.store_path(&config))?;
-            let options = crate::headless::ApplyOptions {
+            let options = cluster::ApplyOptions {
                 dry_run: *dry_run,
                 prune: *prune,
                 yes: *yes,
@@ -232,12 +234,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 only: only.clone(),
                 force_conflicts: *force_conflicts,
             };
-            runtime()?.block_on(crate::headless::apply(
-                &fabric,
-                &store,
-                &paths.key_file,
-                &options,
-            ))
+            runtime()?.block_on(cluster::apply(&fabric, &store, &paths.key_file, &options))
         }
         Command::Watch { fabric, json } => {
             let config = Config::load(&paths.config)?;
@@ -249,7 +246,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 git_cache_dir: git_cache_dir(&config),
             };
             let runtime = runtime()?;
-            let outcome = runtime.block_on(crate::headless::watch(fabric, ctx, *json));
+            let outcome = runtime.block_on(cluster::watch(fabric, ctx, *json));
             // A Git fetch on a blocking thread must not keep a stopped watch alive.
             runtime.shutdown_timeout(std::time::Duration::from_secs(2));
             outcome
@@ -303,11 +300,7 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> Result<Outcome> {
     }
     let config = Config::load(&paths.config)?;
     let store = Store::open(&cli.store_path(&config))?;
-    runtime()?.block_on(crate::headless::check_connections(
-        &config,
-        &store,
-        &paths.key_file,
-    ))
+    runtime()?.block_on(cluster::check_connections(&config, &store, &paths.key_file))
 }
 
 fn check_file(paths: &Paths) -> Result<Outcome> {

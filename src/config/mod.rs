@@ -189,7 +189,7 @@ pub struct UiConfig {
     pub event_pane_lines: u16,
     /// Key overrides per action (`[ui.keys]`), validated: known actions, parseable keys, no
     /// duplicates, no write action on a control chord.
-    pub keys: crate::ui::KeyOverrides,
+    pub keys: crate::keymap::KeyOverrides,
 }
 
 impl Default for UiConfig {
@@ -197,7 +197,7 @@ impl Default for UiConfig {
         UiConfig {
             read_only: false,
             event_pane_lines: 5,
-            keys: crate::ui::KeyOverrides::new(),
+            keys: crate::keymap::KeyOverrides::new(),
         }
     }
 }
@@ -749,7 +749,7 @@ impl Validator<'_> {
                 (action, keys)
             })
             .collect();
-        let (keys, problems) = crate::ui::action::check_overrides(&keys);
+        let (keys, problems) = crate::keymap::check_overrides(&keys);
         for (key, message) in problems {
             self.problem(&key, message);
         }

@@ -2,6 +2,8 @@
 //! through `Debug` or `Display`, and its bytes are wiped on drop. Callers read the value only
 //! with `expose()`, at the point where it is handed to a client library.
 
+pub mod vault;
+
 use std::fmt;
 use std::io::Read;
 use zeroize::Zeroizing;

@@ -12,8 +12,8 @@ use color_eyre::eyre::{Result, eyre};
 #[allow(unused_imports)]
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
+use super::Outcome;
 use crate::apply;
-use crate::cli::Outcome;
 use crate::cluster::FabricClient;
 use crate::config::{self, Config, FabricConfig};
 use crate::desired::ObjectKey;
@@ -35,7 +35,7 @@ pub fn fabric_client(
             .kubernetes
             .token
             .resolve(&fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
-                crate::vault::stored_secret(
+                crate::secret::vault::stored_secret(
                     store,
                     key_file,
                     &fabric.name,
@@ -207,7 +207,7 @@ pub async fn diff(
     server_side: bool,
     json: bool,
 ) -> Result<Outcome> {
-    crate::cli::warn_insecure(fabric);
+    super::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(fabric, store, &client, server_side, false).await?;
     if json {
@@ -274,7 +274,7 @@ pub async fn apply(
     key_file: &Path,
     options: &ApplyOptions,
 ) -> Result<Outcome> {
-    crate::cli::warn_insecure(fabric);
+    super::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(fabric, store, &client, false, options.allow_empty).await?;
     if let Some(distrust) = &review.distrust
@@ -468,7 +468,7 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
     // listener made per loop pass misses a signal delivered while an event is being printed.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
-    crate::cli::warn_insecure(&fabric);
+    super::warn_insecure(&fabric);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let engines = crate::engine::start_all(std::slice::from_ref(&fabric), ctx, tx);
     let print = |time: i64, what: &str, object: Option<&str>, message: &str| {
