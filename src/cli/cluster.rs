@@ -15,12 +15,13 @@ use crate::sanitize::{errln as eprintln, out as print, outln as println};
 use super::Outcome;
 use crate::apply;
 use crate::cluster::FabricClient;
-use crate::config::{self, Config, FabricConfig};
+use crate::config::{Config, FabricConfig};
 use crate::desired::ObjectKey;
 use crate::drift::Drift;
 use crate::engine::{EngineContext, EngineEvent, JobPhase};
 use crate::kinds;
 use crate::review::{self, Review};
+use crate::secret::token;
 use crate::status;
 use crate::store::{Event, EventKind, Store};
 
@@ -30,18 +31,7 @@ pub fn fabric_client(
     store: &Store,
     key_file: &Path,
 ) -> Result<FabricClient> {
-    let token =
-        fabric
-            .kubernetes
-            .token
-            .resolve(&fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
-                crate::secret::vault::stored_secret(
-                    store,
-                    key_file,
-                    &fabric.name,
-                    config::KUBERNETES_TOKEN_SLOT,
-                )
-            })?;
+    let token = token::kubernetes(&fabric.name, &fabric.kubernetes.token, store, key_file)?;
     Ok(FabricClient::new(fabric, &token)?)
 }
 

@@ -1,7 +1,9 @@
 //! secret: the in-memory type for tokens. It owns redaction: a `Secret` never prints its value
 //! through `Debug` or `Display`, and its bytes are wiped on drop. Callers read the value only
-//! with `expose()`, at the point where it is handed to a client library.
+//! with `expose()`, at the point where it is handed to a client library. `vault` seals tokens
+//! for the store; `token` reads a fabric's token from where its config says.
 
+pub mod token;
 pub mod vault;
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! vault: seals tokens for the store with XChaCha20-Poly1305 under a 32-byte key that lives in a
+//! secret::vault: seals tokens for the store with XChaCha20-Poly1305 under a 32-byte key that lives in a
 //! 0600 key file (or `HHDASH_SECRET_KEY`, 64 hex digits). Each ciphertext is bound to its fabric
 //! and slot, so a sealed token copied to another fabric's slot does not open.
 
@@ -34,6 +34,9 @@ pub enum VaultError {
     Undecryptable { fabric: String, slot: String },
     #[error("the system random number generator failed: {0}")]
     Random(String),
+    /// The store that holds the sealed tokens could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 pub struct Vault {
@@ -165,21 +168,19 @@ impl Vault {
 }
 
 /// Looks a fabric's slot up in the store and opens it with the vault key; `Ok(None)` when the
-/// store has nothing for that slot. Errors are already human sentences.
+/// store has nothing for that slot.
 pub fn stored_secret(
     store: &crate::store::Store,
     key_file: &Path,
     fabric: &str,
     slot: &str,
-) -> Result<Option<Secret>, String> {
-    let Some(sealed) = store.secret(fabric, slot).map_err(|e| e.to_string())? else {
+) -> Result<Option<Secret>, VaultError> {
+    let Some(sealed) = store.secret(fabric, slot)? else {
         return Ok(None);
     };
-    let vault = Vault::open(key_file, false).map_err(|e| e.to_string())?;
-    vault
+    Vault::open(key_file, false)?
         .open_sealed(fabric, slot, &sealed)
         .map(Some)
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
