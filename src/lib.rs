@@ -7,9 +7,8 @@
 //! depth and size limits), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one
 //! Git sync), `trust` (when orphans may be named and pruned), `cluster` (a fabric's client),
 //! `drift` and `health` (verdicts), `engine` (one task per fabric), `review` (the one-shot
-//! diff/apply view), `cli` (the
-//! command line: the dashboard entry and the headless commands), `sanitize` (terminal-safe
-//! output), `ui` (the terminal dashboard).
+//! diff/apply view), `cli` (the command line: the dashboard entry and the headless commands),
+//! `sanitize` (terminal-safe output), `ui` (the terminal dashboard).
 
 pub mod apply;
 pub mod bounded_yaml;
