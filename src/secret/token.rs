@@ -170,3 +170,70 @@ fn resolve(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::vault::Vault;
+
+    #[test]
+    fn each_use_reads_its_own_slot_and_only_git_may_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("secret.key");
+        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        let stored = |fabric: &str, slot: &'static str| {
+            vault::stored_secret(&store, &key_file, fabric, slot)
+        };
+        // Nothing stored: Git goes without a token, Kubernetes says how to store one.
+        assert!(git("lab", &TokenSource::Store, stored).unwrap().is_none());
+        let error = kubernetes("lab", &TokenSource::Store, &store, &key_file).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("hhdash secret set lab kubernetes-token"),
+            "{error}"
+        );
+
+        let vault = Vault::open(&key_file, true).unwrap();
+        let sealed = vault
+            .seal("lab", GIT_TOKEN_SLOT, &Secret::new("git-tok-1"))
+            .unwrap();
+        store.put_secret("lab", GIT_TOKEN_SLOT, &sealed).unwrap();
+        let token = git("lab", &TokenSource::Store, stored).unwrap().unwrap();
+        assert_eq!(token.expose(), "git-tok-1");
+        // The Git token is not the Kubernetes token, nor another fabric's.
+        assert!(kubernetes("lab", &TokenSource::Store, &store, &key_file).is_err());
+        assert!(git("other", &TokenSource::Store, stored).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_token_file_others_can_read_is_refused_without_showing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "file-tok-9\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let source = TokenSource::File(path.clone());
+        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        let key_file = dir.path().join("unused.key");
+        let error = kubernetes("lab", &source, &store, &key_file).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("fabric lab") && text.contains("chmod 600"),
+            "{text}"
+        );
+        assert!(!text.contains("file-tok-9"), "{text}");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let token = kubernetes("lab", &source, &store, &key_file).unwrap();
+        assert_eq!(token.expose(), "file-tok-9");
+    }
+
+    #[test]
+    fn an_unset_variable_is_named_with_the_fabric_and_the_use() {
+        let source = TokenSource::Env("HHDASH_TEST_NEVER_SET_TOKEN".into());
+        let error = git("lab", &source, |_, _| Ok(None)).unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("fabric lab: git token"), "{text}");
+        assert!(text.contains("HHDASH_TEST_NEVER_SET_TOKEN"), "{text}");
+    }
+}
