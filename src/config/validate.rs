@@ -3,7 +3,6 @@
 //! are taken relative to the configuration file, and no setting falls back to another fabric's.
 
 use std::collections::HashSet;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::raw::{RawConfig, RawGit, RawKeys, RawKubernetes, RawUi, RawWatch};
@@ -198,21 +197,20 @@ impl Validator<'_> {
             (Some(var), None) => Some(TokenSource::Env(var)),
             (None, Some(file)) => {
                 let path = self.resolve_path(&file);
-                match std::fs::metadata(&path) {
+                match std::fs::metadata(&path).map(|meta| crate::secret::open_to_others(&meta)) {
                     Err(error) => self.problem(
                         &format!("{section}.token_file"),
                         format!("{}: {error}", path.display()),
                     ),
-                    Ok(meta) if meta.permissions().mode() & 0o077 != 0 => self.problem(
+                    Ok(Some(mode)) => self.problem(
                         &format!("{section}.token_file"),
                         format!(
-                            "{} can be read by other users (mode {:o}); run `chmod 600 {}`",
+                            "{} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
                             path.display(),
-                            meta.permissions().mode() & 0o777,
                             path.display()
                         ),
                     ),
-                    Ok(_) => {}
+                    Ok(None) => {}
                 }
                 Some(TokenSource::File(path))
             }

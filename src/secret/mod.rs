@@ -60,6 +60,14 @@ impl Secret {
     }
 }
 
+/// The permission bits of a file that holds a secret (a token file, the key file) when users
+/// other than its owner have any access to it, which hhdash refuses; `None` when it is private.
+pub fn open_to_others(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")

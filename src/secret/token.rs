@@ -3,7 +3,6 @@
 //! module reads it, for the Kubernetes client (`kubernetes`, required) and for Git (`git`,
 //! optional), and says what to do when it cannot. A token never appears in an error.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
@@ -79,8 +78,7 @@ fn read_token_file(fabric: &str, what: &'static str, path: &Path) -> Result<Secr
         path: path.to_path_buf(),
         source,
     })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if let Some(mode) = super::open_to_others(&meta) {
         return Err(TokenError::FileTooOpen {
             fabric: fabric.to_string(),
             what,
@@ -175,6 +173,7 @@ fn resolve(
 mod tests {
     use super::*;
     use crate::secret::vault::Vault;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn each_use_reads_its_own_slot_and_only_git_may_have_none() {

@@ -3,7 +3,7 @@
 //! and slot, so a sealed token copied to another fabric's slot does not open.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -82,8 +82,7 @@ impl Vault {
         };
         match std::fs::metadata(path) {
             Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
+                if let Some(mode) = super::open_to_others(&meta) {
                     return Err(VaultError::KeyFileTooOpen {
                         path: path.to_path_buf(),
                         mode,
@@ -186,6 +185,7 @@ pub fn stored_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn sealed_tokens_open_only_in_their_own_slot() {
