@@ -1,13 +1,14 @@
 //! hhdash: a terminal dashboard for operating Hedgehog Open Network Fabrics.
 //!
 //! Modules are split by what they own (each says so in its first line):
-//! `kinds` (the registry), `config`, `secret` and `vault` (tokens), `xdg` (private default
+//! `kinds` (the registry), `config`, `keymap` (the key table config and ui share), `secret`
+//! (tokens: the redacted type, the vault, where each token comes from), `xdg` (private default
 //! paths), `desired` (Git files → desired set), `bounded_yaml` (one YAML document → JSON within
 //! depth and size limits), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one
 //! Git sync), `trust` (when orphans may be named and pruned), `cluster` (a fabric's client),
 //! `drift` and `health` (verdicts), `engine` (one task per fabric), `review` (the one-shot
-//! diff/apply view), `headless` and `cli` (headless commands), `sanitize` (terminal-safe
-//! output), `ui` (the terminal dashboard).
+//! diff/apply view), `cli` (the command line: the dashboard entry and the headless commands),
+//! `sanitize` (terminal-safe output), `ui` (the terminal dashboard).
 
 pub mod apply;
 pub mod bounded_yaml;
@@ -18,8 +19,8 @@ pub mod desired;
 pub mod drift;
 pub mod engine;
 pub mod git;
-pub mod headless;
 pub mod health;
+pub mod keymap;
 pub mod kinds;
 pub mod review;
 pub mod sanitize;
@@ -29,5 +30,4 @@ pub mod store;
 pub mod sync;
 pub mod trust;
 pub mod ui;
-pub mod vault;
 pub mod xdg;

@@ -6,9 +6,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{self, FabricConfig, TokenError, TokenSource};
+use crate::config::FabricConfig;
 use crate::desired::{self, Duplicate, Skipped};
 use crate::git::{self, GitError, GitSource};
+use crate::secret::token::{self, TokenError};
+use crate::secret::vault::VaultError;
 use crate::status::{self, SyncState};
 use crate::store::{Event, EventKind, Store, StoreError};
 use crate::trust::{self, SkippedClaim};
@@ -53,7 +55,7 @@ pub fn sync_fabric(
     fabric: &FabricConfig,
     store: &Store,
     git_cache_dir: &Path,
-    stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, String>,
+    stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, VaultError>,
 ) -> Result<SyncReport, SyncError> {
     let result = fetch_and_store(fabric, store, git_cache_dir, stored_secret);
     if let Err(error) = &result {
@@ -79,20 +81,9 @@ fn fetch_and_store(
     fabric: &FabricConfig,
     store: &Store,
     git_cache_dir: &Path,
-    stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, String>,
+    stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, VaultError>,
 ) -> Result<SyncReport, SyncError> {
-    let token = match &fabric.git.token {
-        // A Git token is optional: without one configured, use a stored one if any.
-        TokenSource::Store => {
-            stored_secret(&fabric.name, config::GIT_TOKEN_SLOT).map_err(|message| {
-                TokenError::Store {
-                    fabric: fabric.name.clone(),
-                    message,
-                }
-            })?
-        }
-        source => Some(source.resolve(&fabric.name, config::GIT_TOKEN_SLOT, || Ok(None))?),
-    };
+    let token = token::git(&fabric.name, &fabric.git.token, &stored_secret)?;
     let source = GitSource {
         fabric: &fabric.name,
         url: &fabric.git.url,

@@ -334,7 +334,8 @@ async fn an_orphan_changed_since_the_review_is_not_deleted() {
     let fabric = &config.fabrics[0];
     let store = hhdash::store::Store::open(&temp.path().join("store.redb")).unwrap();
     let client =
-        hhdash::headless::fabric_client(fabric, &store, &temp.path().join("unused.key")).unwrap();
+        hhdash::cli::cluster::fabric_client(fabric, &store, &temp.path().join("unused.key"))
+            .unwrap();
     let review = hhdash::review::review(fabric, &store, &client, false, false)
         .await
         .unwrap();

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use super::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase, ResourceRow};
 use crate::apply;
 use crate::cluster::{self, ClusterError, ConnectionReport, FabricClient};
-use crate::config::{self, FabricConfig};
+use crate::config::FabricConfig;
 use crate::desired::{DesiredObject, ObjectKey};
 use crate::drift::{self, Drift, DriftIndex, Transition};
 use crate::health::{self, SwitchHealth};
@@ -343,20 +343,13 @@ impl Engine {
     }
 
     fn token(&self) -> Result<crate::secret::Secret, String> {
-        let store = self.ctx.store.clone();
-        let key_file = self.ctx.key_file.clone();
-        self.fabric
-            .kubernetes
-            .token
-            .resolve(&self.fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
-                crate::vault::stored_secret(
-                    &store,
-                    &key_file,
-                    &self.fabric.name,
-                    config::KUBERNETES_TOKEN_SLOT,
-                )
-            })
-            .map_err(|e| e.to_string())
+        crate::secret::token::kubernetes(
+            &self.fabric.name,
+            &self.fabric.kubernetes.token,
+            &self.ctx.store,
+            &self.ctx.key_file,
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// Builds the client and checks it in the background; the result arrives as `Connected`.
@@ -599,7 +592,7 @@ impl Engine {
         tokio::task::spawn_blocking(move || {
             let result =
                 crate::sync::sync_fabric(&fabric, &ctx.store, &ctx.git_cache_dir, |name, slot| {
-                    crate::vault::stored_secret(&ctx.store, &ctx.key_file, name, slot)
+                    crate::secret::vault::stored_secret(&ctx.store, &ctx.key_file, name, slot)
                 });
             let message = result.map(|report| {
                 format!(

@@ -3,7 +3,7 @@
 //!
 //! The dashboard is one loop (`run`) over one model (`App`) that the UI task owns alone:
 //! engine events are folded into it (`App::fold`), keys become `Action`s (`action::resolve`,
-//! the one key table `action::BINDINGS`, remappable through `[ui.keys]`), actions update the
+//! the one key table `keymap::BINDINGS`, remappable through `[ui.keys]`), actions update the
 //! model (`App::update`), and the few that need the outside world come back as `Effect`s —
 //! engine `Command`s made in one place (`commands.rs`), clipboard writes, quit.
 //!
@@ -28,7 +28,7 @@ mod draw;
 pub mod events;
 pub mod fabrics;
 pub mod help;
-pub mod key;
+pub use crate::keymap::key;
 pub mod listing;
 pub mod model;
 mod run;

@@ -12,15 +12,16 @@ use color_eyre::eyre::{Result, eyre};
 #[allow(unused_imports)]
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
+use super::{Outcome, output};
 use crate::apply;
-use crate::cli::Outcome;
 use crate::cluster::FabricClient;
-use crate::config::{self, Config, FabricConfig};
+use crate::config::{Config, FabricConfig};
 use crate::desired::ObjectKey;
 use crate::drift::Drift;
 use crate::engine::{EngineContext, EngineEvent, JobPhase};
 use crate::kinds;
 use crate::review::{self, Review};
+use crate::secret::token;
 use crate::status;
 use crate::store::{Event, EventKind, Store};
 
@@ -30,18 +31,7 @@ pub fn fabric_client(
     store: &Store,
     key_file: &Path,
 ) -> Result<FabricClient> {
-    let token =
-        fabric
-            .kubernetes
-            .token
-            .resolve(&fabric.name, config::KUBERNETES_TOKEN_SLOT, || {
-                crate::vault::stored_secret(
-                    store,
-                    key_file,
-                    &fabric.name,
-                    config::KUBERNETES_TOKEN_SLOT,
-                )
-            })?;
+    let token = token::kubernetes(&fabric.name, &fabric.kubernetes.token, store, key_file)?;
     Ok(FabricClient::new(fabric, &token)?)
 }
 
@@ -114,91 +104,6 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
     })
 }
 
-fn symbol(drift: &Drift) -> &'static str {
-    match drift {
-        Drift::InSync => "=",
-        Drift::Drifted(_) => "~",
-        Drift::Missing => "+",
-        Drift::Orphan => "-",
-        Drift::Unknown => "?",
-    }
-}
-
-fn print_review(review: &Review, server: &str) {
-    let commit = review
-        .sync
-        .commit
-        .as_deref()
-        .map(|c| &c[..c.len().min(12)])
-        .unwrap_or("-");
-    let synced = review
-        .sync
-        .last_sync
-        .map(|t| status::format_age(t, status::now()))
-        .unwrap_or_else(|| "never".into());
-    println!(
-        "fabric {}: Git {commit} (synced {synced}) vs {server}{}",
-        review.fabric,
-        if review.server_side {
-            " [server-side dry run]"
-        } else {
-            ""
-        }
-    );
-    let mut current_kind = "";
-    for object in review.out_of_sync() {
-        if object.key.kind != current_kind {
-            current_kind = &object.key.kind;
-            println!("{current_kind}");
-        }
-        let what = match &object.drift {
-            Drift::Missing => "Missing (in Git, not in the cluster)".to_string(),
-            Drift::Orphan => match &object.keep {
-                Some(why) => format!("Orphan (in the cluster, not in Git; prune keeps it: {why})"),
-                None => "Orphan (in the cluster, not in Git)".to_string(),
-            },
-            other => format!("{:?}", crate::drift::Drift::tag(other)),
-        };
-        let source = object
-            .desired
-            .as_ref()
-            .map(|d| format!("  [{}]", d.source))
-            .unwrap_or_default();
-        println!(
-            "  {} {}  {what}{source}",
-            symbol(&object.drift),
-            object.key.name
-        );
-        if let Drift::Drifted(diffs) = &object.drift {
-            for diff in diffs {
-                println!("      {diff}");
-            }
-        }
-    }
-    let (drifted, missing, orphan) = review.counts();
-    let total = drifted + missing + orphan;
-    if let Some(distrust) = &review.distrust {
-        let unjudged = review
-            .objects
-            .iter()
-            .filter(|o| o.desired.is_none())
-            .count();
-        println!("{drifted} drifted, {missing} missing; orphans not listed:");
-        println!("  {distrust}");
-        if unjudged > 0 {
-            println!(
-                "  ({unjudged} live object(s) not in the stored desired set are left unjudged)"
-            );
-        }
-    } else if total == 0 {
-        println!("in sync: {} object(s) match Git", review.objects.len());
-    } else {
-        println!(
-            "{total} object(s) out of sync: {drifted} drifted, {missing} missing, {orphan} orphan"
-        );
-    }
-}
-
 /// `hhdash diff`: exit 0 in sync, 1 drift, 2 error (like `kubectl diff`).
 pub async fn diff(
     fabric: &FabricConfig,
@@ -207,7 +112,7 @@ pub async fn diff(
     server_side: bool,
     json: bool,
 ) -> Result<Outcome> {
-    crate::cli::warn_insecure(fabric);
+    output::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(fabric, store, &client, server_side, false).await?;
     if json {
@@ -215,7 +120,7 @@ pub async fn diff(
         value["sync"] = review.sync.to_json();
         crate::sanitize::print_json(&value)?;
     } else {
-        print_review(&review, &fabric.kubernetes.server);
+        output::print_review(&review, &fabric.kubernetes.server);
     }
     // A desired set that cannot say what Git does not want makes the diff incomplete: an
     // error (2), never "in sync" (0) nor a list of orphans (1).
@@ -274,7 +179,7 @@ pub async fn apply(
     key_file: &Path,
     options: &ApplyOptions,
 ) -> Result<Outcome> {
-    crate::cli::warn_insecure(fabric);
+    output::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
     let review = review::review(fabric, store, &client, false, options.allow_empty).await?;
     if let Some(distrust) = &review.distrust
@@ -468,7 +373,7 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
     // listener made per loop pass misses a signal delivered while an event is being printed.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
-    crate::cli::warn_insecure(&fabric);
+    output::warn_insecure(&fabric);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let engines = crate::engine::start_all(std::slice::from_ref(&fabric), ctx, tx);
     let print = |time: i64, what: &str, object: Option<&str>, message: &str| {

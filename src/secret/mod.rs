@@ -1,6 +1,10 @@
 //! secret: the in-memory type for tokens. It owns redaction: a `Secret` never prints its value
 //! through `Debug` or `Display`, and its bytes are wiped on drop. Callers read the value only
-//! with `expose()`, at the point where it is handed to a client library.
+//! with `expose()`, at the point where it is handed to a client library. `vault` seals tokens
+//! for the store; `token` reads a fabric's token from where its config says.
+
+pub mod token;
+pub mod vault;
 
 use std::fmt;
 use std::io::Read;
@@ -54,6 +58,14 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// The permission bits of a file that holds a secret (a token file, the key file) when users
+/// other than its owner have any access to it, which hhdash refuses; `None` when it is private.
+pub fn open_to_others(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
 }
 
 impl fmt::Debug for Secret {

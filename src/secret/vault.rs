@@ -1,9 +1,9 @@
-//! vault: seals tokens for the store with XChaCha20-Poly1305 under a 32-byte key that lives in a
+//! secret::vault: seals tokens for the store with XChaCha20-Poly1305 under a 32-byte key that lives in a
 //! 0600 key file (or `HHDASH_SECRET_KEY`, 64 hex digits). Each ciphertext is bound to its fabric
 //! and slot, so a sealed token copied to another fabric's slot does not open.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -34,6 +34,9 @@ pub enum VaultError {
     Undecryptable { fabric: String, slot: String },
     #[error("the system random number generator failed: {0}")]
     Random(String),
+    /// The store that holds the sealed tokens could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 pub struct Vault {
@@ -79,8 +82,7 @@ impl Vault {
         };
         match std::fs::metadata(path) {
             Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
+                if let Some(mode) = super::open_to_others(&meta) {
                     return Err(VaultError::KeyFileTooOpen {
                         path: path.to_path_buf(),
                         mode,
@@ -165,26 +167,25 @@ impl Vault {
 }
 
 /// Looks a fabric's slot up in the store and opens it with the vault key; `Ok(None)` when the
-/// store has nothing for that slot. Errors are already human sentences.
+/// store has nothing for that slot.
 pub fn stored_secret(
     store: &crate::store::Store,
     key_file: &Path,
     fabric: &str,
     slot: &str,
-) -> Result<Option<Secret>, String> {
-    let Some(sealed) = store.secret(fabric, slot).map_err(|e| e.to_string())? else {
+) -> Result<Option<Secret>, VaultError> {
+    let Some(sealed) = store.secret(fabric, slot)? else {
         return Ok(None);
     };
-    let vault = Vault::open(key_file, false).map_err(|e| e.to_string())?;
-    vault
+    Vault::open(key_file, false)?
         .open_sealed(fabric, slot, &sealed)
         .map(Some)
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn sealed_tokens_open_only_in_their_own_slot() {

@@ -1,26 +1,26 @@
 //! cli: the dashboard entry point (`hhdash`, `hhdash ui`) and the headless commands (`check`,
 //! `sync`, `status`, `secret set`, …) — argument parsing and human/JSON output. It composes
 //! config, store, vault and sync; it holds no logic of its own beyond presentation and exit
-//! codes.
+//! codes. Here: the arguments, `Outcome` and the dispatch; `local` runs the commands that need
+//! no cluster, `cluster` those that talk to one, and `output` prints for both.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use color_eyre::eyre::{Result, WrapErr, eyre};
-use serde::Serialize;
+use color_eyre::eyre::{Result, WrapErr};
 
 // Every line printed here quotes Git or the cluster somewhere: these print through the one
 // terminal sanitizer (JSON goes through `sanitize::print_json`).
 #[allow(unused_imports)]
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
-use crate::config::{self, Config, FabricConfig};
-use crate::secret::Secret;
-use crate::status::{self, FabricStatus};
+pub mod cluster;
+mod local;
+mod output;
+
+use crate::config::Config;
+use crate::secret::token;
 use crate::store::Store;
-use crate::sync::{self, SyncReport};
-use crate::vault::{self, Vault};
 use crate::xdg;
 
 #[derive(Debug, Parser)]
@@ -137,8 +137,8 @@ pub enum SecretSlot {
 impl SecretSlot {
     fn name(self) -> &'static str {
         match self {
-            SecretSlot::KubernetesToken => config::KUBERNETES_TOKEN_SLOT,
-            SecretSlot::GitToken => config::GIT_TOKEN_SLOT,
+            SecretSlot::KubernetesToken => token::KUBERNETES_TOKEN_SLOT,
+            SecretSlot::GitToken => token::GIT_TOKEN_SLOT,
         }
     }
 }
@@ -189,12 +189,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Sync { fabrics, json } => {
             let config = Config::load(&paths.config)?;
             let store = Store::open(&cli.store_path(&config))?;
-            sync_fabrics(&config, &store, &paths, fabrics, *json)
+            local::sync_fabrics(&config, &store, &paths, fabrics, *json)
         }
         Command::Status { fabrics, json } => {
             let config = Config::load(&paths.config)?;
             let store = Store::open(&cli.store_path(&config))?;
-            print_status(&config, &store, fabrics, *json)
+            local::status(&config, &store, fabrics, *json)
         }
         Command::Diff {
             fabric,
@@ -204,7 +204,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
             let store = Store::open(&cli.store_path(&config))?;
-            runtime()?.block_on(crate::headless::diff(
+            runtime()?.block_on(cluster::diff(
                 &fabric,
                 &store,
                 &paths.key_file,
@@ -224,7 +224,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
             let store = Store::open(&cli.store_path(&config))?;
-            let options = crate::headless::ApplyOptions {
+            let options = cluster::ApplyOptions {
                 dry_run: *dry_run,
                 prune: *prune,
                 yes: *yes,
@@ -232,12 +232,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 only: only.clone(),
                 force_conflicts: *force_conflicts,
             };
-            runtime()?.block_on(crate::headless::apply(
-                &fabric,
-                &store,
-                &paths.key_file,
-                &options,
-            ))
+            runtime()?.block_on(cluster::apply(&fabric, &store, &paths.key_file, &options))
         }
         Command::Watch { fabric, json } => {
             let config = Config::load(&paths.config)?;
@@ -249,7 +244,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 git_cache_dir: git_cache_dir(&config),
             };
             let runtime = runtime()?;
-            let outcome = runtime.block_on(crate::headless::watch(fabric, ctx, *json));
+            let outcome = runtime.block_on(cluster::watch(fabric, ctx, *json));
             // A Git fetch on a blocking thread must not keep a stopped watch alive.
             runtime.shutdown_timeout(std::time::Duration::from_secs(2));
             outcome
@@ -260,7 +255,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let config = Config::load(&paths.config)?;
             config.fabric(fabric)?;
             let store = Store::open(&cli.store_path(&config))?;
-            set_secret(&store, &paths, fabric, *slot)
+            local::set_secret(&store, &paths, fabric, *slot)
         }
     }
 }
@@ -297,56 +292,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn check(cli: &Cli, paths: &Paths, offline: bool) -> Result<Outcome> {
-    let outcome = check_file(paths)?;
+    let outcome = local::check_file(paths)?;
     if offline || !matches!(outcome, Outcome::Success) {
         return Ok(outcome);
     }
     let config = Config::load(&paths.config)?;
     let store = Store::open(&cli.store_path(&config))?;
-    runtime()?.block_on(crate::headless::check_connections(
-        &config,
-        &store,
-        &paths.key_file,
-    ))
-}
-
-fn check_file(paths: &Paths) -> Result<Outcome> {
-    match Config::load(&paths.config) {
-        Ok(config) => {
-            for fabric in &config.fabrics {
-                println!(
-                    "ok  fabric {}: namespace {}, server {}, git {} (branch {}, directory {:?})",
-                    fabric.name,
-                    fabric.namespace,
-                    fabric.kubernetes.server,
-                    crate::git::redact_url(&fabric.git.url),
-                    fabric.git.branch,
-                    fabric.git.directory
-                );
-                for warning in fabric.insecure_settings() {
-                    println!("    warning: {warning}");
-                }
-            }
-            println!(
-                "{}: {} fabric(s), no problems",
-                paths.config.display(),
-                config.fabrics.len()
-            );
-            Ok(Outcome::Success)
-        }
-        Err(error) => {
-            eprintln!("{error}");
-            Ok(Outcome::Failed)
-        }
-    }
-}
-
-/// The fabric's insecure settings (see `FabricConfig::insecure_settings`), on stderr so that
-/// JSON on stdout stays clean.
-pub fn warn_insecure(fabric: &FabricConfig) {
-    for warning in fabric.insecure_settings() {
-        eprintln!("warning: fabric {}: {warning}", fabric.name);
-    }
+    runtime()?.block_on(cluster::check_connections(&config, &store, &paths.key_file))
 }
 
 pub fn git_cache_dir(config: &Config) -> PathBuf {
@@ -354,187 +306,4 @@ pub fn git_cache_dir(config: &Config) -> PathBuf {
         .git_cache_dir
         .clone()
         .unwrap_or_else(|| xdg::cache_dir().join("git"))
-}
-
-fn sync_fabrics(
-    config: &Config,
-    store: &Store,
-    paths: &Paths,
-    names: &[String],
-    json: bool,
-) -> Result<Outcome> {
-    let mut failed = false;
-    let mut reports = Vec::new();
-    for fabric in config.select(names)? {
-        warn_insecure(fabric);
-        let result = sync::sync_fabric(fabric, store, &git_cache_dir(config), |name, slot| {
-            vault::stored_secret(store, &paths.key_file, name, slot)
-        });
-        match result {
-            Ok(report) => {
-                if !json {
-                    print_sync_report(fabric, &report);
-                }
-                reports
-                    .push(serde_json::json!({"fabric": fabric.name, "ok": true, "report": report}));
-            }
-            Err(error) => {
-                failed = true;
-                if json {
-                    reports.push(serde_json::json!({"fabric": fabric.name, "ok": false, "error": error.to_string()}));
-                } else {
-                    eprintln!(
-                        "sync failed: {error}\n  the previous desired state of {} is kept",
-                        fabric.name
-                    );
-                }
-            }
-        }
-    }
-    if json {
-        crate::sanitize::print_json(&reports)?;
-    }
-    Ok(if failed {
-        Outcome::Failed
-    } else {
-        Outcome::Success
-    })
-}
-
-fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
-    println!(
-        "fabric {}: synced commit {} (branch {}, directory {:?})",
-        report.fabric,
-        &report.commit[..report.commit.len().min(12)],
-        fabric.git.branch,
-        fabric.git.directory
-    );
-    println!(
-        "  {} YAML file(s), {} object(s)",
-        report.files,
-        report.objects()
-    );
-    for (kind, count) in report.counts.iter().filter(|(_, n)| *n > 0) {
-        println!("  {kind:<20} {count:>6}");
-    }
-    if !report.skipped.is_empty() {
-        println!("  skipped {} document(s):", report.skipped.len());
-        for skipped in &report.skipped {
-            let tag = if skipped.reason.is_error() {
-                "error"
-            } else {
-                "skip "
-            };
-            println!("    {tag} {skipped}");
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct FabricSummary<'a> {
-    name: &'a str,
-    namespace: &'a str,
-    #[serde(serialize_with = "status_as_json")]
-    status: FabricStatus,
-    desired: std::collections::BTreeMap<String, usize>,
-    live: usize,
-}
-
-/// `FabricStatus::to_json`: timestamps in RFC 3339.
-fn status_as_json<S: serde::Serializer>(status: &FabricStatus, out: S) -> Result<S::Ok, S::Error> {
-    status.to_json().serialize(out)
-}
-
-fn print_status(config: &Config, store: &Store, names: &[String], json: bool) -> Result<Outcome> {
-    let mut summaries = Vec::new();
-    for fabric in config.select(names)? {
-        summaries.push(FabricSummary {
-            name: &fabric.name,
-            namespace: &fabric.namespace,
-            status: store.fabric_status(&fabric.name)?,
-            desired: store.desired_counts(&fabric.name)?,
-            live: store.live(&fabric.name)?.len(),
-        });
-    }
-    if json {
-        crate::sanitize::print_json(&summaries)?;
-        return Ok(Outcome::Success);
-    }
-    let now = status::now();
-    let when = |t: Option<i64>| {
-        t.map(|t| status::format_age(t, now))
-            .unwrap_or_else(|| "never".into())
-    };
-    for summary in &summaries {
-        let s = &summary.status;
-        println!("{}  (namespace {})", summary.name, summary.namespace);
-        let error = |e: &Option<String>| {
-            e.as_ref()
-                .map(|e| format!("  error: {e}"))
-                .unwrap_or_default()
-        };
-        println!(
-            "  connection  {}{}",
-            s.connection.state,
-            error(&s.connection.error)
-        );
-        println!(
-            "  sync        {}  commit {}  last sync {}  skipped {} ({} errors){}",
-            s.sync.state,
-            s.sync
-                .commit
-                .as_deref()
-                .map(|c| &c[..c.len().min(12)])
-                .unwrap_or("-"),
-            when(s.sync.last_sync),
-            s.sync.skipped,
-            s.sync.skipped_errors,
-            error(&s.sync.error)
-        );
-        println!("  drift       {} ({})", s.drift.state, s.drift.count);
-        println!(
-            "  watch       {}  events {}  last event {}{}",
-            s.watch.state,
-            s.watch.event_count,
-            when(s.watch.last_event),
-            error(&s.watch.error)
-        );
-        let total: usize = summary.desired.values().sum();
-        let per_kind: Vec<String> = crate::kinds::desired_kinds()
-            .filter_map(|k| {
-                summary
-                    .desired
-                    .get(k.kind)
-                    .map(|n| format!("{} {n}", k.kind))
-            })
-            .collect();
-        println!("  desired     {total}  ({})", per_kind.join(", "));
-        println!("  live        {}", summary.live);
-    }
-    Ok(Outcome::Success)
-}
-
-fn set_secret(store: &Store, paths: &Paths, fabric: &str, slot: SecretSlot) -> Result<Outcome> {
-    let secret = Secret::read_from(std::io::stdin().lock())
-        .wrap_err("reading the token from standard input")?;
-    if secret.is_empty() {
-        return Err(eyre!(
-            "no token on standard input; pipe it in, e.g. `hhdash secret set {fabric} {} < token.txt`",
-            slot.name()
-        ));
-    }
-    let vault = Vault::open(&paths.key_file, true)?;
-    let sealed = vault.seal(fabric, slot.name(), &secret)?;
-    store.put_secret(fabric, slot.name(), &sealed)?;
-    writeln!(
-        std::io::stdout(),
-        "stored {} for fabric {fabric} (encrypted with {})",
-        slot.name(),
-        if std::env::var_os(vault::KEY_ENV).is_some() {
-            vault::KEY_ENV.to_string()
-        } else {
-            paths.key_file.display().to_string()
-        }
-    )?;
-    Ok(Outcome::Success)
 }

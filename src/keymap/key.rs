@@ -1,4 +1,4 @@
-//! ui::key: the key notation of the `[ui.keys]` config table ("s", "A", "enter", "pgdn",
+//! keymap::key: the key notation of the `[ui.keys]` config table ("s", "A", "enter", "pgdn",
 //! "ctrl-r") and its mapping from crossterm key events. Pure parsing; no terminal access.
 
 use std::fmt;

@@ -1,0 +1,148 @@
+//! cli::local: the commands that need no cluster — `check` of the file, `sync` (Git into the
+//! store), `status` (from the store) and `secret set`. They print through `output`.
+
+use std::io::Write;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+// Every line printed here quotes Git or the cluster somewhere: these print through the one
+// terminal sanitizer (JSON goes through `sanitize::print_json`).
+#[allow(unused_imports)]
+use crate::sanitize::{errln as eprintln, out as print, outln as println};
+
+use super::{Outcome, Paths, SecretSlot, git_cache_dir, output};
+use crate::config::Config;
+use crate::secret::Secret;
+use crate::secret::vault::{self, Vault};
+use crate::store::Store;
+use crate::sync;
+
+/// `hhdash check` (the file part): every fabric's settings, or every problem at once.
+pub(super) fn check_file(paths: &Paths) -> Result<Outcome> {
+    match Config::load(&paths.config) {
+        Ok(config) => {
+            for fabric in &config.fabrics {
+                println!(
+                    "ok  fabric {}: namespace {}, server {}, git {} (branch {}, directory {:?})",
+                    fabric.name,
+                    fabric.namespace,
+                    fabric.kubernetes.server,
+                    crate::git::redact_url(&fabric.git.url),
+                    fabric.git.branch,
+                    fabric.git.directory
+                );
+                for warning in fabric.insecure_settings() {
+                    println!("    warning: {warning}");
+                }
+            }
+            println!(
+                "{}: {} fabric(s), no problems",
+                paths.config.display(),
+                config.fabrics.len()
+            );
+            Ok(Outcome::Success)
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+/// `hhdash sync`: each fabric's Git into the store; a failed one keeps its previous desired set.
+pub(super) fn sync_fabrics(
+    config: &Config,
+    store: &Store,
+    paths: &Paths,
+    names: &[String],
+    json: bool,
+) -> Result<Outcome> {
+    let mut failed = false;
+    let mut reports = Vec::new();
+    for fabric in config.select(names)? {
+        output::warn_insecure(fabric);
+        let result = sync::sync_fabric(fabric, store, &git_cache_dir(config), |name, slot| {
+            vault::stored_secret(store, &paths.key_file, name, slot)
+        });
+        match result {
+            Ok(report) => {
+                if !json {
+                    output::print_sync_report(fabric, &report);
+                }
+                reports
+                    .push(serde_json::json!({"fabric": fabric.name, "ok": true, "report": report}));
+            }
+            Err(error) => {
+                failed = true;
+                if json {
+                    reports.push(serde_json::json!({"fabric": fabric.name, "ok": false, "error": error.to_string()}));
+                } else {
+                    eprintln!(
+                        "sync failed: {error}\n  the previous desired state of {} is kept",
+                        fabric.name
+                    );
+                }
+            }
+        }
+    }
+    if json {
+        crate::sanitize::print_json(&reports)?;
+    }
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `hhdash status`: each fabric's status and counts, from the store alone.
+pub(super) fn status(
+    config: &Config,
+    store: &Store,
+    names: &[String],
+    json: bool,
+) -> Result<Outcome> {
+    let mut summaries = Vec::new();
+    for fabric in config.select(names)? {
+        summaries.push(output::FabricSummary {
+            name: &fabric.name,
+            namespace: &fabric.namespace,
+            status: store.fabric_status(&fabric.name)?,
+            desired: store.desired_counts(&fabric.name)?,
+            live: store.live(&fabric.name)?.len(),
+        });
+    }
+    output::print_status(&summaries, json)?;
+    Ok(Outcome::Success)
+}
+
+/// `hhdash secret set`: a token from standard input, sealed into the store.
+pub(super) fn set_secret(
+    store: &Store,
+    paths: &Paths,
+    fabric: &str,
+    slot: SecretSlot,
+) -> Result<Outcome> {
+    let secret = Secret::read_from(std::io::stdin().lock())
+        .wrap_err("reading the token from standard input")?;
+    if secret.is_empty() {
+        return Err(eyre!(
+            "no token on standard input; pipe it in, e.g. `hhdash secret set {fabric} {} < token.txt`",
+            slot.name()
+        ));
+    }
+    let vault = Vault::open(&paths.key_file, true)?;
+    let sealed = vault.seal(fabric, slot.name(), &secret)?;
+    store.put_secret(fabric, slot.name(), &sealed)?;
+    writeln!(
+        std::io::stdout(),
+        "stored {} for fabric {fabric} (encrypted with {})",
+        slot.name(),
+        if std::env::var_os(vault::KEY_ENV).is_some() {
+            vault::KEY_ENV.to_string()
+        } else {
+            paths.key_file.display().to_string()
+        }
+    )?;
+    Ok(Outcome::Success)
+}

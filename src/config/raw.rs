@@ -1,0 +1,81 @@
+//! config::raw: the TOML file as serde reads it — every table and key, all optional, unknown
+//! keys refused. Nothing here is checked yet; `validate` turns it into the public settings.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) store_file: Option<PathBuf>,
+    pub(super) git_cache_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) fabric: Vec<RawFabric>,
+    #[serde(default)]
+    pub(super) ui: RawUi,
+}
+
+/// The optional `[ui]` table: dashboard behaviour and key bindings.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUi {
+    pub(super) read_only: Option<bool>,
+    pub(super) event_pane_lines: Option<u16>,
+    #[serde(default)]
+    pub(super) keys: BTreeMap<String, RawKeys>,
+}
+
+/// `sync = "s"` or `down = ["j", "down"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawKeys {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFabric {
+    pub(super) name: Option<String>,
+    pub(super) namespace: Option<String>,
+    pub(super) kubernetes: Option<RawKubernetes>,
+    pub(super) git: Option<RawGit>,
+    #[serde(default)]
+    pub(super) watch: RawWatch,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKubernetes {
+    pub(super) server: Option<String>,
+    pub(super) token_env: Option<String>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) ca_cert_file: Option<PathBuf>,
+    pub(super) ca_cert: Option<String>,
+    #[serde(default)]
+    pub(super) insecure_skip_tls_verify: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGit {
+    pub(super) url: Option<String>,
+    pub(super) branch: Option<String>,
+    pub(super) directory: Option<String>,
+    pub(super) token_env: Option<String>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) poll_interval_secs: Option<u64>,
+    pub(super) max_file_bytes: Option<u64>,
+    pub(super) max_sync_bytes: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWatch {
+    pub(super) enabled: Option<bool>,
+    pub(super) kinds: Option<Vec<String>>,
+    pub(super) stale_heartbeat_secs: Option<i64>,
+    pub(super) critical_drift_threshold: Option<usize>,
+}
