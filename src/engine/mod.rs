@@ -137,6 +137,13 @@ impl EngineEvent {
     }
 }
 
-mod runner;
+mod apply;
+mod connect;
+mod health;
+mod jobs;
+pub mod live;
+mod sync;
+mod task;
+mod watch;
 
-pub use runner::{EngineContext, spawn, start_all};
+pub use task::{EngineContext, spawn, start_all};
