@@ -119,3 +119,6 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod tests;
