@@ -91,7 +91,8 @@ impl Engine {
             .await;
             return;
         }
-        self.apply_job.try_start();
+        let started = self.apply_job.try_start();
+        debug_assert!(started, "no apply was running (checked above)");
         let total = targets.len();
         self.job(
             JobKind::Apply,
