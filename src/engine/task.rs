@@ -201,6 +201,8 @@ impl Engine {
             }
         }
         self.stop_watchers();
+        // If a sync is still running, this save is held like any other (`save_status`) and
+        // not written: the next start resets the watch state anyway (`load_from_store`).
         self.set_watch_state(WatchState::Stopped, None).await;
     }
 
