@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::live::{log_line, object_name};
+use super::live::object_name;
 use super::task::{Engine, Internal};
 use super::{ApplyRequest, ApplyScope, EngineEvent, JobKind, JobPhase};
 use crate::apply;
@@ -210,8 +210,7 @@ impl Engine {
             }
         };
         self.job(JobKind::Apply, phase).await;
-        self.log(log_line(status::now(), EventKind::Apply, None, message))
-            .await;
+        self.note(EventKind::Apply, message).await;
     }
 
     /// One object's apply outcome: stored with its log line in one transaction, then shown.

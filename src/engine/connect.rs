@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use super::JobKind;
 use super::JobPhase;
-use super::live::log_line;
 use super::task::{Engine, Internal};
 use crate::cluster::{ClusterError, ConnectionReport, FabricClient};
 use crate::config;
@@ -129,22 +128,10 @@ impl Engine {
                         "connected to {} ({})",
                         self.fabric.kubernetes.server, report.server_version
                     );
-                    self.log(log_line(
-                        status::now(),
-                        EventKind::Connection,
-                        None,
-                        message,
-                    ))
-                    .await;
+                    self.note(EventKind::Connection, message).await;
                 }
                 for warning in report.warnings {
-                    self.log(log_line(
-                        status::now(),
-                        EventKind::Connection,
-                        None,
-                        warning,
-                    ))
-                    .await;
+                    self.note(EventKind::Connection, warning).await;
                 }
                 self.job(
                     JobKind::Connect,
@@ -178,13 +165,7 @@ impl Engine {
                 self.client = None;
                 self.save_status().await;
                 if changed {
-                    self.log(log_line(
-                        status::now(),
-                        EventKind::Error,
-                        None,
-                        message.clone(),
-                    ))
-                    .await;
+                    self.note(EventKind::Error, message.clone()).await;
                 }
                 self.job(JobKind::Connect, JobPhase::Failed { message })
                     .await;
@@ -223,8 +204,7 @@ impl Engine {
                 status::no_answer_since(since),
                 self.fabric.kubernetes.server
             );
-            self.log(log_line(status::now(), EventKind::Error, None, message))
-                .await;
+            self.note(EventKind::Error, message).await;
         }
     }
 
@@ -242,13 +222,7 @@ impl Engine {
             "{} answers again after {silent} s without an answer; re-listing the cluster",
             self.fabric.kubernetes.server
         );
-        self.log(log_line(
-            status::now(),
-            EventKind::Connection,
-            None,
-            message,
-        ))
-        .await;
+        self.note(EventKind::Connection, message).await;
         if self.watch_wanted && self.client.is_some() {
             self.relist_after_outage = true;
             self.start_watchers().await;

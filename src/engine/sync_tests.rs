@@ -108,6 +108,15 @@ impl Fixture {
     }
 }
 
+fn logged(sent: &[EngineEvent]) -> Vec<&Event> {
+    sent.iter()
+        .filter_map(|e| match e {
+            EngineEvent::Log { event, .. } => Some(event),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_dashboard_gets_the_lines_the_sync_committed_not_what_landed_after_them() {
     let mut fx = Fixture::new();
@@ -127,13 +136,7 @@ async fn the_dashboard_gets_the_lines_the_sync_committed_not_what_landed_after_t
     fx.engine.finish_sync(attempt).await;
 
     let sent = fx.sent();
-    let logged: Vec<&Event> = sent
-        .iter()
-        .filter_map(|e| match e {
-            EngineEvent::Log { event, .. } => Some(event),
-            _ => None,
-        })
-        .collect();
+    let logged = logged(&sent);
     assert_eq!(logged.len(), 1, "{logged:?}");
     assert_eq!(logged[0].what, EventKind::Sync);
     assert!(
@@ -206,13 +209,7 @@ async fn a_failed_sync_shows_its_failure_line_and_keeps_the_previous_set() {
     fx.engine.finish_sync(attempt).await;
 
     let sent = fx.sent();
-    let logged: Vec<&Event> = sent
-        .iter()
-        .filter_map(|e| match e {
-            EngineEvent::Log { event, .. } => Some(event),
-            _ => None,
-        })
-        .collect();
+    let logged = logged(&sent);
     assert_eq!(logged.len(), 1, "{logged:?}");
     assert!(
         logged[0].message.starts_with("sync failed: "),

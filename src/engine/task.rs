@@ -282,8 +282,7 @@ impl Engine {
         })
         .await;
         for problem in problems {
-            self.log(log_line(status::now(), EventKind::Error, None, problem))
-                .await;
+            self.note(EventKind::Error, problem).await;
         }
     }
 
@@ -347,13 +346,8 @@ impl Engine {
                 } else {
                     self.stop_watchers();
                     self.set_watch_state(WatchState::Stopped, None).await;
-                    self.log(log_line(
-                        status::now(),
-                        EventKind::Watch,
-                        None,
-                        "watch stopped by the operator",
-                    ))
-                    .await;
+                    self.note(EventKind::Watch, "watch stopped by the operator")
+                        .await;
                 }
             }
             Command::Apply(request) => self.start_apply(request).await,
@@ -421,6 +415,11 @@ impl Engine {
             tracing::warn!(fabric = %self.fabric.name, "cannot log an event: {error}");
         }
         self.emit_log(entry).await;
+    }
+
+    /// Logs a fabric-wide line (no object), stamped now.
+    pub(super) async fn note(&self, what: EventKind, message: impl Into<String>) {
+        self.log(log_line(status::now(), what, None, message)).await;
     }
 
     /// Shows a log line that is already in the store.

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event as WatchEvent};
 
-use super::live::{Burst, LiveObject, live_event, log_line};
+use super::live::{Burst, LiveObject, live_event};
 use super::task::{Engine, Internal};
 use crate::cluster::{ClusterError, FabricClient};
 use crate::kinds::KindInfo;
@@ -153,8 +153,7 @@ impl Engine {
             let message = error.to_string();
             if self.status.watch.state != WatchState::Error {
                 let line = format!("watch: {message}");
-                self.log(log_line(status::now(), EventKind::Error, None, line))
-                    .await;
+                self.note(EventKind::Error, line).await;
             }
             self.set_watch_state(WatchState::Error, Some(message)).await;
         } else if round.delivered {
@@ -170,8 +169,7 @@ impl Engine {
                 } else {
                     "watch active"
                 };
-                self.log(log_line(status::now(), EventKind::Watch, None, message))
-                    .await;
+                self.note(EventKind::Watch, message).await;
             }
         }
     }
