@@ -217,9 +217,10 @@ pub fn record(
     status: ResourceStatus,
     entry: &Event,
 ) -> Result<(), StoreError> {
+    let no_objects: &[crate::store::LiveChange] = &[];
     store.write_live(
         fabric,
-        &[],
+        no_objects,
         &[(key.clone(), status)],
         std::slice::from_ref(entry),
     )

@@ -74,6 +74,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
@@ -711,7 +712,8 @@ static UNREGISTERED: KindInfo = KindInfo {
 #[derive(Debug, Default)]
 struct Entry {
     desired: Option<Value>,
-    live: Option<Value>,
+    /// Shared with the engine's rows and store write: one copy per live object.
+    live: Option<Arc<Value>>,
     drift: Drift,
     /// The bulk operation that last delivered `desired` / `live`; what a bulk replace did not
     /// deliver is swept afterwards (no second map of the incoming keys needed).
@@ -768,7 +770,7 @@ impl Contribution {
 enum Change {
     /// A new desired value, delivered by the bulk operation of the given epoch.
     Desired(Option<Value>, u64),
-    Live(Option<Value>, u64),
+    Live(Option<Arc<Value>>, u64),
     /// Nothing changed in the object, but something its verdict depends on did (whether its
     /// kind's live view or the desired set is known).
     Recheck,
@@ -906,7 +908,7 @@ impl DriftIndex {
                 let drift = if desired.is_none() && !orphans_known {
                     Drift::Unknown
                 } else {
-                    classify(info, desired.as_ref(), live.as_ref(), slot.live_known)
+                    classify(info, desired.as_ref(), live.as_deref(), slot.live_known)
                 };
                 let transition = (!existed || drift != entry.drift).then(|| Transition {
                     key,
@@ -1000,6 +1002,15 @@ impl DriftIndex {
 
     /// One watch event: the object's new live value (`None`: deleted). O(size of the object).
     pub fn set_live(&mut self, key: ObjectKey, live: Option<Value>) -> Option<Transition> {
+        self.set_live_shared(key, live.map(Arc::new))
+    }
+
+    /// `set_live` for a value the caller keeps too (the engine's rows share it).
+    pub fn set_live_shared(
+        &mut self,
+        key: ObjectKey,
+        live: Option<Arc<Value>>,
+    ) -> Option<Transition> {
         let epoch = self.epoch;
         self.update(key, Change::Live(live, epoch))
     }
@@ -1043,6 +1054,20 @@ impl DriftIndex {
         kind: &str,
         objects: impl IntoIterator<Item = (ObjectKey, Value)>,
     ) -> Vec<Transition> {
+        self.replace_live_kind_shared(
+            kind,
+            objects
+                .into_iter()
+                .map(|(key, value)| (key, Arc::new(value))),
+        )
+    }
+
+    /// `replace_live_kind` for values the caller keeps too (the engine's rows share them).
+    pub fn replace_live_kind_shared(
+        &mut self,
+        kind: &str,
+        objects: impl IntoIterator<Item = (ObjectKey, Arc<Value>)>,
+    ) -> Vec<Transition> {
         let epoch = self.next_epoch();
         self.slot_mut(kind).live_known = true;
         let mut transitions: Vec<Transition> = objects
@@ -1078,6 +1103,11 @@ impl DriftIndex {
 
     /// The last-seen live value of an object.
     pub fn live(&self, key: &ObjectKey) -> Option<&Value> {
+        self.entry(key).and_then(|entry| entry.live.as_deref())
+    }
+
+    /// The last-seen live value of an object, shared (no copy).
+    pub fn live_shared(&self, key: &ObjectKey) -> Option<&Arc<Value>> {
         self.entry(key).and_then(|entry| entry.live.as_ref())
     }
 

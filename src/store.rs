@@ -3,6 +3,7 @@
 //! fabric, and encrypted secrets. It owns the schema and transactions; it never talks to Git
 //! or a cluster, and it never sees a secret in clear text.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -150,10 +151,11 @@ pub enum EventKind {
     Error,
 }
 
-/// A change seen by the watch: an object as the cluster has it, or gone.
+/// A change seen by the watch: an object as the cluster has it, or gone. The object may be
+/// shared (`Arc<Value>`, as the engine keeps it): the store serialises it where it is.
 #[derive(Debug, Clone)]
-pub enum LiveChange {
-    Upsert { key: ObjectKey, object: Value },
+pub enum LiveChange<O = Value> {
+    Upsert { key: ObjectKey, object: O },
     Delete { key: ObjectKey },
 }
 
@@ -332,10 +334,10 @@ impl Store {
 
     /// Replaces a fabric's whole desired set and its sync status in ONE write transaction.
     /// If `objects` yields an error part-way, nothing is written and the previous set stays.
-    pub fn replace_desired<E: std::fmt::Display>(
+    pub fn replace_desired<O: Borrow<DesiredObject>, E: std::fmt::Display>(
         &self,
         fabric: &str,
-        objects: impl IntoIterator<Item = Result<DesiredObject, E>>,
+        objects: impl IntoIterator<Item = Result<O, E>>,
         change_status: impl FnOnce(&mut FabricStatus),
         events: &[Event],
     ) -> Result<usize, StoreError> {
@@ -351,8 +353,9 @@ impl Store {
             for object in objects {
                 // Returning early drops `txn` uncommitted: redb aborts it.
                 let object = object.map_err(|e| StoreError::Aborted(e.to_string()))?;
+                let object: &DesiredObject = object.borrow();
                 buffer.clear();
-                serde_json::to_writer(&mut buffer, &object).expect("object serialises");
+                serde_json::to_writer(&mut buffer, object).expect("object serialises");
                 table
                     .insert(object_key(fabric, &object.key).as_str(), buffer.as_slice())
                     .map_err(|e| self.db_error(e))?;
@@ -431,10 +434,10 @@ impl Store {
     }
 
     /// Applies a burst of watch changes and resource statuses in one transaction.
-    pub fn write_live(
+    pub fn write_live<O: Borrow<Value>>(
         &self,
         fabric: &str,
-        changes: &[LiveChange],
+        changes: &[LiveChange<O>],
         statuses: &[(ObjectKey, ResourceStatus)],
         events: &[Event],
     ) -> Result<(), StoreError> {
@@ -444,6 +447,7 @@ impl Store {
             for change in changes {
                 match change {
                     LiveChange::Upsert { key, object } => {
+                        let object: &Value = object.borrow();
                         let bytes = serde_json::to_vec(object).expect("json value serialises");
                         live.insert(object_key(fabric, key).as_str(), bytes.as_slice())
                             .map_err(|e| self.db_error(e))?;

@@ -1,17 +1,19 @@
 //! sync: one Git sync of one fabric — resolve the Git token, fetch the branch tip, parse the
 //! desired set, and replace it in the store in a single transaction. On any failure the
-//! previous desired set stays and the fabric's sync status says why.
+//! previous desired set stays and the fabric's sync status says why. Every attempt also
+//! returns what it committed (status, desired set, log lines), so a caller shows exactly that
+//! instead of reading the store back while other writers append to the same log.
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::config::FabricConfig;
-use crate::desired::{self, Duplicate, Skipped};
+use crate::desired::{self, DesiredObject, Duplicate, Skipped};
 use crate::git::{self, GitError, GitSource};
 use crate::secret::token::{self, TokenError};
 use crate::secret::vault::VaultError;
-use crate::status::{self, SyncState};
+use crate::status::{self, SyncState, SyncStatus};
 use crate::store::{Event, EventKind, Store, StoreError};
 use crate::trust::{self, SkippedClaim};
 
@@ -41,6 +43,25 @@ pub struct SyncReport {
     /// Desired objects per kind, in apply order.
     pub counts: Vec<(&'static str, usize)>,
     pub skipped: Vec<Skipped>,
+    /// The desired set as committed, in the order it was parsed.
+    #[serde(skip)]
+    pub desired: Vec<DesiredObject>,
+}
+
+/// What one sync attempt wrote to the store, in one transaction: the fabric's sync status and
+/// the log lines that came with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    pub sync: SyncStatus,
+    pub events: Vec<Event>,
+}
+
+/// One sync attempt: its outcome, and what it committed (`None` when even recording a failure
+/// failed: the store is as it was).
+#[derive(Debug)]
+pub struct SyncAttempt {
+    pub result: Result<SyncReport, SyncError>,
+    pub committed: Option<Committed>,
 }
 
 impl SyncReport {
@@ -57,24 +78,53 @@ pub fn sync_fabric(
     git_cache_dir: &Path,
     stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, VaultError>,
 ) -> Result<SyncReport, SyncError> {
-    let result = fetch_and_store(fabric, store, git_cache_dir, stored_secret);
-    if let Err(error) = &result {
-        let message = error.to_string();
-        let now = status::now();
-        let event = Event {
-            time: now,
-            what: EventKind::Error,
-            object: None,
-            message: format!("sync failed: {message}"),
-        };
-        // The desired set is untouched; only the sync status records the failure.
-        store.update_fabric_status(&fabric.name, &[event], |status| {
+    attempt_sync(fabric, store, git_cache_dir, stored_secret).result
+}
+
+/// `sync_fabric`, returning what the attempt committed too (see `SyncAttempt`).
+pub fn attempt_sync(
+    fabric: &FabricConfig,
+    store: &Store,
+    git_cache_dir: &Path,
+    stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, VaultError>,
+) -> SyncAttempt {
+    let error = match fetch_and_store(fabric, store, git_cache_dir, stored_secret) {
+        Ok((report, committed)) => {
+            return SyncAttempt {
+                result: Ok(report),
+                committed: Some(committed),
+            };
+        }
+        Err(error) => error,
+    };
+    let message = error.to_string();
+    let now = status::now();
+    let event = Event {
+        time: now,
+        what: EventKind::Error,
+        object: None,
+        message: format!("sync failed: {message}"),
+    };
+    // The desired set is untouched; only the sync status records the failure.
+    let recorded =
+        store.update_fabric_status(&fabric.name, std::slice::from_ref(&event), |status| {
             status.sync.state = SyncState::Error;
             status.sync.error = Some(message);
             status.sync.last_attempt = Some(now);
-        })?;
+        });
+    match recorded {
+        Ok(status) => SyncAttempt {
+            result: Err(error),
+            committed: Some(Committed {
+                sync: status.sync,
+                events: vec![event],
+            }),
+        },
+        Err(store_error) => SyncAttempt {
+            result: Err(store_error.into()),
+            committed: None,
+        },
     }
-    result
 }
 
 fn fetch_and_store(
@@ -82,7 +132,7 @@ fn fetch_and_store(
     store: &Store,
     git_cache_dir: &Path,
     stored_secret: impl Fn(&str, &'static str) -> Result<Option<crate::secret::Secret>, VaultError>,
-) -> Result<SyncReport, SyncError> {
+) -> Result<(SyncReport, Committed), SyncError> {
     let token = token::git(&fabric.name, &fabric.git.token, &stored_secret)?;
     let source = GitSource {
         fabric: &fabric.name,
@@ -150,11 +200,10 @@ fn fetch_and_store(
     let skipped_count = set.skipped.len();
     let claims: Vec<SkippedClaim> = set.skipped.iter().filter_map(SkippedClaim::of).collect();
     let source = trust::source_id(fabric);
+    let mut committed_sync = None;
     store.replace_desired(
         &fabric.name,
-        set.objects
-            .into_iter()
-            .map(Ok::<_, std::convert::Infallible>),
+        set.objects.iter().map(Ok::<_, std::convert::Infallible>),
         |status| {
             status.sync.state = SyncState::Synced;
             status.sync.error = None;
@@ -165,14 +214,21 @@ fn fetch_and_store(
             status.sync.skipped_errors = skipped_errors;
             status.sync.source = Some(source);
             status.sync.skipped_claims = claims;
+            committed_sync = Some(status.sync.clone());
         },
         &events,
     )?;
-    Ok(SyncReport {
+    let committed = Committed {
+        sync: committed_sync.expect("the status change runs in the committed transaction"),
+        events,
+    };
+    let report = SyncReport {
         fabric: fabric.name.clone(),
         commit: snapshot.commit,
         files: snapshot.files.len(),
         counts,
         skipped: set.skipped,
-    })
+        desired: set.objects,
+    };
+    Ok((report, committed))
 }

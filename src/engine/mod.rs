@@ -1,6 +1,11 @@
 //! engine: one task per fabric that owns the fabric's Kubernetes client, watchers, Git syncer,
 //! drift index and statuses. It takes `Command`s and emits `EngineEvent`s over tokio channels
 //! and never touches the terminal: the TUI and the headless CLI drive the same engine.
+//!
+//! This module holds the public vocabulary; `task` the engine's loop and dispatch; `live` the
+//! pure folding of watch events into a `Burst`; `watch` the watchers and their rounds;
+//! `connect` the client and the dead-link probe; `sync`, `apply` and `health` their jobs; and
+//! `jobs` how repeated requests for a job coalesce.
 
 use std::sync::Arc;
 
@@ -137,6 +142,13 @@ impl EngineEvent {
     }
 }
 
-mod runner;
+mod apply;
+mod connect;
+mod health;
+mod jobs;
+pub mod live;
+mod sync;
+mod task;
+mod watch;
 
-pub use runner::{EngineContext, spawn, start_all};
+pub use task::{EngineContext, spawn, start_all};

@@ -1,0 +1,443 @@
+//! live: folding watch events into what the engine knows of the cluster, without I/O. Each
+//! event changes the live state (drift index, resource statuses, Agents, re-lists under way)
+//! and adds to a `Burst`: what one store transaction and one `Rows` event carry. A kind's
+//! re-list is buffered between `Init` and `InitDone` and replaces the kind's live set only
+//! once complete (kube's reflector `Writer` does the same).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use kube::runtime::watcher::Event as WatchEvent;
+use serde_json::Value;
+
+use crate::cluster;
+use crate::desired::ObjectKey;
+use crate::drift::{DriftIndex, Transition};
+use crate::kinds::KindInfo;
+use crate::status::{KubernetesState, ResourceStatus, Timestamp};
+use crate::store::{Event, EventKind, LiveChange, Store, StoreError};
+
+/// One live object as the watch delivers it: converted once, then shared by the drift index,
+/// the dashboard's row and the store write.
+pub type LiveObject = (ObjectKey, Arc<Value>);
+
+/// Converts a watch event's object (in the watcher's task, off the engine's loop). `None` for
+/// an object without a name, which the engine cannot key.
+pub fn live_event(
+    info: &KindInfo,
+    event: WatchEvent<kube::api::DynamicObject>,
+) -> Option<WatchEvent<LiveObject>> {
+    let convert =
+        |object| cluster::live_entry(info, object).map(|(key, value)| (key, Arc::new(value)));
+    Some(match event {
+        WatchEvent::Init => WatchEvent::Init,
+        WatchEvent::InitDone => WatchEvent::InitDone,
+        WatchEvent::InitApply(object) => WatchEvent::InitApply(convert(object)?),
+        WatchEvent::Apply(object) => WatchEvent::Apply(convert(object)?),
+        WatchEvent::Delete(object) => WatchEvent::Delete(convert(object)?),
+    })
+}
+
+/// What a run of watch events changed: written to the store in one transaction, then sent as
+/// log lines and one `Rows` event.
+#[derive(Debug, Default)]
+pub struct Burst {
+    /// Live objects to store or drop.
+    pub changes: Vec<LiveChange<Arc<Value>>>,
+    pub statuses: Vec<(ObjectKey, ResourceStatus)>,
+    /// Log lines, in the order they happened.
+    pub entries: Vec<Event>,
+    /// Objects whose row must be sent again.
+    pub touched: BTreeSet<ObjectKey>,
+    /// Verdict changes, logged separately (never summarised).
+    pub transitions: Vec<Transition>,
+    /// An Agent came, changed or went: switch health must be re-evaluated.
+    pub agents_changed: bool,
+}
+
+impl Burst {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+            && self.statuses.is_empty()
+            && self.entries.is_empty()
+            && self.touched.is_empty()
+            && self.transitions.is_empty()
+    }
+
+    /// Writes the burst's objects, statuses and log lines to the store in one transaction,
+    /// however many watch events it holds.
+    pub fn write(&self, store: &Store, fabric: &str) -> Result<(), StoreError> {
+        store.write_live(fabric, &self.changes, &self.statuses, &self.entries)
+    }
+
+    /// A watch storm must not push connection, sync and drift lines out of the bounded event
+    /// log (nor flood listeners): past `MAX_OBJECT_EVENTS_PER_BURST` added/modified/deleted
+    /// objects, they are logged as one summary line per kind of change.
+    pub fn summarize_object_changes(&mut self) {
+        summarize_object_changes(&mut self.entries);
+    }
+}
+
+/// A kind's live objects as the reflector sees them: while a re-list is under way its objects
+/// are buffered; `InitDone` hands them over as the kind's whole live set.
+#[derive(Debug, Default)]
+pub struct Relists {
+    buffers: HashMap<&'static str, Vec<LiveObject>>,
+    /// Kinds whose list has completed since the watchers started.
+    listed: BTreeSet<&'static str>,
+}
+
+impl Relists {
+    fn begin(&mut self, kind: &'static str) {
+        self.buffers.insert(kind, Vec::new());
+    }
+
+    fn push(&mut self, kind: &'static str, object: LiveObject) {
+        self.buffers.entry(kind).or_default().push(object);
+    }
+
+    /// The re-list of `kind` is complete: its objects, and the kind counts as listed.
+    fn finish(&mut self, kind: &'static str) -> Vec<LiveObject> {
+        self.listed.insert(kind);
+        self.buffers.remove(kind).unwrap_or_default()
+    }
+
+    /// The watchers stopped: nothing is listed, nothing under way.
+    pub fn clear(&mut self) {
+        self.buffers.clear();
+        self.listed.clear();
+    }
+
+    /// Whether no re-list is under way and `kinds` kinds have completed one.
+    pub fn all_listed(&self, kinds: usize) -> bool {
+        self.buffers.is_empty() && self.listed.len() == kinds
+    }
+}
+
+/// Everything the watch has told the engine beside the drift index: per-resource statuses,
+/// the Agents (read-only: switch health, never drift) and the re-lists under way.
+#[derive(Debug)]
+pub struct LiveState {
+    namespace: String,
+    pub resources: HashMap<ObjectKey, ResourceStatus>,
+    pub agents: BTreeMap<String, Arc<Value>>,
+    pub relists: Relists,
+}
+
+/// Where a kind's live objects go: writable kinds into the drift index, with a resource
+/// status, a log line and a row per change; Agents (status written by the switches) into the
+/// switch-health map only. The one place the two differ.
+enum Target<'a> {
+    Index {
+        index: &'a mut DriftIndex,
+        resources: &'a mut HashMap<ObjectKey, ResourceStatus>,
+    },
+    Agents(&'a mut BTreeMap<String, Arc<Value>>),
+}
+
+impl Target<'_> {
+    fn contains(&self, key: &ObjectKey) -> bool {
+        match self {
+            Target::Index { index, .. } => index.live(key).is_some(),
+            Target::Agents(agents) => agents.contains_key(&key.name),
+        }
+    }
+
+    fn count(&self, info: &KindInfo) -> usize {
+        match self {
+            Target::Index { index, .. } => index.counts(info.kind).live,
+            Target::Agents(agents) => agents.len(),
+        }
+    }
+
+    /// One object added, modified (`Some`) or deleted (`None`).
+    fn set(
+        &mut self,
+        key: ObjectKey,
+        value: Option<Arc<Value>>,
+        now: Timestamp,
+        burst: &mut Burst,
+    ) {
+        let what = match (&value, self.contains(&key)) {
+            (None, _) => EventKind::Deleted,
+            (Some(_), true) => EventKind::Modified,
+            (Some(_), false) => EventKind::Added,
+        };
+        burst.changes.push(match &value {
+            Some(object) => LiveChange::Upsert {
+                key: key.clone(),
+                object: object.clone(),
+            },
+            None => LiveChange::Delete { key: key.clone() },
+        });
+        match self {
+            Target::Index { index, resources } => {
+                let status = update_status(resources, &key, value.as_deref(), now);
+                burst.statuses.push((key.clone(), status));
+                let message = match what {
+                    EventKind::Deleted => "deleted from the cluster".to_string(),
+                    what => format!("{what:?} in the cluster").to_lowercase(),
+                };
+                burst
+                    .entries
+                    .push(log_line(now, what, Some(object_name(&key)), message));
+                burst
+                    .transitions
+                    .extend(index.set_live_shared(key.clone(), value));
+                burst.touched.insert(key);
+            }
+            Target::Agents(agents) => {
+                match value {
+                    Some(value) => agents.insert(key.name, value),
+                    None => agents.remove(&key.name),
+                };
+                burst.agents_changed = true;
+            }
+        }
+    }
+
+    /// A completed re-list: `objects` is the kind's whole live set; what it lacks is gone.
+    fn replace(
+        &mut self,
+        info: &KindInfo,
+        namespace: &str,
+        objects: Vec<LiveObject>,
+        now: Timestamp,
+        burst: &mut Burst,
+    ) {
+        let seen: BTreeSet<&ObjectKey> = objects.iter().map(|(key, _)| key).collect();
+        let gone: Vec<ObjectKey> = match self {
+            // Ghosts (gone while we were not watching) leave the live set here.
+            Target::Index { index, .. } => index
+                .iter()
+                .filter(|(key, _)| key.kind == info.kind && index.live(key).is_some())
+                .map(|(key, _)| key.clone())
+                .filter(|key| !seen.contains(key))
+                .collect(),
+            Target::Agents(agents) => {
+                let names: BTreeSet<&str> = seen.iter().map(|key| key.name.as_str()).collect();
+                agents
+                    .keys()
+                    .filter(|name| !names.contains(name.as_str()))
+                    .map(|name| agent_key(namespace, name))
+                    .collect()
+            }
+        };
+        for key in &gone {
+            burst.changes.push(LiveChange::Delete { key: key.clone() });
+        }
+        for (key, object) in &objects {
+            burst.changes.push(LiveChange::Upsert {
+                key: key.clone(),
+                object: object.clone(),
+            });
+        }
+        match self {
+            Target::Index { index, resources } => {
+                for key in gone {
+                    let status = update_status(resources, &key, None, now);
+                    burst.statuses.push((key.clone(), status));
+                    burst.touched.insert(key);
+                }
+                for (key, object) in &objects {
+                    let status = update_status(resources, key, Some(object), now);
+                    burst.statuses.push((key.clone(), status));
+                    burst.touched.insert(key.clone());
+                }
+                burst
+                    .transitions
+                    .extend(index.replace_live_kind_shared(info.kind, objects));
+            }
+            Target::Agents(agents) => {
+                **agents = objects
+                    .into_iter()
+                    .map(|(key, value)| (key.name, value))
+                    .collect();
+                burst.agents_changed = true;
+            }
+        }
+    }
+}
+
+impl LiveState {
+    pub fn new(namespace: &str) -> Self {
+        LiveState {
+            namespace: namespace.to_string(),
+            resources: HashMap::new(),
+            agents: BTreeMap::new(),
+            relists: Relists::default(),
+        }
+    }
+
+    fn target<'a>(&'a mut self, index: &'a mut DriftIndex, info: &KindInfo) -> Target<'a> {
+        if info.writable() {
+            Target::Index {
+                index,
+                resources: &mut self.resources,
+            }
+        } else {
+            Target::Agents(&mut self.agents)
+        }
+    }
+
+    /// Folds one watch event of kind `info` into the live state and `burst`; `now` stamps its
+    /// statuses and log lines.
+    pub fn fold(
+        &mut self,
+        index: &mut DriftIndex,
+        info: &'static KindInfo,
+        event: WatchEvent<LiveObject>,
+        now: Timestamp,
+        burst: &mut Burst,
+    ) {
+        match event {
+            WatchEvent::Init => self.relists.begin(info.kind),
+            WatchEvent::InitApply(object) => self.relists.push(info.kind, object),
+            WatchEvent::InitDone => {
+                let objects = self.relists.finish(info.kind);
+                let namespace = self.namespace.clone();
+                let mut target = self.target(index, info);
+                target.replace(info, &namespace, objects, now, burst);
+                let message = format!("listed {} {}", target.count(info), info.plural);
+                let kind = Some(info.kind.to_string());
+                burst
+                    .entries
+                    .push(log_line(now, EventKind::Watch, kind, message));
+            }
+            WatchEvent::Apply((key, value)) => {
+                self.target(index, info).set(key, Some(value), now, burst)
+            }
+            WatchEvent::Delete((key, _)) => self.target(index, info).set(key, None, now, burst),
+        }
+    }
+}
+
+/// The kubernetes status of an object the watch sees (`previous`: what was known of it, e.g.
+/// when it was last applied).
+pub fn live_status(
+    previous: Option<&ResourceStatus>,
+    object: &Value,
+    now: Timestamp,
+) -> ResourceStatus {
+    let text = |field: &str| {
+        object
+            .get("metadata")
+            .and_then(|m| m.get(field))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    ResourceStatus {
+        state: KubernetesState::Live,
+        uid: text("uid"),
+        resource_version: text("resourceVersion"),
+        created: text("creationTimestamp"),
+        last_synced: Some(now),
+        error: None,
+        ..previous.cloned().unwrap_or_default()
+    }
+}
+
+/// The kubernetes status of an object the watch saw go (deleted, or missing from a re-list).
+pub fn gone_status(previous: Option<&ResourceStatus>, now: Timestamp) -> ResourceStatus {
+    ResourceStatus {
+        state: KubernetesState::Unknown,
+        resource_version: None,
+        last_synced: Some(now),
+        ..previous.cloned().unwrap_or_default()
+    }
+}
+
+fn update_status(
+    resources: &mut HashMap<ObjectKey, ResourceStatus>,
+    key: &ObjectKey,
+    object: Option<&Value>,
+    now: Timestamp,
+) -> ResourceStatus {
+    let previous = resources.get(key);
+    let status = match object {
+        Some(object) => live_status(previous, object, now),
+        None => gone_status(previous, now),
+    };
+    resources.insert(key.clone(), status.clone());
+    status
+}
+
+pub(super) fn log_line(
+    time: Timestamp,
+    what: EventKind,
+    object: Option<String>,
+    message: impl Into<String>,
+) -> Event {
+    Event {
+        time,
+        what,
+        object,
+        message: message.into(),
+    }
+}
+
+pub(super) fn object_name(key: &ObjectKey) -> String {
+    format!("{}/{}", key.kind, key.name)
+}
+
+fn agent_key(namespace: &str, name: &str) -> ObjectKey {
+    ObjectKey {
+        kind: "Agent".into(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    }
+}
+
+/// Past this many object changes in one burst, the log gets one line per kind of change.
+const MAX_OBJECT_EVENTS_PER_BURST: usize = 20;
+
+/// See `Burst::summarize_object_changes`. Drift transitions are logged separately and never
+/// folded.
+fn summarize_object_changes(entries: &mut Vec<Event>) {
+    let is_object_change = |e: &Event| {
+        matches!(
+            e.what,
+            EventKind::Added | EventKind::Modified | EventKind::Deleted
+        )
+    };
+    let count = entries.iter().filter(|e| is_object_change(e)).count();
+    if count <= MAX_OBJECT_EVENTS_PER_BURST {
+        return;
+    }
+    let mut per_change: Vec<(EventKind, BTreeMap<String, usize>)> = Vec::new();
+    for entry in entries.iter().filter(|e| is_object_change(e)) {
+        let kind = entry
+            .object
+            .as_deref()
+            .and_then(|o| o.split('/').next())
+            .unwrap_or("?")
+            .to_string();
+        match per_change.iter_mut().find(|(what, _)| *what == entry.what) {
+            Some((_, kinds)) => *kinds.entry(kind).or_default() += 1,
+            None => per_change.push((entry.what, BTreeMap::from([(kind, 1)]))),
+        }
+    }
+    let time = entries
+        .last()
+        .map(|e| e.time)
+        .unwrap_or_else(crate::status::now);
+    entries.retain(|e| !is_object_change(e));
+    for (what, kinds) in per_change {
+        let total: usize = kinds.values().sum();
+        let detail: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        entries.push(Event {
+            time,
+            what,
+            object: None,
+            message: format!(
+                "{total} objects {} in the cluster ({})",
+                format!("{what:?}").to_lowercase(),
+                detail.join(", ")
+            ),
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "live_tests.rs"]
+mod tests;

@@ -1,0 +1,329 @@
+//! Unit tests of the pure watch folding (`live.rs`): one watch event in, the state and the
+//! `Burst` it leaves out.
+
+use std::sync::Arc;
+
+use kube::runtime::watcher::Event as WatchEvent;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::drift::DriftKindTag;
+use crate::kinds;
+
+const NOW: Timestamp = 1_700_000_000;
+
+fn vpc() -> &'static KindInfo {
+    kinds::by_kind("VPC").unwrap()
+}
+
+fn agent() -> &'static KindInfo {
+    kinds::by_kind("Agent").unwrap()
+}
+
+fn key(kind: &str, name: &str) -> ObjectKey {
+    ObjectKey {
+        kind: kind.into(),
+        namespace: "default".into(),
+        name: name.into(),
+    }
+}
+
+fn object(kind: &str, name: &str, version: &str) -> LiveObject {
+    let value = json!({
+        "apiVersion": "x/v1", "kind": kind,
+        "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}"),
+                     "resourceVersion": version, "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"version": version},
+    });
+    (key(kind, name), Arc::new(value))
+}
+
+struct Fixture {
+    state: LiveState,
+    index: DriftIndex,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            state: LiveState::new("default"),
+            index: DriftIndex::new(None),
+        }
+    }
+
+    fn fold(&mut self, info: &'static KindInfo, event: WatchEvent<LiveObject>) -> Burst {
+        let mut burst = Burst::default();
+        self.state
+            .fold(&mut self.index, info, event, NOW, &mut burst);
+        burst
+    }
+
+    fn relist(&mut self, info: &'static KindInfo, objects: Vec<LiveObject>) -> Burst {
+        let mut burst = self.fold(info, WatchEvent::Init);
+        for object in objects {
+            self.state.fold(
+                &mut self.index,
+                info,
+                WatchEvent::InitApply(object),
+                NOW,
+                &mut burst,
+            );
+        }
+        self.state
+            .fold(&mut self.index, info, WatchEvent::InitDone, NOW, &mut burst);
+        burst
+    }
+}
+
+fn lines(burst: &Burst) -> Vec<String> {
+    burst
+        .entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{:?} {} {}",
+                e.what,
+                e.object.as_deref().unwrap_or("-"),
+                e.message
+            )
+        })
+        .collect()
+}
+
+fn upserted(burst: &Burst) -> Vec<&ObjectKey> {
+    burst
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            LiveChange::Upsert { key, .. } => Some(key),
+            LiveChange::Delete { .. } => None,
+        })
+        .collect()
+}
+
+fn deleted(burst: &Burst) -> Vec<&ObjectKey> {
+    burst
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            LiveChange::Delete { key } => Some(key),
+            LiveChange::Upsert { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_apply_of_a_new_object_is_added_live_with_one_shared_copy() {
+    let mut fx = Fixture::new();
+    let (k, value) = object("VPC", "v1", "7");
+    let burst = fx.fold(vpc(), WatchEvent::Apply((k.clone(), value.clone())));
+
+    assert_eq!(lines(&burst), ["Added VPC/v1 added in the cluster"]);
+    assert_eq!(upserted(&burst), [&k]);
+    let LiveChange::Upsert { object, .. } = &burst.changes[0] else {
+        unreachable!()
+    };
+    // The watcher's Arc goes to the store write and the index (the row) without a copy.
+    assert!(Arc::ptr_eq(object, &value));
+    assert!(Arc::ptr_eq(fx.index.live_shared(&k).unwrap(), &value));
+    let status = &burst.statuses[0].1;
+    assert_eq!(status.state, KubernetesState::Live);
+    assert_eq!(status.uid.as_deref(), Some("uid-v1"));
+    assert_eq!(status.resource_version.as_deref(), Some("7"));
+    assert_eq!(status.last_synced, Some(NOW));
+    assert_eq!(fx.state.resources[&k], *status);
+    assert_eq!(burst.touched.iter().collect::<Vec<_>>(), [&k]);
+    assert_eq!(burst.transitions.len(), 1);
+    assert_eq!(burst.transitions[0].from, DriftKindTag::Absent);
+    assert!(!burst.agents_changed);
+}
+
+#[test]
+fn a_modify_keeps_what_was_known_of_the_object_and_says_modified() {
+    let mut fx = Fixture::new();
+    let (k, first) = object("VPC", "v1", "7");
+    fx.fold(vpc(), WatchEvent::Apply((k.clone(), first)));
+    // The dashboard applied it meanwhile.
+    fx.state.resources.get_mut(&k).unwrap().last_applied = Some(NOW - 5);
+
+    let (_, second) = object("VPC", "v1", "8");
+    let burst = fx.fold(vpc(), WatchEvent::Apply((k.clone(), second.clone())));
+
+    assert_eq!(lines(&burst), ["Modified VPC/v1 modified in the cluster"]);
+    let status = &burst.statuses[0].1;
+    assert_eq!(status.resource_version.as_deref(), Some("8"));
+    assert_eq!(
+        status.last_applied,
+        Some(NOW - 5),
+        "the apply time survives"
+    );
+    assert_eq!(fx.index.live(&k), Some(&*second));
+}
+
+#[test]
+fn a_delete_drops_the_object_and_its_version() {
+    let mut fx = Fixture::new();
+    let (k, value) = object("VPC", "v1", "7");
+    fx.fold(vpc(), WatchEvent::Apply((k.clone(), value.clone())));
+
+    let burst = fx.fold(vpc(), WatchEvent::Delete((k.clone(), value)));
+
+    assert_eq!(lines(&burst), ["Deleted VPC/v1 deleted from the cluster"]);
+    assert_eq!(deleted(&burst), [&k]);
+    let status = &burst.statuses[0].1;
+    assert_eq!(status.state, KubernetesState::Unknown);
+    assert_eq!(status.resource_version, None);
+    assert_eq!(status.uid.as_deref(), Some("uid-v1"), "who it was is kept");
+    assert_eq!(fx.index.live(&k), None);
+    assert!(burst.touched.contains(&k));
+}
+
+#[test]
+fn a_relist_is_buffered_until_done_and_what_it_lacks_is_gone() {
+    let mut fx = Fixture::new();
+    let (a, b) = (key("VPC", "a"), key("VPC", "b"));
+    fx.relist(
+        vpc(),
+        vec![object("VPC", "a", "1"), object("VPC", "b", "1")],
+    );
+    assert!(fx.state.relists.all_listed(1));
+
+    // A re-list under way changes nothing yet.
+    let mut burst = fx.fold(vpc(), WatchEvent::Init);
+    fx.state.fold(
+        &mut fx.index,
+        vpc(),
+        WatchEvent::InitApply(object("VPC", "a", "2")),
+        NOW,
+        &mut burst,
+    );
+    assert!(burst.is_empty(), "{burst:?}");
+    assert!(!fx.state.relists.all_listed(1));
+    assert_eq!(fx.index.live(&b).map(|_| ()), Some(()));
+
+    fx.state
+        .fold(&mut fx.index, vpc(), WatchEvent::InitDone, NOW, &mut burst);
+    assert_eq!(lines(&burst), ["Watch VPC listed 1 vpcs"]);
+    assert_eq!(deleted(&burst), [&b], "b was deleted while nobody watched");
+    assert_eq!(upserted(&burst), [&a]);
+    assert_eq!(fx.state.resources[&b].state, KubernetesState::Unknown);
+    assert_eq!(
+        fx.state.resources[&a].resource_version.as_deref(),
+        Some("2")
+    );
+    assert_eq!(fx.index.live(&b), None);
+    assert_eq!(burst.touched, BTreeSet::from([a, b]));
+    assert!(fx.state.relists.all_listed(1));
+}
+
+#[test]
+fn agents_feed_switch_health_only_never_rows_statuses_or_lines() {
+    let mut fx = Fixture::new();
+    let burst = fx.relist(
+        agent(),
+        vec![
+            object("Agent", "leaf-1", "1"),
+            object("Agent", "leaf-2", "1"),
+        ],
+    );
+    assert_eq!(lines(&burst), ["Watch Agent listed 2 agents"]);
+    assert_eq!(upserted(&burst).len(), 2, "Agents are stored");
+    assert!(burst.statuses.is_empty() && burst.touched.is_empty());
+    assert!(burst.transitions.is_empty() && fx.index.is_empty());
+    assert!(burst.agents_changed);
+
+    let burst = fx.fold(agent(), WatchEvent::Apply(object("Agent", "leaf-1", "2")));
+    assert!(burst.entries.is_empty() && burst.statuses.is_empty());
+    assert!(burst.agents_changed);
+    assert_eq!(fx.state.agents["leaf-1"]["spec"]["version"], "2");
+
+    let burst = fx.fold(agent(), WatchEvent::Delete(object("Agent", "leaf-1", "2")));
+    assert_eq!(deleted(&burst), [&key("Agent", "leaf-1")]);
+    assert!(burst.entries.is_empty() && burst.agents_changed);
+
+    // A re-list without leaf-2 drops it.
+    let burst = fx.relist(agent(), vec![object("Agent", "leaf-3", "1")]);
+    assert_eq!(deleted(&burst), [&key("Agent", "leaf-2")]);
+    assert_eq!(
+        fx.state.agents.keys().collect::<Vec<_>>(),
+        [&"leaf-3".to_string()]
+    );
+    assert_eq!(lines(&burst), ["Watch Agent listed 1 agents"]);
+}
+
+#[test]
+fn a_storm_burst_becomes_one_line_per_kind_of_change_and_keeps_other_lines() {
+    let mut fx = Fixture::new();
+    let mut burst = Burst::default();
+    for i in 0..30 {
+        fx.state.fold(
+            &mut fx.index,
+            vpc(),
+            WatchEvent::Apply(object("VPC", &format!("v{i}"), "1")),
+            NOW,
+            &mut burst,
+        );
+    }
+    fx.state.fold(
+        &mut fx.index,
+        vpc(),
+        WatchEvent::Apply(object("VPC", "v0", "2")),
+        NOW,
+        &mut burst,
+    );
+    burst
+        .entries
+        .push(log_line(NOW, EventKind::Watch, None, "watch active"));
+    burst.summarize_object_changes();
+    assert_eq!(
+        lines(&burst),
+        [
+            "Watch - watch active",
+            "Added - 30 objects added in the cluster (VPC 30)",
+            "Modified - 1 objects modified in the cluster (VPC 1)",
+        ]
+    );
+    assert_eq!(burst.statuses.len(), 31, "every object is still stored");
+
+    let mut few = Burst::default();
+    for i in 0..3 {
+        let (k, v) = object("VPC", &format!("v{i}"), "1");
+        fx.state.fold(
+            &mut fx.index,
+            vpc(),
+            WatchEvent::Delete((k, v)),
+            NOW,
+            &mut few,
+        );
+    }
+    few.summarize_object_changes();
+    assert_eq!(
+        few.entries.len(),
+        3,
+        "small bursts keep one line per object"
+    );
+}
+
+#[test]
+fn a_burst_is_written_in_one_transaction_from_the_shared_objects() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = Store::open(&temp.path().join("s.redb")).unwrap();
+    let mut fx = Fixture::new();
+    let burst = fx.relist(
+        vpc(),
+        vec![object("VPC", "a", "1"), object("VPC", "b", "1")],
+    );
+    burst.write(&store, "east").unwrap();
+    let live: Vec<(ObjectKey, Value)> = store.live("east").unwrap();
+    assert_eq!(live.len(), 2);
+    assert_eq!(
+        live[0].1,
+        *fx.index.live_shared(&key("VPC", "a")).unwrap().as_ref()
+    );
+    let statuses = store.resource_statuses("east").unwrap();
+    assert_eq!(statuses.len(), 2);
+    assert_eq!(statuses[0].1.uid.as_deref(), Some("uid-a"));
+    let log = store.events("east", 10).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].message, "listed 2 vpcs");
+}

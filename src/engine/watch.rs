@@ -1,0 +1,176 @@
+//! watch: the engine's watchers — one kube watcher task per kind, restarted as a generation —
+//! and what a round of their events does: fold into one `Burst`, write it in one transaction,
+//! publish it, and move the watch state (Starting → Active, errors, recovery).
+
+use futures::StreamExt;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event as WatchEvent};
+
+use super::live::{Burst, LiveObject, live_event};
+use super::task::{Engine, Internal};
+use crate::cluster::{ClusterError, FabricClient};
+use crate::kinds::KindInfo;
+use crate::status::{self, WatchState};
+use crate::store::EventKind;
+
+/// Why a watcher could not deliver; becomes text only for the watch status and the log.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum WatchError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("fabric {fabric}: watching {plural}: {source}")]
+    Other {
+        fabric: String,
+        plural: &'static str,
+        source: watcher::Error,
+    },
+}
+
+impl WatchError {
+    fn of(client: &FabricClient, info: &KindInfo, error: watcher::Error) -> WatchError {
+        match error {
+            watcher::Error::InitialListFailed(e)
+            | watcher::Error::WatchStartFailed(e)
+            | watcher::Error::WatchFailed(e) => client.classify(e, "watch", info.plural).into(),
+            other => WatchError::Other {
+                fabric: client.fabric.clone(),
+                plural: info.plural,
+                source: other,
+            },
+        }
+    }
+}
+
+/// One run of queued watch results: the burst not yet flushed, and how the watch fared.
+#[derive(Default)]
+pub(super) struct WatchRound {
+    burst: Burst,
+    agents_changed: bool,
+    error: Option<WatchError>,
+    delivered: bool,
+}
+
+impl Engine {
+    pub(super) async fn start_watchers(&mut self) {
+        self.stop_watchers();
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        if !self.watch_wanted {
+            return;
+        }
+        self.watch_generation += 1;
+        let generation = self.watch_generation;
+        self.set_watch_state(WatchState::Starting, None).await;
+        for info in self.fabric.watch.kinds.clone() {
+            let api = client.watch_api(info);
+            let tx = self.internal_tx.clone();
+            let fabric_client = client.clone();
+            self.watchers.push(tokio::spawn(async move {
+                let config = watcher::Config::default();
+                let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+                while let Some(item) = stream.next().await {
+                    let event = match item {
+                        Ok(event) => match live_event(info, event) {
+                            Some(event) => Ok(event),
+                            None => continue,
+                        },
+                        Err(error) => Err(WatchError::of(&fabric_client, info, error)),
+                    };
+                    let message = Internal::Watch {
+                        generation,
+                        kind: info,
+                        event,
+                    };
+                    if tx.send(message).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }
+
+    pub(super) fn stop_watchers(&mut self) {
+        for handle in self.watchers.drain(..) {
+            handle.abort();
+        }
+        self.watch_generation += 1;
+        self.live.relists.clear();
+    }
+
+    /// One watcher's result of the current generation.
+    pub(super) fn fold_watch_result(
+        &mut self,
+        info: &'static KindInfo,
+        event: Result<WatchEvent<LiveObject>, WatchError>,
+        round: &mut WatchRound,
+    ) {
+        match event {
+            Err(error) => round.error = Some(error),
+            Ok(event) => {
+                round.delivered = true;
+                self.status.watch.event_count += 1;
+                self.live.fold(
+                    &mut self.index,
+                    info,
+                    event,
+                    status::now(),
+                    &mut round.burst,
+                );
+            }
+        }
+    }
+
+    /// Writes the round's burst in one transaction and publishes it.
+    pub(super) async fn flush(&mut self, round: &mut WatchRound) {
+        let mut burst = std::mem::take(&mut round.burst);
+        round.agents_changed |= burst.agents_changed;
+        if burst.is_empty() {
+            return;
+        }
+        burst.summarize_object_changes();
+        if let Err(error) = burst.write(&self.ctx.store, &self.fabric.name) {
+            tracing::warn!(fabric = %self.fabric.name, "cannot store live changes: {error}");
+        }
+        let Burst {
+            entries,
+            touched,
+            transitions,
+            ..
+        } = burst;
+        for entry in entries {
+            self.emit_log(entry).await;
+        }
+        self.publish_rows(touched, transitions).await;
+    }
+
+    /// After a round: switch health if Agents changed, and the watch state.
+    pub(super) async fn finish_watch_round(&mut self, round: WatchRound) {
+        if round.agents_changed {
+            self.refresh_health().await;
+        }
+        if let Some(error) = round.error {
+            let message = error.to_string();
+            if self.status.watch.state != WatchState::Error {
+                let line = format!("watch: {message}");
+                self.note(EventKind::Error, line).await;
+            }
+            self.set_watch_state(WatchState::Error, Some(message)).await;
+        } else if round.delivered {
+            self.status.watch.last_event = Some(status::now());
+            // Active means every watched kind has been listed: only then is the live view whole.
+            let all_listed = self.live.relists.all_listed(self.fabric.watch.kinds.len());
+            if self.status.watch.state != WatchState::Active && all_listed {
+                let recovered = self.status.watch.state == WatchState::Error
+                    || std::mem::take(&mut self.relist_after_outage);
+                self.set_watch_state(WatchState::Active, None).await;
+                let message = if recovered {
+                    "watch recovered; live state re-listed"
+                } else {
+                    "watch active"
+                };
+                self.note(EventKind::Watch, message).await;
+            }
+        }
+    }
+}
