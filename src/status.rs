@@ -108,7 +108,7 @@ pub struct SyncStatus {
     pub source: Option<String>,
     /// Skipped documents that still name an object: never pruned, never plain orphans.
     #[serde(default)]
-    pub skipped_claims: Vec<crate::trust::SkippedClaim>,
+    pub skipped_claims: Vec<SkippedClaim>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -235,6 +235,28 @@ pub fn format_age(timestamp: Timestamp, now: Timestamp) -> String {
         60..3600 => format!("{}m ago", age / 60),
         3600..86_400 => format!("{}h ago", age / 3600),
         _ => format!("{}d ago", age / 86_400),
+    }
+}
+
+/// A document the sync left out that still names an object (kind and name), e.g. a VPC at an
+/// unserved version or in another namespace: the live object of that name is not an orphan to
+/// delete, whatever the sync made of the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedClaim {
+    pub kind: String,
+    pub name: String,
+    /// `file:line: reason`
+    pub at: String,
+}
+
+impl SkippedClaim {
+    pub fn of(skipped: &crate::desired::Skipped) -> Option<SkippedClaim> {
+        let (kind, name) = skipped.claims.as_ref()?;
+        Some(SkippedClaim {
+            kind: kind.clone(),
+            name: name.clone(),
+            at: skipped.to_string(),
+        })
     }
 }
 

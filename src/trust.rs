@@ -11,7 +11,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::FabricConfig;
-use crate::desired::Skipped;
 use crate::status::{SyncState, SyncStatus};
 
 /// The identity of the Git source a sync read, compared with the config in force: a desired
@@ -120,27 +119,7 @@ pub fn desired_trust(
     Ok(())
 }
 
-/// A document the sync left out that still names an object (kind and name), e.g. a VPC at an
-/// unserved version or in another namespace: the live object of that name is not an orphan to
-/// delete, whatever the sync made of the document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct SkippedClaim {
-    pub kind: String,
-    pub name: String,
-    /// `file:line: reason`
-    pub at: String,
-}
-
-impl SkippedClaim {
-    pub fn of(skipped: &Skipped) -> Option<SkippedClaim> {
-        let (kind, name) = skipped.claims.as_ref()?;
-        Some(SkippedClaim {
-            kind: kind.clone(),
-            name: name.clone(),
-            at: skipped.to_string(),
-        })
-    }
-}
+pub use crate::status::SkippedClaim;
 
 /// Claims by (kind, name), for lookups while judging orphans.
 pub fn claims_by_key(sync: &SyncStatus) -> BTreeMap<(String, String), String> {
