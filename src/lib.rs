@@ -4,9 +4,10 @@
 //! `kinds` (the registry), `config`, `secret` and `vault` (tokens), `xdg` (private default
 //! paths), `desired` (Git files → desired set), `bounded_yaml` (one YAML document → JSON within
 //! depth and size limits), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one
-//! Git sync), `trust` (when orphans may be named and pruned), `cluster` (a fabric's client),
-//! `drift` and `health` (verdicts), `engine` (one task per fabric), `review` (the one-shot
-//! diff/apply view), `headless` and `cli` (headless commands), `sanitize` (terminal-safe
+//! Git sync), `time` (the clock and every date format), `trust` (when orphans may be named
+//! and pruned), `cluster` (a fabric's client), `drift` and `health` (verdicts), `engine` (one
+//! task per fabric), `review` (the one-shot diff/apply view), `headless` and `cli` (headless
+//! commands), `sanitize` (terminal-safe
 //! output), `ui` (the terminal dashboard).
 
 pub mod bounded_yaml;
@@ -26,6 +27,7 @@ pub mod secret;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod time;
 pub mod trust;
 pub mod ui;
 pub mod vault;

@@ -256,8 +256,7 @@ async fn agent(
         .create(&PostParams::default(), &object)
         .await
         .unwrap();
-    let heartbeat =
-        hhdash::status::format_utc(hhdash::status::now() - heartbeat_age).replace(' ', "T");
+    let heartbeat = hhdash::time::format_rfc3339(hhdash::time::now() - heartbeat_age);
     let status = serde_json::json!({"status": {
         "lastHeartbeat": heartbeat, "lastAppliedGen": applied, "lastAttemptGen": attempted,
         "version": "v0.87.0", "conditions": []
