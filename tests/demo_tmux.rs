@@ -8,81 +8,9 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// A detached 200x50 session running `command`.
-    fn start(name: &str, command: &str) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("hhdash-demo-test-{}-{name}", std::process::id()),
-        };
-        let size = ["-x", "200", "-y", "50"];
-        tmux.run(&[&["new-session", "-d", "-s", "demo"][..], &size, &[command]].concat());
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = common::run_with_deadline(
-            Command::new("tmux").args(["-L", &self.socket]).args(args),
-            Duration::from_secs(20),
-        );
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The screen plus its scrollback (the banner is printed before the dashboard).
-    fn capture(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "demo", "-S", "-1000"])
-    }
-
-    fn wait_for(&self, secs: u64, what: &str, want: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.capture();
-            if want(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} within {secs}s; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    fn pane_pid(&self) -> u32 {
-        self.run(&["list-panes", "-t", "demo", "-F", "#{pane_pid}"])
-            .trim()
-            .parse()
-            .unwrap()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // Not `run`: a failure here must not panic while a test's panic unwinds.
-        if let Ok(mut child) = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .spawn()
-        {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use testenv::support::Tmux;
 
 /// Every process below `root` (pid → command line), from /proc.
 fn descendants(root: u32) -> HashMap<u32, String> {
@@ -154,9 +82,9 @@ fn demo_until_dashboard(name: &str) -> (Tmux, HashMap<u32, String>, String) {
         target.display()
     );
     let started = Instant::now();
-    let tmux = Tmux::start(name, &command);
+    let tmux = Tmux::start(name, (200, 50), &[], &command);
     // Generous: the first run may build the demo binary.
-    let screen = tmux.wait_for(600, "live dashboard with 6 Ready switches", |s| {
+    let screen = tmux.wait_with_scrollback(600, "live dashboard with 6 Ready switches", |s| {
         s.contains("Ready 6/6") && s.contains("Fabrics") && s.contains("demo")
     });
     eprintln!(
@@ -175,7 +103,7 @@ fn demo_until_dashboard(name: &str) -> (Tmux, HashMap<u32, String>, String) {
 
 /// After the demo printed its exit code: nothing it started runs, its temp dirs are gone.
 fn assert_cleaned_up(tmux: &Tmux, processes: &HashMap<u32, String>) -> String {
-    let screen = tmux.wait_for(30, "the demo's exit", |s| s.contains("DEMO-EXIT="));
+    let screen = tmux.wait_with_scrollback(30, "the demo's exit", |s| s.contains("DEMO-EXIT="));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let left: Vec<&String> = processes
@@ -206,7 +134,7 @@ fn assert_cleaned_up(tmux: &Tmux, processes: &HashMap<u32, String>) -> String {
 #[test]
 fn the_demo_reaches_a_live_dashboard_and_q_leaves_nothing_behind() {
     let (tmux, processes, _) = demo_until_dashboard("quit");
-    tmux.run(&["send-keys", "-t", "demo", "q"]);
+    tmux.keys(&["q"]);
     let screen = assert_cleaned_up(&tmux, &processes);
     assert!(screen.contains("DEMO-EXIT=0"), "{screen}");
     // Back on the normal screen: the banner said where things were.

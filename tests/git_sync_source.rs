@@ -26,31 +26,12 @@ const TOKEN: &str = "tok-S3CRET-0123456789abcdef";
 /// Runs git with a fixed identity and no user or system config, so results do not depend on the
 /// machine's git setup.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let mut command = Command::new("git");
-    command
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_NAME", "Test Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z");
-    let out = common::run_with_deadline(&mut command, common::COMMAND_DEADLINE);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    common::run_git(
+        common::git_command(dir)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z"),
+    )
 }
 
 struct Repo {

@@ -4,9 +4,6 @@
 
 mod common;
 
-#[path = "../benches/fixture.rs"]
-mod fixture;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,14 +14,14 @@ fn a_sync_killed_at_any_point_leaves_a_whole_desired_set() {
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
     // Commit 1: a small fabric. Commit 2 (the branch tip): 10,000 documents.
-    let small = fixture::generated_fabric(40, 40);
+    let small = testenv::fixtures::generated_fabric(40, 40);
     let small_files: Vec<(&str, &[u8])> = small
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_bytes()))
         .collect();
     common::repo_with(&repo, &small_files);
     common::git(&repo, &["branch", "small"]);
-    let large = fixture::generated_fabric(10_000, 100);
+    let large = testenv::fixtures::generated_fabric(10_000, 100);
     let large_files: Vec<(&str, &[u8])> = large
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_bytes()))

@@ -11,136 +11,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kube::api::{Patch, PatchParams};
+use testenv::support::Tmux;
 
-/// The most one tmux command (send-keys, capture-pane, …) may take; a hang fails the test.
-const TMUX_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Runs `tmux -L socket args…` with a deadline; fails the test with tmux's stderr on error.
-fn tmux_run(socket: &str, args: &[&str]) -> String {
-    let out = common::run_with_deadline(
-        Command::new("tmux").args(["-L", socket]).args(args),
-        TMUX_DEADLINE,
-    );
-    assert!(
-        out.status.success(),
-        "tmux {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// One tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str, home: &Path) -> Tmux {
-        let socket = format!(
-            "hhdash-e2e-{}-{}",
-            std::process::id(),
-            home.display().to_string().len() ^ rand_suffix()
-        );
-        let tmux = Tmux { socket };
-        let home = format!("HOME={}", home.display());
-        tmux.run(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "160",
-            "-y",
-            "45",
-            "-e",
-            &home,
-            "-e",
-            "TERM=xterm-256color",
-            command,
-        ]);
-        // OSC 52 from the application becomes a tmux paste buffer (`show-buffer`), as an
-        // operator's tmux passes it on to their clipboard.
-        tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        tmux_run(&self.socket, args)
-    }
-
-    /// Sends each key, 150 ms apart. Never `Escape`: use [`Tmux::escape`].
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            assert_ne!(
-                *key, "Escape",
-                "use Tmux::escape, which waits until it was read"
-            );
-            self.run(&["send-keys", "-t", "0", key]);
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    /// Sends `Escape` and waits until the screen shows it was read (`read`), so the next key
-    /// cannot merge with it into Alt-key.
-    fn escape(&self, what: &str, read: impl Fn(&str) -> bool) {
-        self.run(&["send-keys", "-t", "0", "Escape"]);
-        self.wait(10, what, read);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "0"])
-    }
-
-    /// The screen with its styles as SGR escape sequences (`capture-pane -e`).
-    fn styled_screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-e", "-t", "0"])
-    }
-
-    fn alternate_screen_on(&self) -> bool {
-        self.run(&["display-message", "-p", "-t", "0", "#{alternate_on}"])
-            .trim()
-            == "1"
-    }
-
-    /// Waits until the screen satisfies `want`; on timeout fails showing the screen.
-    fn wait(&self, secs: u64, what: &str, want: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.screen();
-            if want(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-fn rand_suffix() -> usize {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as usize
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // Not `run`: a failure here must not panic while a test's panic unwinds.
-        if let Ok(mut child) = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .spawn()
-        {
-            let deadline = Instant::now() + TMUX_DEADLINE;
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// A 160×45 terminal running `command` with `home` as HOME and a 256-colour TERM.
+fn start_terminal(command: &str, home: &Path) -> Tmux {
+    let env = [
+        format!("HOME={}", home.display()),
+        "TERM=xterm-256color".to_string(),
+    ];
+    Tmux::start("e2e", (160, 45), &env, command)
 }
 
 /// `hhdash <global> --config … <command>`: `command` may be empty (the dashboard is the default).
@@ -176,7 +55,7 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
     let ns = "e2e";
     plane.grant(ns).await.unwrap();
     let (temp, config) = setup(ns, plane);
-    let tmux = Tmux::start(
+    let tmux = start_terminal(
         &dashboard_command(
             &config,
             &temp.path().join("store.redb"),
@@ -288,7 +167,7 @@ async fn top_level_read_only_refuses_every_write() {
     let ns = "e2e-ro";
     plane.grant(ns).await.unwrap();
     let (temp, config) = setup(ns, plane);
-    let tmux = Tmux::start(
+    let tmux = start_terminal(
         &dashboard_command(
             &config,
             &temp.path().join("store.redb"),
@@ -486,7 +365,7 @@ async fn over_ssh_it_draws_resizes_copies_and_ends_on_hangup() {
         store.display(),
         temp.path().join("log").display()
     );
-    let tmux = Tmux::start(
+    let tmux = start_terminal(
         &format!(
             "{}; echo \"ssh exited $?\"; sleep 120",
             sshd.command(&remote)
@@ -507,7 +386,15 @@ async fn over_ssh_it_draws_resizes_copies_and_ends_on_hangup() {
 
     // A resize reaches it through ssh (SIGWINCH, window-change) and it redraws to the new
     // width: the table's bottom-right corner sits in column 200, beyond the old 160.
-    tmux.run(&["resize-window", "-t", "0", "-x", "200", "-y", "50"]);
+    tmux.run(&[
+        "resize-window",
+        "-t",
+        tmux.target(),
+        "-x",
+        "200",
+        "-y",
+        "50",
+    ]);
     tmux.wait(20, "a redraw at 200 columns", |s| {
         s.lines()
             .any(|l| l.ends_with('┛') && l.chars().count() == 200)
@@ -616,7 +503,7 @@ async fn no_color_draws_the_dashboard_without_colour() {
             "",
             "",
         );
-        Tmux::start(&format!("{env} {command}"), &temp.path().join("home"))
+        start_terminal(&format!("{env} {command}"), &temp.path().join("home"))
     };
     let coloured = start("env -u NO_COLOR", "coloured.redb");
     let plain = start("env NO_COLOR=1", "plain.redb");
