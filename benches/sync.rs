@@ -104,18 +104,6 @@ fn bench_sync(c: &mut Criterion) {
     group.finish();
 }
 
-/// The reproduced bomb, as a VPC document.
-fn alias_bomb() -> String {
-    let mut text = String::from(
-        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: bomb\nspec:\n  a: &a [",
-    );
-    text.push_str(&"x,".repeat(30_000));
-    text.push_str("]\n  b: [");
-    text.push_str(&"*a,".repeat(30_000));
-    text.push_str("]\n");
-    text
-}
-
 /// Runs the real binary once: (wall time, peak RSS in bytes) of the child alone.
 ///
 /// The peak is the child's `VmHWM`, polled until it exits: the high-water mark of its own
@@ -156,7 +144,7 @@ fn run_hhdash(args: &[&std::ffi::OsStr], home: &std::path::Path) -> (std::time::
 }
 
 fn bench_alias_bomb(c: &mut Criterion) {
-    let bomb = alias_bomb();
+    let bomb = testenv::fixtures::alias_bomb();
     let mut group = c.benchmark_group("alias_bomb");
     group.throughput(Throughput::Bytes(bomb.len() as u64));
     group.sample_size(10);

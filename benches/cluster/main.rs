@@ -18,6 +18,10 @@
 //! Hedgehog admission webhooks in front of it as on a real fabric (every write is defaulted and
 //! checked; objects are created in dependency order); HHDASH_BENCH_BARE=1 runs without it.
 //! Numbers: docs/benchmarks.md.
+//!
+//! Modules: the scenarios `list` and `watch` (its writer and report in `storm`), `setup` (plane,
+//! objects, Git repository, config), `measure` (statistics, CPU accounting) and `store_write`
+//! (the engine's store writes, re-created to time the store alone).
 
 mod list;
 mod measure;
@@ -50,6 +54,7 @@ use testenv::{ControlPlane, Identity, Options};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+// The modules share these imports and each other's items through `use super::*`.
 use list::*;
 use measure::*;
 use setup::*;

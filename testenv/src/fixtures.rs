@@ -5,13 +5,13 @@
 //! or put them in a test's Git repository.
 //!
 //! [`generated_fabric`]: a fabric of any size in realistic shapes, for benchmarks and tests
-//! that need many objects.
+//! that need many objects; [`alias_bomb`]: the reproduced YAML alias bomb.
 
 use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 mod generated;
-pub use generated::generated_fabric;
+pub use generated::{alias_bomb, generated_fabric};
 
 /// The wiring the demo-gitops env-1 samples (`shared/hedgehog/samples/demo-gitops/env-1`)
 /// refer to, as YAML in `namespace: default`: IPv4Namespace and VLANNamespace `default`,

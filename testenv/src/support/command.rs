@@ -81,6 +81,27 @@ pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
     wait_with_deadline(child, deadline, &what)
 }
 
+/// `command` (program, arguments, environment, directory) run by `sh -c '<setup> && exec …'`,
+/// for what only a shell sets up for its child: `umask 022`, `ulimit -v 2097152`.
+pub fn in_shell(setup: &str, command: &Command) -> Command {
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!("{setup} && exec \"$0\" \"$@\""))
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        shell.current_dir(dir);
+    }
+    shell
+}
+
 /// Sends `signal` (e.g. [`SIGINT`], [`SIGTERM`]) to a process of this test; fails the test if
 /// it cannot.
 pub fn send_signal(pid: u32, signal: i32) {

@@ -7,7 +7,7 @@ pub mod git;
 pub mod tmux;
 
 pub use command::{
-    COMMAND_DEADLINE, SIGINT, SIGTERM, run_with_deadline, send_signal, wait_with_deadline,
+    COMMAND_DEADLINE, SIGINT, SIGTERM, in_shell, run_with_deadline, send_signal, wait_with_deadline,
 };
 pub use git::{commit_files, git, git_command, repo_with, run_git};
 pub use tmux::Tmux;
