@@ -23,10 +23,9 @@ const OBJECTS: usize = 10_000;
 const DRIFT_EVERY: usize = 100;
 const SAMPLE: &str = "hedgehog/samples/nvidia-air-demo/include.yaml";
 
+/// The shared reference data, as testenv finds it; panics loudly when absent.
 fn shared_dir() -> PathBuf {
-    std::env::var_os("HHDASH_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+    testenv::shared_dir().unwrap_or_else(|error| panic!("benchmarks need the samples: {error}"))
 }
 
 /// The sample's objects of kinds Git may hold.

@@ -6,9 +6,6 @@
 //! repository with and without it — wall time and the child's peak RSS (its VmHWM).
 //! Budget: the bomb costs < 1 s and < 64 MiB extra peak RSS.
 
-#[path = "fixture.rs"]
-mod fixture;
-
 use std::hint::black_box;
 use std::process::Command;
 
@@ -16,30 +13,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hhdash::config::Config;
 use hhdash::desired;
 use hhdash::store::Store;
+use testenv::fixtures::generated_fabric;
+use testenv::support::git;
 
 const DOCUMENTS: usize = 10_000;
 const PER_FILE: usize = 100;
 
-fn git(repo: &std::path::Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "user.name=b",
-            "-c",
-            "user.email=b@b",
-        ])
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 fn bench_sync(c: &mut Criterion) {
-    let files = fixture::generated_fabric(DOCUMENTS, PER_FILE);
+    let files = generated_fabric(DOCUMENTS, PER_FILE);
     let mut group = c.benchmark_group("sync_10k");
     group.throughput(Throughput::Elements(DOCUMENTS as u64));
     group.sample_size(10);
@@ -123,18 +104,6 @@ fn bench_sync(c: &mut Criterion) {
     group.finish();
 }
 
-/// The reproduced bomb, as a VPC document.
-fn alias_bomb() -> String {
-    let mut text = String::from(
-        "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: bomb\nspec:\n  a: &a [",
-    );
-    text.push_str(&"x,".repeat(30_000));
-    text.push_str("]\n  b: [");
-    text.push_str(&"*a,".repeat(30_000));
-    text.push_str("]\n");
-    text
-}
-
 /// Runs the real binary once: (wall time, peak RSS in bytes) of the child alone.
 ///
 /// The peak is the child's `VmHWM`, polled until it exits: the high-water mark of its own
@@ -175,7 +144,7 @@ fn run_hhdash(args: &[&std::ffi::OsStr], home: &std::path::Path) -> (std::time::
 }
 
 fn bench_alias_bomb(c: &mut Criterion) {
-    let bomb = alias_bomb();
+    let bomb = testenv::fixtures::alias_bomb();
     let mut group = c.benchmark_group("alias_bomb");
     group.throughput(Throughput::Bytes(bomb.len() as u64));
     group.sample_size(10);
@@ -190,7 +159,7 @@ fn bench_alias_bomb(c: &mut Criterion) {
 
     // The real binary, on a small fabric with and without the bomb file.
     let temp = tempfile::tempdir().unwrap();
-    let files = fixture::generated_fabric(200, 100);
+    let files = generated_fabric(200, 100);
     let mut rows = Vec::new();
     for with_bomb in [false, true] {
         let repo = temp.path().join(format!("repo-{with_bomb}"));

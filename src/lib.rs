@@ -5,10 +5,11 @@
 //! (tokens: the redacted type, the vault, where each token comes from), `xdg` (private default
 //! paths), `desired` (Git files → desired set), `bounded_yaml` (one YAML document → JSON within
 //! depth and size limits), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one
-//! Git sync), `trust` (when orphans may be named and pruned), `cluster` (a fabric's client),
-//! `drift` and `health` (verdicts), `engine` (one task per fabric), `review` (the one-shot
-//! diff/apply view), `cli` (the command line: the dashboard entry and the headless commands),
-//! `sanitize` (terminal-safe output), `ui` (the terminal dashboard).
+//! Git sync), `time` (the clock and every date format), `trust` (when orphans may be named
+//! and pruned), `cluster` (a fabric's client), `drift` and `health` (verdicts), `apply` (the
+//! one apply core), `engine` (one task per fabric), `review` (the one-shot diff/apply view),
+//! `cli` (the command line: the dashboard entry and the headless commands), `sanitize`
+//! (terminal-safe output), `ui` (the terminal dashboard).
 
 pub mod apply;
 pub mod bounded_yaml;
@@ -28,6 +29,7 @@ pub mod secret;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod time;
 pub mod trust;
 pub mod ui;
 pub mod xdg;

@@ -4,15 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Seconds since the Unix epoch; the store and the screen format it.
-pub type Timestamp = i64;
-
-pub fn now() -> Timestamp {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
+// Dates live in `time`; these names stay here because the whole crate reads them as `status::…`.
+pub use crate::time::{Timestamp, format_age, format_clock, format_rfc3339, format_utc, now};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum ConnectionState {
@@ -186,56 +179,9 @@ impl FabricStatus {
     }
 }
 
-/// `2026-11-25 17:56:10Z` from a Unix timestamp (UTC), without a date library; for people.
-pub fn format_utc(timestamp: Timestamp) -> String {
-    format_date_time(timestamp, ' ')
-}
-
-/// `2026-11-25T17:56:10Z`: RFC 3339, for JSON and anything a program reads.
-pub fn format_rfc3339(timestamp: Timestamp) -> String {
-    format_date_time(timestamp, 'T')
-}
-
-fn format_date_time(timestamp: Timestamp, separator: char) -> String {
-    let days = timestamp.div_euclid(86_400);
-    let seconds = timestamp.rem_euclid(86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}{separator}{:02}:{:02}:{:02}Z",
-        seconds / 3600,
-        seconds % 3600 / 60,
-        seconds % 60
-    )
-}
-
-/// `17:56:10Z`: the time of day (UTC) of a timestamp.
-pub fn format_clock(timestamp: Timestamp) -> String {
-    format!("{}Z", &format_utc(timestamp)[11..19])
-}
-
 /// How every view words a silent API server: "no answer since 17:56:10Z".
 pub fn no_answer_since(since: Timestamp) -> String {
     format!("no answer since {}", format_clock(since))
-}
-
-/// "42s ago", "5m ago", "3h ago", "2d ago".
-pub fn format_age(timestamp: Timestamp, now: Timestamp) -> String {
-    let age = (now - timestamp).max(0);
-    match age {
-        0..60 => format!("{age}s ago"),
-        60..3600 => format!("{}m ago", age / 60),
-        3600..86_400 => format!("{}h ago", age / 3600),
-        _ => format!("{}d ago", age / 86_400),
-    }
 }
 
 /// A document the sync left out that still names an object (kind and name), e.g. a VPC at an
@@ -265,13 +211,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_utc_and_ages() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00Z");
-        assert_eq!(format_utc(1_795_629_370), "2026-11-25 17:56:10Z");
-        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00Z");
-        assert_eq!(format_age(100, 142), "42s ago");
-        assert_eq!(format_age(0, 7200), "2h ago");
-        assert_eq!(format_rfc3339(1_795_629_370), "2026-11-25T17:56:10Z");
+    fn words_a_silent_server_with_the_time_of_day() {
         assert_eq!(no_answer_since(1_795_629_370), "no answer since 17:56:10Z");
     }
 

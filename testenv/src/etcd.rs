@@ -2,6 +2,7 @@
 //! gateway (`/health`, `/v3/kv/range`, `/v3/kv/compaction`). The gateway is
 //! plain HTTP on loopback, so a few lines of HTTP/1.0 are enough.
 
+use base64::Engine as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -99,7 +100,7 @@ pub(crate) async fn current_revision(port: u16) -> Result<i64, Error> {
 /// Write `value` under `key` (outside `/registry`, which kube-apiserver never reads) and return
 /// the new revision: moves etcd's revision on without kube-apiserver.
 pub(crate) async fn put(port: u16, key: &str, value: &str) -> Result<i64, Error> {
-    use base64_lite::encode;
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let resp = post_json(
         port,
         "/v3/kv/put",
@@ -114,41 +115,6 @@ pub(crate) async fn put(port: u16, key: &str, value: &str) -> Result<i64, Error>
             endpoint: "/v3/kv/put",
             message: format!("no header.revision in {resp}"),
         })
-}
-
-/// Standard base64 for the gateway's byte fields; a dependency would be more than this.
-mod base64_lite {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    #[cfg(test)]
-    #[test]
-    fn encodes_like_rfc_4648() {
-        assert_eq!(encode(b""), "");
-        assert_eq!(encode(b"f"), "Zg==");
-        assert_eq!(encode(b"fo"), "Zm8=");
-        assert_eq!(encode(b"foo"), "Zm9v");
-        assert_eq!(encode(b"foob"), "Zm9vYg==");
-    }
 }
 
 /// Compact etcd's history up to `revision` and wait until it is physically applied.

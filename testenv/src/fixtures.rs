@@ -3,9 +3,15 @@
 //! `hhfab` installed the wiring. Each comes with `namespace: default` replaced by the test's
 //! namespace; apply them with [`ControlPlane::apply_objects`](crate::ControlPlane::apply_objects)
 //! or put them in a test's Git repository.
+//!
+//! [`generated_fabric`]: a fabric of any size in realistic shapes, for benchmarks and tests
+//! that need many objects; [`alias_bomb`]: the reproduced YAML alias bomb.
 
 use serde::Deserialize as _;
 use serde_json::{Value, json};
+
+mod generated;
+pub use generated::{alias_bomb, generated_fabric};
 
 /// The wiring the demo-gitops env-1 samples (`shared/hedgehog/samples/demo-gitops/env-1`)
 /// refer to, as YAML in `namespace: default`: IPv4Namespace and VLANNamespace `default`,

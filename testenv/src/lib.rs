@@ -31,7 +31,10 @@
 //! only fabric namespaces and defaults objects, as on a real fabric; it is a
 //! documented imitation for tests, like the simulator ([`sim`]).
 //! [`Options::webhook`] `= false` keeps the bare API server. [`fixtures`] holds
-//! the wiring tests set up first.
+//! the wiring tests set up first and a generated fabric of any size.
+//!
+//! Test support: [`support`] holds what the tests, benchmarks and the demo share —
+//! processes with a deadline, real Git repositories, a tmux driver.
 //!
 //! Faults: [`ControlPlane::stop_apiserver`], [`ControlPlane::start_apiserver`]
 //! and [`ControlPlane::restart_apiserver`] keep etcd, port, certificates and
@@ -64,6 +67,7 @@ mod plane;
 mod process;
 mod shared;
 pub mod sim;
+pub mod support;
 pub mod webhook;
 
 pub use error::Error;

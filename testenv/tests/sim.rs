@@ -8,9 +8,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hhdash::health::{SwitchState, classify_agent};
+use hhdash::time::now;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use testenv::sim::{Action, DRIFT_MANAGER, Director, SimConfig, SimEvent, Simulator, Summary};
@@ -179,13 +180,6 @@ async fn agents(plane: &ControlPlane, ns: &str) -> BTreeMap<String, Value> {
             (a.metadata.name.unwrap(), value)
         })
         .collect()
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// Each agent's state as hhdash classifies it, with `stale_after` seconds as the bound.

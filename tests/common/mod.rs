@@ -5,96 +5,16 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The most any one-shot hhdash or git command of the tests may take. Far above what any takes;
-/// it turns a hang into a failure that shows what the process printed.
-pub const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
-
-/// Collects a pipe in a thread, into a buffer readable while the process still runs.
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let sink = buffer.clone();
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 8192];
-        while let Ok(n) = pipe.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-        }
-    });
-    buffer
-}
-
-/// Waits for `child` at most `deadline`, collecting its stdout and stderr if they are piped
-/// (take them out first to read them yourself). On the deadline the child is killed and the
-/// test fails with `what` and everything the child printed so far.
-pub fn wait_with_deadline(mut child: Child, deadline: Duration, what: &str) -> Output {
-    let stdout = child.stdout.take().map(collect);
-    let stderr = child.stderr.take().map(collect);
-    let take = |buffer: &Option<Arc<Mutex<Vec<u8>>>>| {
-        buffer
-            .as_ref()
-            .map(|b| b.lock().unwrap().clone())
-            .unwrap_or_default()
-    };
-    let end = Instant::now() + deadline;
-    loop {
-        if let Some(status) = child.try_wait().expect("waiting for a child process") {
-            // The pipes close with the process; give the readers a moment to drain them.
-            let drained = Instant::now() + Duration::from_secs(5);
-            let open = |b: &Option<Arc<Mutex<Vec<u8>>>>| {
-                b.as_ref().is_some_and(|b| Arc::strong_count(b) > 1)
-            };
-            while (open(&stdout) || open(&stderr)) && Instant::now() < drained {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            return Output {
-                status,
-                stdout: take(&stdout),
-                stderr: take(&stderr),
-            };
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{what}: still running after {deadline:?}; killed it. It printed:\n--- stdout\n{}\n--- stderr\n{}",
-                String::from_utf8_lossy(&take(&stdout)),
-                String::from_utf8_lossy(&take(&stderr))
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs `command` (stdin empty, stdout and stderr captured) like `Command::output`, but fails
-/// the test with what it printed if it is not done within `deadline`.
-pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
-    let what = format!("{command:?}");
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    wait_with_deadline(child, deadline, &what)
-}
-
-/// Sends `signal` (e.g. `SIGINT` = 2, `SIGTERM` = 15) to a child process.
-pub fn send_signal(pid: u32, signal: i32) {
-    unsafe extern "C" {
-        fn kill(pid: i32, signal: i32) -> i32;
-    }
-    // SAFETY: plain kill(2) on a child of this test, not yet reaped.
-    let result = unsafe { kill(pid as i32, signal) };
-    assert_eq!(result, 0, "kill({pid}, {signal}) failed");
-}
-
-pub const SIGINT: i32 = 2;
-pub const SIGTERM: i32 = 15;
+// Processes with a deadline and real Git repositories are shared with the benchmarks and the
+// demo; these names stay here so every test reaches them as `common::…` (each test uses some).
+#[allow(unused_imports)]
+pub use testenv::support::{
+    COMMAND_DEADLINE, SIGINT, SIGTERM, commit_files, git, git_command, repo_with, run_git,
+    run_with_deadline, send_signal, wait_with_deadline,
+};
 
 /// `../shared` beside the repository (or `HHDASH_SHARED_DIR`), as testenv finds it. Panics
 /// loudly when absent: tests that need the reference data must not pass without it.
@@ -104,53 +24,6 @@ pub fn shared_dir() -> PathBuf {
 
 pub fn samples_dir() -> PathBuf {
     shared_dir().join("hedgehog/samples")
-}
-
-/// Runs git with a fixed identity and default branch, regardless of the machine's config.
-pub fn git(repo: &Path, args: &[&str]) -> String {
-    let output = run_with_deadline(
-        Command::new("git")
-            .args([
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(repo)
-            .env("GIT_AUTHOR_NAME", "hhdash tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@hhdash.invalid")
-            .env("GIT_COMMITTER_NAME", "hhdash tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@hhdash.invalid")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1"),
-        COMMAND_DEADLINE,
-    );
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-/// A fresh repository with one commit of `files` (path → content).
-pub fn repo_with(dir: &Path, files: &[(&str, &[u8])]) -> String {
-    std::fs::create_dir_all(dir).unwrap();
-    git(dir, &["init", "-q"]);
-    commit_files(dir, files, "initial")
-}
-
-/// Writes `files` and commits everything; returns the new commit id.
-pub fn commit_files(dir: &Path, files: &[(&str, &[u8])], message: &str) -> String {
-    for (path, content) in files {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
 }
 
 /// A config with one fabric per (name, directory) over one repo; fake but well-formed

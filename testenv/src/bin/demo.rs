@@ -70,17 +70,12 @@ struct Demo {
 
 const FABRIC_DIR: &str = "fabrics/demo";
 
-/// Runs git with a fixed identity and branch, whatever the user's git config says.
+/// Runs git with a fixed identity and branch, whatever the user's git config says (the same
+/// git the tests use, under the demo's name).
 async fn git(repo: &Path, args: &[&str]) -> Result<(), String> {
-    let output = tokio::process::Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
+    let mut command = tokio::process::Command::from(testenv::support::git_command(repo));
+    let output = command
         .args(args)
-        .current_dir(repo)
         .env("GIT_AUTHOR_NAME", "hhdash demo")
         .env("GIT_AUTHOR_EMAIL", "demo@hhdash.invalid")
         .env("GIT_COMMITTER_NAME", "hhdash demo")

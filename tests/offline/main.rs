@@ -1,0 +1,23 @@
+//! Integration tests that start no control plane: the CLI without a cluster, Git sources, the
+//! store and sync history, YAML parsing (fuzzed) and drift properties, the shared samples, and
+//! the dashboard rendered to a test backend (behaviour and snapshots).
+//!
+//! One test binary for all of them, so kube, gix and ratatui are linked once rather than once
+//! per file; each module is a former `tests/<name>.rs`, moved unchanged. They share no
+//! process-wide state: no test sets environment variables, changes directory or installs a
+//! signal handler (children get their own environment through `Command`).
+
+// Shared with tests/cluster.rs and tests/e2e.rs.
+#[path = "../common/mod.rs"]
+mod common;
+mod ui_fixture;
+
+mod cli;
+mod drift_properties;
+mod git_sync_source;
+mod parse_fuzz;
+mod samples;
+mod sync_crash;
+mod sync_history;
+mod ui_behaviour;
+mod ui_snapshots;
