@@ -1,44 +1,58 @@
-//! What the engine writes to the store for a re-list and for one watch burst, re-created here to
-//! time the store on its own.
+//! What the engine writes to the store for a re-list and for one watch burst, through the
+//! engine's own folding (`engine::live`): the same `LiveState::fold` and `Burst::write` the
+//! engine runs, timed here without the network.
+
+use hhdash::drift::DriftIndex;
+use hhdash::engine::live::{Burst, LiveState};
+use kube::runtime::watcher::Event as WatchEvent;
 
 use super::*;
 
-// rewired to the engine's burst by the lead
-/// What the engine stores for a re-listed kind: each object and its resource status.
-pub fn write_store(
-    store: &Store,
-    entries: Vec<(ObjectKey, Value)>,
-) -> (Vec<LiveChange>, Vec<(ObjectKey, ResourceStatus)>) {
+fn info_of(key: &ObjectKey) -> &'static KindInfo {
+    kinds::by_kind(&key.kind).unwrap_or_else(|| panic!("{} is a registered kind", key.kind))
+}
+
+/// The fabric's namespace (where the engine keys Agents), from the objects themselves.
+fn namespace_of(entries: &[(ObjectKey, Value)]) -> String {
+    entries
+        .first()
+        .map(|(key, _)| key.namespace.clone())
+        .unwrap_or_default()
+}
+
+/// What the engine stores for a re-list of every kind: each kind's Init, its objects and
+/// InitDone folded into one burst, written in one transaction. Returns the burst (dropped by
+/// the caller, inside the timing, like the engine drops it after sending the rows).
+pub fn write_store(store: &Store, entries: Vec<(ObjectKey, Value)>) -> Burst {
     let now = hhdash::status::now();
-    let mut changes = Vec::with_capacity(entries.len());
-    let mut statuses = Vec::with_capacity(entries.len());
+    let mut state = LiveState::new(&namespace_of(&entries));
+    let mut index = DriftIndex::new(None);
+    let mut burst = Burst::default();
+    let mut by_kind: BTreeMap<&'static str, Vec<(ObjectKey, Value)>> = BTreeMap::new();
     for (key, object) in entries {
-        let text = |field: &str| {
-            object
-                .get("metadata")
-                .and_then(|m| m.get(field))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let status = ResourceStatus {
-            state: KubernetesState::Live,
-            uid: text("uid"),
-            resource_version: text("resourceVersion"),
-            created: text("creationTimestamp"),
-            last_synced: Some(now),
-            ..Default::default()
-        };
-        statuses.push((key.clone(), status));
-        changes.push(LiveChange::Upsert { key, object });
+        by_kind
+            .entry(info_of(&key).kind)
+            .or_default()
+            .push((key, object));
     }
-    store
-        .write_live(FABRIC, &changes, &statuses, &[])
-        .unwrap_or_else(|e| panic!("writing {} live objects: {e}", changes.len()));
-    (changes, statuses)
+    for (kind, objects) in by_kind {
+        let info = kinds::by_kind(kind).expect("registered");
+        state.fold(&mut index, info, WatchEvent::Init, now, &mut burst);
+        for (key, object) in objects {
+            let event = WatchEvent::InitApply((key, Arc::new(object)));
+            state.fold(&mut index, info, event, now, &mut burst);
+        }
+        state.fold(&mut index, info, WatchEvent::InitDone, now, &mut burst);
+    }
+    burst
+        .write(store, FABRIC)
+        .unwrap_or_else(|e| panic!("writing {} live objects: {e}", burst.changes.len()));
+    burst
 }
 
 /// What one engine burst costs in the store, in steady state (event log already full, so each
-/// append also trims): 5 upserts, their statuses and 5 log events, as a storm's mean burst.
+/// append also trims): 5 modified objects folded as the engine folds them (statuses and log
+/// lines included), as a storm's mean burst.
 pub fn burst_commit_cost(dir: &Path, engine_store: &Store) -> String {
     let store = Store::open(&dir.join("burst.redb"))
         .unwrap_or_else(|e| panic!("opening the burst store: {e}"));
@@ -48,36 +62,22 @@ pub fn burst_commit_cost(dir: &Path, engine_store: &Store) -> String {
     assert!(!live.is_empty(), "the engine stored live objects");
     let entries: Vec<(ObjectKey, Value)> = live.into_iter().collect();
     drop(write_store(&store, entries.clone()));
+    let mut state = LiveState::new(&namespace_of(&entries));
+    let mut index = DriftIndex::new(None);
     let per_burst = 5;
     let rounds = 2 * hhdash::store::EVENTS_PER_FABRIC as usize / per_burst;
     let mut times = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        let slice: Vec<(ObjectKey, Value)> = (0..per_burst)
-            .map(|i| entries[(round * per_burst + i) % entries.len()].clone())
-            .collect();
-        let events: Vec<Event> = slice
-            .iter()
-            .map(|(key, _)| Event {
-                time: hhdash::status::now(),
-                what: EventKind::Modified,
-                object: Some(format!("{}/{}", key.kind, key.name)),
-                message: "modified in the cluster".into(),
-            })
-            .collect();
-        let changes: Vec<LiveChange> = slice
-            .iter()
-            .map(|(key, object)| LiveChange::Upsert {
-                key: key.clone(),
-                object: object.clone(),
-            })
-            .collect();
-        let statuses: Vec<(ObjectKey, ResourceStatus)> = slice
-            .iter()
-            .map(|(key, _)| (key.clone(), ResourceStatus::default()))
-            .collect();
+        let now = hhdash::status::now();
+        let mut burst = Burst::default();
+        for i in 0..per_burst {
+            let (key, object) = &entries[(round * per_burst + i) % entries.len()];
+            let event = WatchEvent::Apply((key.clone(), Arc::new(object.clone())));
+            state.fold(&mut index, info_of(key), event, now, &mut burst);
+        }
         let t = Instant::now();
-        store
-            .write_live(FABRIC, &changes, &statuses, &events)
+        burst
+            .write(&store, FABRIC)
             .unwrap_or_else(|e| panic!("writing a burst: {e}"));
         times.push(t.elapsed());
     }

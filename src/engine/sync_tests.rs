@@ -1,10 +1,7 @@
 //! The engine's side of a sync against a real Git repository and a real store: what the
 //! dashboard is told comes from what the sync committed, whatever else lands in the store.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -14,40 +11,9 @@ use crate::config::Config;
 use crate::status::{SyncState, WatchState};
 use crate::store::{Event, EventKind, Store};
 use crate::sync::{SyncAttempt, attempt_sync};
+use testenv::support::git::git;
 
 const VPC: &str = "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-a\nspec:\n  subnets:\n    default:\n      subnet: 10.0.1.0/24\n      vlan: 1001\n";
-
-/// Runs git in `repo`, killed if it takes over 30 s.
-fn git(repo: &Path, args: &[&str]) {
-    let mut child = Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "hhdash tests")
-        .env("GIT_AUTHOR_EMAIL", "tests@hhdash.invalid")
-        .env("GIT_COMMITTER_NAME", "hhdash tests")
-        .env("GIT_COMMITTER_EMAIL", "tests@hhdash.invalid")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .spawn()
-        .expect("git runs");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "git {args:?}: {status}");
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("git {args:?} took over 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 struct Fixture {
     temp: tempfile::TempDir,
