@@ -11,7 +11,7 @@ use crate::cluster::{ClusterError, FabricClient};
 use crate::desired::{DesiredObject, ObjectKey};
 use crate::kinds;
 use crate::status::{self, KubernetesState, ResourceStatus, Timestamp};
-use crate::store::{Event, EventKind, Store, StoreError};
+use crate::store::{LogEntry, LogKind, Store, StoreError};
 
 /// Where an object goes in an apply: by its kind's `apply_rank` (what others refer to first),
 /// then by key, so a run is reproducible. A prune deletes in the reverse of this order.
@@ -179,12 +179,12 @@ pub fn log_entry(
     origin: Origin,
     would_change: Option<usize>,
     now: Timestamp,
-) -> Event {
+) -> LogEntry {
     let object = Some(format!("{}/{}", key.kind, key.name));
     let (what, message) = match result {
-        Err(error) => (EventKind::Error, error.to_string()),
+        Err(error) => (LogKind::Error, error.to_string()),
         Ok(_) if options.dry_run => (
-            EventKind::Apply,
+            LogKind::Apply,
             match would_change {
                 Some(0) => "dry run: no change".to_string(),
                 Some(n) => format!("dry run: would change {n} field(s)"),
@@ -192,7 +192,7 @@ pub fn log_entry(
             },
         ),
         Ok(_) => (
-            EventKind::Apply,
+            LogKind::Apply,
             match origin {
                 Origin::Dashboard => "applied (server-side, field manager hhdash)".to_string(),
                 Origin::Cli => {
@@ -201,7 +201,7 @@ pub fn log_entry(
             },
         ),
     };
-    Event {
+    LogEntry {
         time: now,
         what,
         object,
@@ -215,7 +215,7 @@ pub fn record(
     fabric: &str,
     key: &ObjectKey,
     status: ResourceStatus,
-    entry: &Event,
+    entry: &LogEntry,
 ) -> Result<(), StoreError> {
     let no_objects: &[crate::store::LiveChange] = &[];
     store.write_live(
@@ -328,7 +328,7 @@ mod tests {
         let k = key("VPC", "vpc-1");
         let ok = Ok(json!({}));
         let applied = log_entry(&k, &ok, Options::default(), Origin::Cli, None, 1);
-        assert_eq!(applied.what, EventKind::Apply);
+        assert_eq!(applied.what, LogKind::Apply);
         assert_eq!(applied.object.as_deref(), Some("VPC/vpc-1"));
         assert!(applied.message.contains("from the CLI"));
         let dry = Options {

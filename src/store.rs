@@ -17,7 +17,7 @@ use crate::status::{FabricStatus, ResourceStatus, Timestamp};
 /// Bumped whenever a table's layout or value encoding changes.
 pub const SCHEMA_VERSION: u64 = 1;
 /// How many events each fabric keeps; older ones are dropped on append.
-pub const EVENTS_PER_FABRIC: u64 = 2000;
+pub const LOG_ENTRIES_PER_FABRIC: u64 = 2000;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const FABRICS: TableDefinition<&str, &[u8]> = TableDefinition::new("fabric_status");
@@ -128,18 +128,19 @@ impl std::fmt::Display for Record {
     }
 }
 
-/// One line of a fabric's event log.
+/// One line of a fabric's event log (named apart from watch, terminal and engine events: it is
+/// what the store keeps and the event pane shows).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
+pub struct LogEntry {
     pub time: Timestamp,
-    pub what: EventKind,
+    pub what: LogKind,
     /// `Kind/name` of the object concerned, if any.
     pub object: Option<String>,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EventKind {
+pub enum LogKind {
     Added,
     Modified,
     Deleted,
@@ -310,7 +311,7 @@ impl Store {
     pub fn update_fabric_status(
         &self,
         fabric: &str,
-        events: &[Event],
+        events: &[LogEntry],
         change: impl FnOnce(&mut FabricStatus),
     ) -> Result<FabricStatus, StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
@@ -339,7 +340,7 @@ impl Store {
         fabric: &str,
         objects: impl IntoIterator<Item = Result<O, E>>,
         change_status: impl FnOnce(&mut FabricStatus),
-        events: &[Event],
+        events: &[LogEntry],
     ) -> Result<usize, StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
         let mut written = 0;
@@ -439,7 +440,7 @@ impl Store {
         fabric: &str,
         changes: &[LiveChange<O>],
         statuses: &[(ObjectKey, ResourceStatus)],
-        events: &[Event],
+        events: &[LogEntry],
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
         {
@@ -470,8 +471,8 @@ impl Store {
         txn.commit().map_err(|e| self.db_error(e))
     }
 
-    /// Appends events to a fabric's log, dropping the oldest past `EVENTS_PER_FABRIC`.
-    pub fn append_events(&self, fabric: &str, events: &[Event]) -> Result<(), StoreError> {
+    /// Appends events to a fabric's log, dropping the oldest past `LOG_ENTRIES_PER_FABRIC`.
+    pub fn append_log(&self, fabric: &str, events: &[LogEntry]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
         self.append_events_in(&txn, fabric, events)?;
         txn.commit().map_err(|e| self.db_error(e))
@@ -481,7 +482,7 @@ impl Store {
         &self,
         txn: &redb::WriteTransaction,
         fabric: &str,
-        events: &[Event],
+        events: &[LogEntry],
     ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
@@ -502,8 +503,8 @@ impl Store {
                 .map_err(|e| self.db_error(e))?;
         }
         let end = next + events.len() as u64;
-        if end > EVENTS_PER_FABRIC {
-            let keep_from = end - EVENTS_PER_FABRIC;
+        if end > LOG_ENTRIES_PER_FABRIC {
+            let keep_from = end - LOG_ENTRIES_PER_FABRIC;
             table
                 .retain_in((fabric, 0)..(fabric, keep_from), |_, _| false)
                 .map_err(|e| self.db_error(e))?;
@@ -512,7 +513,7 @@ impl Store {
     }
 
     /// The newest `limit` events of a fabric, oldest first.
-    pub fn events(&self, fabric: &str, limit: usize) -> Result<Vec<Event>, StoreError> {
+    pub fn log(&self, fabric: &str, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
         let table = txn.open_table(EVENTS).map_err(|e| self.db_error(e))?;
         let mut events = Vec::new();
@@ -525,9 +526,9 @@ impl Store {
             let (key, bytes) = entry.map_err(|e| self.db_error(e))?;
             // One unreadable line must not hide the whole log: it shows as an error line.
             events.push(
-                serde_json::from_slice(bytes.value()).unwrap_or_else(|error| Event {
+                serde_json::from_slice(bytes.value()).unwrap_or_else(|error| LogEntry {
                     time: 0,
-                    what: EventKind::Error,
+                    what: LogKind::Error,
                     object: None,
                     message: format!(
                         "event #{} of the log cannot be read from the store: {error}",
@@ -623,19 +624,19 @@ mod tests {
     fn an_unreadable_event_shows_as_an_error_line_not_a_lost_log() {
         let temp = tempfile::tempdir().unwrap();
         let store = Store::open(&temp.path().join("s.redb")).unwrap();
-        let event = |message: &str| Event {
+        let event = |message: &str| LogEntry {
             time: 1,
-            what: EventKind::Sync,
+            what: LogKind::Sync,
             object: None,
             message: message.into(),
         };
         store
-            .append_events("east", &[event("first"), event("second")])
+            .append_log("east", &[event("first"), event("second")])
             .unwrap();
         put_raw(&store, EVENTS, ("east", 0), b"not json");
-        let events = store.events("east", 10).unwrap();
+        let events = store.log("east", 10).unwrap();
         assert_eq!(events.len(), 2);
-        assert_eq!(events[0].what, EventKind::Error);
+        assert_eq!(events[0].what, LogKind::Error);
         assert!(
             events[0]
                 .message

@@ -14,7 +14,7 @@ use crate::git::{self, GitError, GitSource};
 use crate::secret::token::{self, TokenError};
 use crate::secret::vault::VaultError;
 use crate::status::{self, SyncState, SyncStatus};
-use crate::store::{Event, EventKind, Store, StoreError};
+use crate::store::{LogEntry, LogKind, Store, StoreError};
 use crate::trust::{self, SkippedClaim};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ pub struct SyncReport {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Committed {
     pub sync: SyncStatus,
-    pub events: Vec<Event>,
+    pub events: Vec<LogEntry>,
 }
 
 /// One sync attempt: its outcome, and what it committed (`None` when even recording a failure
@@ -99,9 +99,9 @@ pub fn attempt_sync(
     };
     let message = error.to_string();
     let now = status::now();
-    let event = Event {
+    let event = LogEntry {
         time: now,
-        what: EventKind::Error,
+        what: LogKind::Error,
         object: None,
         message: format!("sync failed: {message}"),
     };
@@ -176,9 +176,9 @@ fn fetch_and_store(
     let now = status::now();
     let short = &snapshot.commit[..snapshot.commit.len().min(12)];
     let total: usize = counts.iter().map(|(_, n)| n).sum();
-    let mut events = vec![Event {
+    let mut events = vec![LogEntry {
         time: now,
-        what: EventKind::Sync,
+        what: LogKind::Sync,
         object: None,
         message: format!(
             "synced {total} object(s) from {} at {short}; {} document(s) skipped",
@@ -190,9 +190,9 @@ fn fetch_and_store(
         set.skipped
             .iter()
             .filter(|s| s.reason.is_error())
-            .map(|s| Event {
+            .map(|s| LogEntry {
                 time: now,
-                what: EventKind::Error,
+                what: LogKind::Error,
                 object: None,
                 message: s.to_string(),
             }),

@@ -46,7 +46,7 @@ use hhdash::engine::{Command, EngineContext, EngineEvent, JobKind, JobPhase};
 use hhdash::kinds::{self, KindInfo};
 use hhdash::secret::Secret;
 use hhdash::status::WatchState;
-use hhdash::store::{EventKind, Store};
+use hhdash::store::{LogKind, Store};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use serde_json::{Value, json};

@@ -65,7 +65,7 @@ pub fn burst_commit_cost(dir: &Path, engine_store: &Store) -> String {
     let mut state = LiveState::new(&namespace_of(&entries));
     let mut index = DriftIndex::new(None);
     let per_burst = 5;
-    let rounds = 2 * hhdash::store::EVENTS_PER_FABRIC as usize / per_burst;
+    let rounds = 2 * hhdash::store::LOG_ENTRIES_PER_FABRIC as usize / per_burst;
     let mut times = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let now = hhdash::status::now();

@@ -435,13 +435,13 @@ pub async fn watch_scenario(s: &Settings) {
     }
     // What the fabric's bounded event log holds after the storm.
     let log = store
-        .events(FABRIC, 10 * hhdash::store::EVENTS_PER_FABRIC as usize)
+        .log(FABRIC, 10 * hhdash::store::LOG_ENTRIES_PER_FABRIC as usize)
         .unwrap_or_else(|e| panic!("reading the event log: {e}"));
     let log_names: Vec<String> = log.iter().map(|e| format!("{:?}", e.what)).collect();
     let log_kinds = count_kinds(log_names.iter().map(String::as_str));
     let log_errors: Vec<String> = log
         .iter()
-        .filter(|e| e.what == EventKind::Error)
+        .filter(|e| e.what == LogKind::Error)
         .map(|e| e.message.clone())
         .collect();
     let burst = burst_commit_cost(temp.path(), &store);
@@ -497,7 +497,7 @@ pub async fn watch_scenario(s: &Settings) {
     );
     println!(
         "| fabric event log after the storms ({} kept) | {} |",
-        hhdash::store::EVENTS_PER_FABRIC,
+        hhdash::store::LOG_ENTRIES_PER_FABRIC,
         log_kinds
             .iter()
             .map(|(k, n)| format!("{k} {n}"))

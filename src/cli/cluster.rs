@@ -23,7 +23,7 @@ use crate::kinds;
 use crate::review::{self, Review};
 use crate::secret::token;
 use crate::status;
-use crate::store::{Event, EventKind, Store};
+use crate::store::{LogEntry, LogKind, Store};
 
 /// The client for a fabric, from its own settings and token only.
 pub fn fabric_client(
@@ -77,9 +77,9 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
                 failed = true;
                 let message = error.to_string();
                 eprintln!("FAIL fabric {}: {message}", fabric.name);
-                let entry = Event {
+                let entry = LogEntry {
                     time: now,
-                    what: EventKind::Error,
+                    what: LogKind::Error,
                     object: None,
                     message: message.clone(),
                 };
@@ -396,7 +396,7 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
             _ = terminate.recv() => break,
             event = rx.recv() => match event {
                 None => break,
-                Some(EngineEvent::Log { event, .. }) => print(event.time, &format!("{:?}", event.what), event.object.as_deref(), &event.message),
+                Some(EngineEvent::Log { entry, .. }) => print(entry.time, &format!("{:?}", entry.what), entry.object.as_deref(), &entry.message),
                 Some(EngineEvent::Job { phase: JobPhase::Failed { message }, job, .. }) => print(status::now(), "Failed", Some(&format!("{job:?}")), &message),
                 Some(EngineEvent::Status { status, .. }) => {
                     let connection = match status.connection.no_answer_since {

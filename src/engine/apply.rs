@@ -14,7 +14,7 @@ use crate::desired::{DesiredObject, ObjectKey};
 use crate::drift::{self, Drift};
 use crate::kinds;
 use crate::status::{self, ResourceStatus};
-use crate::store::{Event, EventKind};
+use crate::store::{LogEntry, LogKind};
 
 impl Engine {
     /// Keys an apply request covers, in dependency order.
@@ -210,11 +210,11 @@ impl Engine {
             }
         };
         self.job(JobKind::Apply, phase).await;
-        self.note(EventKind::Apply, message).await;
+        self.note(LogKind::Apply, message).await;
     }
 
     /// One object's apply outcome: stored with its log line in one transaction, then shown.
-    async fn record_apply(&mut self, key: ObjectKey, status: ResourceStatus, entry: Event) {
+    async fn record_apply(&mut self, key: ObjectKey, status: ResourceStatus, entry: LogEntry) {
         if let Err(error) = apply::record(&self.ctx.store, &self.fabric.name, &key, status, &entry)
         {
             tracing::warn!(fabric = %self.fabric.name, "cannot record an apply result: {error}");

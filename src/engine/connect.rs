@@ -8,7 +8,7 @@ use super::JobPhase;
 use super::task::{Engine, Internal};
 use crate::cluster::{ClusterError, ConnectionReport, FabricClient};
 use crate::status::{self, ConnectionState, WatchState};
-use crate::store::EventKind;
+use crate::store::LogKind;
 
 /// How a dead link is noticed. A watch on a quiet fabric reads nothing for minutes, so silence
 /// on the watch says nothing; and a frozen server (or a dropped VPN, a hung load balancer) keeps
@@ -119,10 +119,10 @@ impl Engine {
                         "connected to {} ({})",
                         self.fabric.kubernetes.server, report.server_version
                     );
-                    self.note(EventKind::Connection, message).await;
+                    self.note(LogKind::Connection, message).await;
                 }
                 for warning in report.warnings {
-                    self.note(EventKind::Connection, warning).await;
+                    self.note(LogKind::Connection, warning).await;
                 }
                 self.job(
                     JobKind::Connect,
@@ -156,7 +156,7 @@ impl Engine {
                 self.client = None;
                 self.save_status().await;
                 if changed {
-                    self.note(EventKind::Error, message.clone()).await;
+                    self.note(LogKind::Error, message.clone()).await;
                 }
                 self.job(JobKind::Connect, JobPhase::Failed { message })
                     .await;
@@ -195,7 +195,7 @@ impl Engine {
                 status::no_answer_since(since),
                 self.fabric.kubernetes.server
             );
-            self.note(EventKind::Error, message).await;
+            self.note(LogKind::Error, message).await;
         }
     }
 
@@ -213,7 +213,7 @@ impl Engine {
             "{} answers again after {silent} s without an answer; re-listing the cluster",
             self.fabric.kubernetes.server
         );
-        self.note(EventKind::Connection, message).await;
+        self.note(LogKind::Connection, message).await;
         if self.watch_wanted && self.client.is_some() {
             self.relist_after_outage = true;
             self.start_watchers().await;

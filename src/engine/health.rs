@@ -8,7 +8,7 @@ use super::live::log_line;
 use super::task::Engine;
 use crate::health::{self, SwitchHealth};
 use crate::status;
-use crate::store::EventKind;
+use crate::store::LogKind;
 
 impl Engine {
     pub(super) fn compute_health(&self) -> Vec<SwitchHealth> {
@@ -40,7 +40,7 @@ impl Engine {
             match was.get(switch.name.as_str()) {
                 Some(state) if *state != switch.state => entries.push(log_line(
                     now,
-                    EventKind::Watch,
+                    LogKind::Watch,
                     Some(format!("Agent/{}", switch.name)),
                     format!("switch {:?} → {:?}", state, switch.state),
                 )),

@@ -15,7 +15,7 @@ use crate::desired::ObjectKey;
 use crate::drift::{DriftIndex, Transition};
 use crate::kinds::KindInfo;
 use crate::status::{KubernetesState, ResourceStatus, Timestamp};
-use crate::store::{Event, EventKind, LiveChange, Store, StoreError};
+use crate::store::{LiveChange, LogEntry, LogKind, Store, StoreError};
 
 /// One live object as the watch delivers it: converted once, then shared by the drift index,
 /// the dashboard's row and the store write.
@@ -46,7 +46,7 @@ pub struct Burst {
     pub changes: Vec<LiveChange<Arc<Value>>>,
     pub statuses: Vec<(ObjectKey, ResourceStatus)>,
     /// Log lines, in the order they happened.
-    pub entries: Vec<Event>,
+    pub entries: Vec<LogEntry>,
     /// Objects whose row must be sent again.
     pub touched: BTreeSet<ObjectKey>,
     /// Verdict changes, logged separately (never summarised).
@@ -159,9 +159,9 @@ impl Target<'_> {
         burst: &mut Burst,
     ) {
         let what = match (&value, self.contains(&key)) {
-            (None, _) => EventKind::Deleted,
-            (Some(_), true) => EventKind::Modified,
-            (Some(_), false) => EventKind::Added,
+            (None, _) => LogKind::Deleted,
+            (Some(_), true) => LogKind::Modified,
+            (Some(_), false) => LogKind::Added,
         };
         burst.changes.push(match &value {
             Some(object) => LiveChange::Upsert {
@@ -175,7 +175,7 @@ impl Target<'_> {
                 let status = update_status(resources, &key, value.as_deref(), now);
                 burst.statuses.push((key.clone(), status));
                 let message = match what {
-                    EventKind::Deleted => "deleted from the cluster".to_string(),
+                    LogKind::Deleted => "deleted from the cluster".to_string(),
                     what => format!("{what:?} in the cluster").to_lowercase(),
                 };
                 burst
@@ -302,7 +302,7 @@ impl LiveState {
                 let kind = Some(info.kind.to_string());
                 burst
                     .entries
-                    .push(log_line(now, EventKind::Watch, kind, message));
+                    .push(log_line(now, LogKind::Watch, kind, message));
             }
             WatchEvent::Apply((key, value)) => {
                 self.target(index, info).set(key, Some(value), now, burst)
@@ -364,11 +364,11 @@ fn update_status(
 
 pub(super) fn log_line(
     time: Timestamp,
-    what: EventKind,
+    what: LogKind,
     object: Option<String>,
     message: impl Into<String>,
-) -> Event {
-    Event {
+) -> LogEntry {
+    LogEntry {
         time,
         what,
         object,
@@ -393,18 +393,18 @@ const MAX_OBJECT_EVENTS_PER_BURST: usize = 20;
 
 /// See `Burst::summarize_object_changes`. Drift transitions are logged separately and never
 /// folded.
-fn summarize_object_changes(entries: &mut Vec<Event>) {
-    let is_object_change = |e: &Event| {
+fn summarize_object_changes(entries: &mut Vec<LogEntry>) {
+    let is_object_change = |e: &LogEntry| {
         matches!(
             e.what,
-            EventKind::Added | EventKind::Modified | EventKind::Deleted
+            LogKind::Added | LogKind::Modified | LogKind::Deleted
         )
     };
     let count = entries.iter().filter(|e| is_object_change(e)).count();
     if count <= MAX_OBJECT_EVENTS_PER_BURST {
         return;
     }
-    let mut per_change: Vec<(EventKind, BTreeMap<String, usize>)> = Vec::new();
+    let mut per_change: Vec<(LogKind, BTreeMap<String, usize>)> = Vec::new();
     for entry in entries.iter().filter(|e| is_object_change(e)) {
         let kind = entry
             .object
@@ -425,7 +425,7 @@ fn summarize_object_changes(entries: &mut Vec<Event>) {
     for (what, kinds) in per_change {
         let total: usize = kinds.values().sum();
         let detail: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        entries.push(Event {
+        entries.push(LogEntry {
             time,
             what,
             object: None,

@@ -273,7 +273,7 @@ fn a_storm_burst_becomes_one_line_per_kind_of_change_and_keeps_other_lines() {
     );
     burst
         .entries
-        .push(log_line(NOW, EventKind::Watch, None, "watch active"));
+        .push(log_line(NOW, LogKind::Watch, None, "watch active"));
     burst.summarize_object_changes();
     assert_eq!(
         lines(&burst),
@@ -323,7 +323,7 @@ fn a_burst_is_written_in_one_transaction_from_the_shared_objects() {
     let statuses = store.resource_statuses("east").unwrap();
     assert_eq!(statuses.len(), 2);
     assert_eq!(statuses[0].1.uid.as_deref(), Some("uid-a"));
-    let log = store.events("east", 10).unwrap();
+    let log = store.log("east", 10).unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].message, "listed 2 vpcs");
 }

@@ -15,7 +15,7 @@ use crate::desired::{DesiredObject, ObjectKey};
 use crate::drift::Drift;
 use crate::health::SwitchHealth;
 use crate::status::{FabricStatus, ResourceStatus};
-use crate::store::Event;
+use crate::store::LogEntry;
 
 /// What the outside world asks a fabric's engine to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +101,7 @@ pub enum EngineEvent {
         fabric: String,
         status: FabricStatus,
         rows: Vec<ResourceRow>,
-        events: Vec<Event>,
+        events: Vec<LogEntry>,
         switches: Vec<SwitchHealth>,
     },
     Status {
@@ -116,7 +116,7 @@ pub enum EngineEvent {
     },
     Log {
         fabric: String,
-        event: Event,
+        entry: LogEntry,
     },
     Job {
         fabric: String,

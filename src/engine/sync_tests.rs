@@ -9,7 +9,7 @@ use super::super::task::{Engine, EngineContext};
 use super::super::{EngineEvent, JobKind, JobPhase};
 use crate::config::Config;
 use crate::status::{SyncState, WatchState};
-use crate::store::{Event, EventKind, Store};
+use crate::store::{LogEntry, LogKind, Store};
 use crate::sync::{SyncAttempt, attempt_sync};
 use testenv::support::git::git;
 
@@ -74,10 +74,10 @@ impl Fixture {
     }
 }
 
-fn logged(sent: &[EngineEvent]) -> Vec<&Event> {
+fn logged(sent: &[EngineEvent]) -> Vec<&LogEntry> {
     sent.iter()
         .filter_map(|e| match e {
-            EngineEvent::Log { event, .. } => Some(event),
+            EngineEvent::Log { entry, .. } => Some(entry),
             _ => None,
         })
         .collect()
@@ -89,14 +89,14 @@ async fn the_dashboard_gets_the_lines_the_sync_committed_not_what_landed_after_t
     let attempt = fx.run_sync_job();
     let commit = attempt.result.as_ref().unwrap().commit.clone();
     // A watch burst is written between the sync's commit and the engine hearing of it.
-    let watch_line = Event {
+    let watch_line = LogEntry {
         time: 1,
-        what: EventKind::Modified,
+        what: LogKind::Modified,
         object: Some("VPC/vpc-b".into()),
         message: "modified in the cluster".into(),
     };
     fx.store
-        .append_events("east", std::slice::from_ref(&watch_line))
+        .append_log("east", std::slice::from_ref(&watch_line))
         .unwrap();
 
     fx.engine.finish_sync(attempt).await;
@@ -104,7 +104,7 @@ async fn the_dashboard_gets_the_lines_the_sync_committed_not_what_landed_after_t
     let sent = fx.sent();
     let logged = logged(&sent);
     assert_eq!(logged.len(), 1, "{logged:?}");
-    assert_eq!(logged[0].what, EventKind::Sync);
+    assert_eq!(logged[0].what, LogKind::Sync);
     assert!(
         logged[0]
             .message

@@ -23,7 +23,7 @@ use crate::drift::{DriftIndex, Transition};
 use crate::health::SwitchHealth;
 use crate::kinds::KindInfo;
 use crate::status::{self, ConnectionState, FabricStatus, WatchState};
-use crate::store::{Event, EventKind, Store};
+use crate::store::{LogEntry, LogKind, Store};
 use crate::sync::SyncAttempt;
 
 /// Shared, read-only settings every engine needs.
@@ -269,7 +269,7 @@ impl Engine {
         }
         self.switches = self.compute_health();
         let rows = self.index.iter().map(|(k, _)| self.row(k)).collect();
-        let events = store.events(&name, 500).unwrap_or_else(|error| {
+        let events = store.log(&name, 500).unwrap_or_else(|error| {
             problems.push(error.to_string());
             Vec::new()
         });
@@ -282,7 +282,7 @@ impl Engine {
         })
         .await;
         for problem in problems {
-            self.note(EventKind::Error, problem).await;
+            self.note(LogKind::Error, problem).await;
         }
     }
 
@@ -346,7 +346,7 @@ impl Engine {
                 } else {
                     self.stop_watchers();
                     self.set_watch_state(WatchState::Stopped, None).await;
-                    self.note(EventKind::Watch, "watch stopped by the operator")
+                    self.note(LogKind::Watch, "watch stopped by the operator")
                         .await;
                 }
             }
@@ -406,11 +406,11 @@ impl Engine {
         .await;
     }
 
-    pub(super) async fn log(&self, entry: Event) {
+    pub(super) async fn log(&self, entry: LogEntry) {
         if let Err(error) = self
             .ctx
             .store
-            .append_events(&self.fabric.name, std::slice::from_ref(&entry))
+            .append_log(&self.fabric.name, std::slice::from_ref(&entry))
         {
             tracing::warn!(fabric = %self.fabric.name, "cannot log an event: {error}");
         }
@@ -418,15 +418,15 @@ impl Engine {
     }
 
     /// Logs a fabric-wide line (no object), stamped now.
-    pub(super) async fn note(&self, what: EventKind, message: impl Into<String>) {
+    pub(super) async fn note(&self, what: LogKind, message: impl Into<String>) {
         self.log(log_line(status::now(), what, None, message)).await;
     }
 
     /// Shows a log line that is already in the store.
-    pub(super) async fn emit_log(&self, entry: Event) {
+    pub(super) async fn emit_log(&self, entry: LogEntry) {
         self.emit(EngineEvent::Log {
             fabric: self.fabric.name.clone(),
-            event: entry,
+            entry,
         })
         .await;
     }
@@ -460,7 +460,7 @@ impl Engine {
         }
     }
 
-    /// Event counts and last-event times change with every watch event; they are saved and
+    /// LogEntry counts and last-event times change with every watch event; they are saved and
     /// published on the slow tick, not per event.
     async fn save_watch_counters(&mut self) {
         let unchanged = match self.ctx.store.fabric_status(&self.fabric.name) {
@@ -510,16 +510,16 @@ impl Engine {
         let fabric = self.fabric.name.clone();
         if !transitions.is_empty() {
             let now = status::now();
-            let entries: Vec<Event> = transitions
+            let entries: Vec<LogEntry> = transitions
                 .iter()
                 // An object appearing with no verdict yet is not news; its verdict will be.
                 .filter(|t| t.to != crate::drift::DriftKindTag::Unknown)
                 .map(|t| {
                     let object = Some(object_name(&t.key));
-                    log_line(now, EventKind::Drift, object, t.to_string())
+                    log_line(now, LogKind::Drift, object, t.to_string())
                 })
                 .collect();
-            if let Err(error) = self.ctx.store.append_events(&fabric, &entries) {
+            if let Err(error) = self.ctx.store.append_log(&fabric, &entries) {
                 tracing::warn!(%fabric, "cannot log drift events: {error}");
             }
             for entry in entries {

@@ -11,7 +11,7 @@ use super::task::{Engine, Internal};
 use crate::cluster::{ClusterError, FabricClient};
 use crate::kinds::KindInfo;
 use crate::status::{self, WatchState};
-use crate::store::EventKind;
+use crate::store::LogKind;
 
 /// Why a watcher could not deliver; becomes text only for the watch status and the log.
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +153,7 @@ impl Engine {
             let message = error.to_string();
             if self.status.watch.state != WatchState::Error {
                 let line = format!("watch: {message}");
-                self.note(EventKind::Error, line).await;
+                self.note(LogKind::Error, line).await;
             }
             self.set_watch_state(WatchState::Error, Some(message)).await;
         } else if round.delivered {
@@ -169,7 +169,7 @@ impl Engine {
                 } else {
                     "watch active"
                 };
-                self.note(EventKind::Watch, message).await;
+                self.note(LogKind::Watch, message).await;
             }
         }
     }

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use crate::desired::ObjectKey;
 use crate::engine::{Command, EngineEvent, JobKind, JobPhase};
 use crate::status::Timestamp;
-use crate::store::Event;
+use crate::store::LogEntry;
 
 use super::action::{self, Action, InputMode, KeyMap, KeyOverrides};
 use super::confirm::Confirm;
@@ -103,7 +103,7 @@ pub enum Overlay {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaneEvent {
     pub fabric: usize,
-    pub event: Event,
+    pub event: LogEntry,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,7 +208,7 @@ impl App {
         }
     }
 
-    fn push_event(&mut self, fabric: usize, event: Event) {
+    fn push_event(&mut self, fabric: usize, event: LogEntry) {
         self.events.push_back(PaneEvent { fabric, event });
         while self.events.len() > EVENT_HISTORY {
             self.events.pop_front();
@@ -261,7 +261,7 @@ impl App {
                     fabric.upsert(row);
                 }
             }
-            EngineEvent::Log { event, .. } => self.push_event(index, event),
+            EngineEvent::Log { entry, .. } => self.push_event(index, entry),
             EngineEvent::Job { job, phase, .. } => {
                 // The engine logs each job's outcome to the event pane itself; the UI only
                 // flashes it in the footer so the operator who pressed the key sees the result.

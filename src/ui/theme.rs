@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType};
 use crate::drift::Drift;
 use crate::health::SwitchState;
 use crate::status::{ConnectionState, DriftState, KubernetesState, SyncState, WatchState};
-use crate::store::EventKind;
+use crate::store::LogKind;
 
 /// The colour roles the dashboard uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,13 +186,13 @@ pub fn switch(state: SwitchState) -> Badge {
     }
 }
 
-pub fn event_kind(kind: EventKind) -> Tone {
+pub fn event_kind(kind: LogKind) -> Tone {
     match kind {
-        EventKind::Drift => Tone::Warn,
-        EventKind::Error => Tone::Bad,
-        EventKind::Apply | EventKind::Sync => Tone::Good,
-        EventKind::Connection | EventKind::Watch => Tone::Info,
-        EventKind::Added | EventKind::Modified | EventKind::Deleted => Tone::Plain,
+        LogKind::Drift => Tone::Warn,
+        LogKind::Error => Tone::Bad,
+        LogKind::Apply | LogKind::Sync => Tone::Good,
+        LogKind::Connection | LogKind::Watch => Tone::Info,
+        LogKind::Added | LogKind::Modified | LogKind::Deleted => Tone::Plain,
     }
 }
 

@@ -174,8 +174,8 @@ async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
                 {
                     status_seen = Some(status.clone())
                 }
-                EngineEvent::Log { event, .. } if event.message.contains("no answer since") => {
-                    log_seen = Some(event.message.clone())
+                EngineEvent::Log { entry, .. } if entry.message.contains("no answer since") => {
+                    log_seen = Some(entry.message.clone())
                 }
                 EngineEvent::Rows { removed, .. } => {
                     assert!(
@@ -248,10 +248,10 @@ async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
     let (mut answered, mut relisted, mut connected) = (false, false, false);
     events_until(&mut rx, recovered_by, "recovery", |e| {
         match e {
-            EngineEvent::Log { event, .. } if event.message.contains("answers again") => {
+            EngineEvent::Log { entry, .. } if entry.message.contains("answers again") => {
                 answered = true
             }
-            EngineEvent::Log { event, .. } if event.message.contains("watch recovered") => {
+            EngineEvent::Log { entry, .. } if entry.message.contains("watch recovered") => {
                 relisted = answered
             }
             EngineEvent::Status { status, .. } => {
@@ -609,7 +609,7 @@ async fn after_a_hung_load_balancer_recovers_the_watch_relists_over_fresh_connec
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let events = store.events("lb", 500).unwrap();
+    let events = store.log("lb", 500).unwrap();
     assert!(
         events.iter().any(|e| e.message.contains("answers again")),
         "the recovery is logged"

@@ -179,7 +179,7 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
-    let events = engine.store.events("faults", 200).unwrap();
+    let events = engine.store.log("faults", 200).unwrap();
     assert!(
         events.iter().any(|e| e.message.contains("watch recovered")),
         "the recovery is logged"
@@ -191,7 +191,7 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
     // re-list; a change made after the outage must still arrive and no ghost may stay.
     let relists = |store: &Store| {
         store
-            .events("faults", 2000)
+            .log("faults", 2000)
             .unwrap()
             .iter()
             .filter(|e| e.object.as_deref() == Some("VPC") && e.message.starts_with("listed"))

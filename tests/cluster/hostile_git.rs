@@ -353,7 +353,7 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
         &mut rx,
         10,
         "the error in the event log",
-        |e| matches!(e, EngineEvent::Log { event, .. } if event.message.contains("VPC/deep")),
+        |e| matches!(e, EngineEvent::Log { entry, .. } if entry.message.contains("VPC/deep")),
     )
     .await;
     // Once the watch has listed the cluster, the live objects are not judged Orphan.

@@ -138,7 +138,7 @@ fn a_missing_branch_fails_clearly_and_keeps_the_previous_desired_set() {
         status.sync.commit.is_some(),
         "the last good commit is still shown"
     );
-    let events = fx.store.events("f1", 10).unwrap();
+    let events = fx.store.log("f1", 10).unwrap();
     assert!(events.last().unwrap().message.contains("sync failed"));
 }
 

@@ -14,7 +14,7 @@ use hhdash::status::{
     ConnectionState, ConnectionStatus, DriftState, DriftStatus, FabricStatus, KubernetesState,
     ResourceStatus, SyncState, SyncStatus, WatchState, WatchStatus,
 };
-use hhdash::store::{Event, EventKind};
+use hhdash::store::{LogEntry, LogKind};
 use hhdash::ui::{App, Options, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -195,8 +195,8 @@ pub fn switch(name: &str, state: SwitchState, age: Option<i64>) -> SwitchHealth 
     }
 }
 
-pub fn event(age: i64, what: EventKind, object: Option<&str>, message: &str) -> Event {
-    Event {
+pub fn event(age: i64, what: LogKind, object: Option<&str>, message: &str) -> LogEntry {
+    LogEntry {
         time: NOW - age,
         what,
         object: object.map(str::to_string),
@@ -210,23 +210,23 @@ pub fn prod_snapshot(status: FabricStatus) -> EngineEvent {
         status,
         rows: prod_rows(),
         events: vec![
-            event(900, EventKind::Sync, None, "synced 3f2a9c1 (9 objects)"),
-            event(600, EventKind::Watch, None, "watch Active: 13 kinds listed"),
+            event(900, LogKind::Sync, None, "synced 3f2a9c1 (9 objects)"),
+            event(600, LogKind::Watch, None, "watch Active: 13 kinds listed"),
             event(
                 240,
-                EventKind::Drift,
+                LogKind::Drift,
                 Some("VPC/demo-vpc-2"),
                 "InSync → Drifted (spec.subnets.default.vlan: 1102 → 1999)",
             ),
             event(
                 200,
-                EventKind::Drift,
+                LogKind::Drift,
                 Some("VPC/demo-vpc-3"),
                 "InSync → Missing",
             ),
             event(
                 120,
-                EventKind::Deleted,
+                LogKind::Deleted,
                 Some("VPC/demo-vpc-3"),
                 "deleted (by kubectl)",
             ),
@@ -263,7 +263,7 @@ pub fn lab_snapshot() -> EngineEvent {
             .collect(),
         events: vec![event(
             30,
-            EventKind::Connection,
+            LogKind::Connection,
             None,
             "connecting to https://10.1.0.1:6443",
         )],

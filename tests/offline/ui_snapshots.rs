@@ -121,9 +121,9 @@ fn a_silent_server_reads_no_answer_since_and_the_rows_stay_marked_stale() {
     });
     app.fold(EngineEvent::Log {
         fabric: "prod-east".into(),
-        event: event(
+        entry: event(
             35,
-            hhdash::store::EventKind::Error,
+            hhdash::store::LogKind::Error,
             None,
             &format!(
                 "{} from https://10.0.0.1:6443 (…); showing the last known state, marked stale",
