@@ -36,9 +36,18 @@
 //! other nested structs materialised) and the VLANNamespace range normaliser (whose result
 //! the real code keeps only when it fails).
 
-use std::net::Ipv4Addr;
+//!
+//! This module holds the shared steps (namespace, labels, Go-struct materialising) and the
+//! VPC-side references; `vpc` the subnet defaults, `wiring` Connections and Switches.
 
 use serde_json::{Map, Value, json};
+
+mod vpc;
+mod wiring;
+
+use vpc::vpc;
+pub(crate) use wiring::connection_endpoints;
+use wiring::{connection, switch};
 
 /// The label domain the webhooks own: every label key containing it is replaced.
 pub const LABEL_DOMAIN: &str = "fabric.githedgehog.com/";
@@ -148,163 +157,6 @@ fn sort_strings(items: &mut [Value]) {
     items.sort_by(|a, b| a.as_str().unwrap_or("").cmp(b.as_str().unwrap_or("")));
 }
 
-/// An IPv4 prefix as Go's `iputil.ParseCIDR` sees it: the network, its length and the last
-/// address.
-struct Cidr {
-    network: u32,
-    bits: u8,
-    last: u32,
-}
-
-fn parse_cidr(text: &str) -> Option<Cidr> {
-    let (addr, bits) = text.split_once('/')?;
-    let addr: Ipv4Addr = addr.parse().ok()?;
-    let bits: u8 = bits.parse().ok().filter(|b| *b <= 32)?;
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    };
-    let network = u32::from(addr) & mask;
-    Some(Cidr {
-        network,
-        bits,
-        last: network | !mask,
-    })
-}
-
-fn ip(addr: u32) -> Value {
-    json!(Ipv4Addr::from(addr).to_string())
-}
-
-fn vpc(spec: &mut Map<String, Value>, labels: &mut Map<String, Value>) -> bool {
-    default_string(spec, "ipv4Namespace", "default");
-    default_string(spec, "vlanNamespace", "default");
-    labels.insert(label("ipv4ns"), str_at(spec, "ipv4Namespace").into());
-    labels.insert(label("vlanns"), str_at(spec, "vlanNamespace").into());
-    if let Some(Value::Object(subnets)) = spec.get_mut("subnets") {
-        for subnet in subnets.values_mut().filter_map(Value::as_object_mut) {
-            object_entry(subnet, "dhcp");
-            vpc_subnet(subnet);
-        }
-    }
-    true
-}
-
-fn vpc_subnet(subnet: &mut Map<String, Value>) {
-    let Some(cidr) = parse_cidr(str_at(subnet, "subnet")) else {
-        return;
-    };
-    if str_at(subnet, "gateway").is_empty() && !bool_at(subnet, "hostBGP") {
-        subnet.insert("gateway".into(), ip(cidr.network.wrapping_add(1)));
-    }
-    if cidr.bits > 30 {
-        return;
-    }
-    let dhcp = object_entry(subnet, "dhcp");
-    if !bool_at(dhcp, "enable") {
-        dhcp.remove("range");
-        dhcp.remove("options");
-        return;
-    }
-    let range = object_entry(dhcp, "range");
-    default_string(
-        range,
-        "start",
-        &Ipv4Addr::from(cidr.network + 2).to_string(),
-    );
-    default_string(range, "end", &Ipv4Addr::from(cidr.last).to_string());
-    if let Some(options) = dhcp.get_mut("options").and_then(Value::as_object_mut) {
-        let sets_nothing = str_at(options, "pxeURL").is_empty()
-            && is_nil(options, "dnsServers")
-            && is_nil(options, "timeServers")
-            && number_is_zero(options, "interfaceMTU")
-            && number_is_zero(options, "leaseTimeSeconds")
-            && !bool_at(options, "disableDefaultRoute")
-            && is_nil(options, "advertisedRoutes");
-        if sets_nothing {
-            dhcp.remove("options");
-            // The real code `continue`s here, past the MAC normalisation.
-            return;
-        }
-        if number_is_zero(options, "interfaceMTU") {
-            options.insert("interfaceMTU".into(), json!(9036));
-        }
-        if number_is_zero(options, "leaseTimeSeconds") {
-            options.insert("leaseTimeSeconds".into(), json!(3600));
-        }
-        for list in ["dnsServers", "timeServers"] {
-            let entry = options.entry(list).or_insert_with(|| json!([]));
-            if !entry.is_array() {
-                *entry = json!([]);
-            }
-            sort_strings(entry.as_array_mut().expect("just made a list"));
-        }
-        match options.get_mut("advertisedRoutes") {
-            Some(Value::Array(routes)) if !routes.is_empty() => routes.sort_by(|a, b| {
-                let key = |r: &Value| {
-                    (
-                        r["destination"].as_str().unwrap_or("").to_string(),
-                        r["gateway"].as_str().unwrap_or("").to_string(),
-                    )
-                };
-                key(a).cmp(&key(b))
-            }),
-            _ => {
-                options.remove("advertisedRoutes");
-            }
-        }
-    }
-    if let Some(Value::Object(statics)) = dhcp.get_mut("static") {
-        let renamed: Vec<(String, String)> = statics
-            .keys()
-            .filter_map(|mac| {
-                normalise_mac(mac)
-                    .filter(|n| n != mac)
-                    .map(|n| (mac.clone(), n))
-            })
-            .collect();
-        for (from, to) in renamed {
-            if let Some(value) = statics.remove(&from) {
-                statics.insert(to, value);
-            }
-        }
-    }
-}
-
-/// A 48-bit MAC in any of Go's `net.ParseMAC` notations (`aa:bb:…`, `aa-bb-…`,
-/// `aabb.ccdd.eeff`), written as Go prints it: lowercase, colon-separated.
-pub(crate) fn normalise_mac(text: &str) -> Option<String> {
-    let hex_pairs = |parts: Vec<&str>, width: usize| -> Option<Vec<u8>> {
-        let mut bytes = Vec::new();
-        for part in parts {
-            if part.len() != width || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            for i in (0..width).step_by(2) {
-                bytes.push(u8::from_str_radix(&part[i..i + 2], 16).ok()?);
-            }
-        }
-        Some(bytes)
-    };
-    let bytes = if text.len() == 17 && text.contains(':') {
-        hex_pairs(text.split(':').collect(), 2)?
-    } else if text.len() == 17 && text.contains('-') {
-        hex_pairs(text.split('-').collect(), 2)?
-    } else if text.len() == 14 && text.contains('.') {
-        hex_pairs(text.split('.').collect(), 4)?
-    } else {
-        return None;
-    };
-    (bytes.len() == 6).then(|| {
-        bytes
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":")
-    })
-}
-
 /// Returns false when the real code returns early, before the labels (no VPC in `subnet`).
 fn vpc_attachment(spec: &mut Map<String, Value>, labels: &mut Map<String, Value>) -> bool {
     let subnet = str_at(spec, "subnet").to_string();
@@ -382,261 +234,17 @@ fn external_peering(spec: &mut Map<String, Value>, labels: &mut Map<String, Valu
     true
 }
 
-/// What a Connection connects, as `ConnectionSpec.Endpoints()` reads it.
-pub(crate) struct Endpoints {
-    pub kind: &'static str,
-    pub switches: Vec<String>,
-    pub servers: Vec<String>,
-}
-
-/// The variant keys of a Connection spec with the name the labels use, in the real code's
-/// order of precedence. mclag and mclagDomain come first: the real code gives them no
-/// endpoints and no labels.
-const CONNECTION_TYPES: &[(&str, &str)] = &[
-    ("mclag", "mclag"),
-    ("mclagDomain", "mclag-domain"),
-    ("unbundled", "unbundled"),
-    ("bundled", "bundled"),
-    ("eslag", "eslag"),
-    ("fabric", "fabric"),
-    ("mesh", "mesh"),
-    ("gateway", "gateway"),
-    ("vpcLoopback", "vpc-loopback"),
-    ("external", "external"),
-    ("staticExternal", "static-external"),
-];
-
-/// The device half of a `"<device>/<port>"` name.
-fn device(port: &Value) -> Option<String> {
-    let port = port.get("port")?.as_str()?;
-    let (device, local) = port.split_once('/')?;
-    (!device.is_empty() && !local.is_empty()).then(|| device.to_string())
-}
-
-/// `None` when the spec sets no known variant or more than one, or a port is malformed.
-pub(crate) fn connection_endpoints(spec: &Map<String, Value>) -> Option<Endpoints> {
-    let set: Vec<&(&str, &str)> = CONNECTION_TYPES
-        .iter()
-        .filter(|(key, _)| spec.get(*key).is_some_and(|v| !v.is_null()))
-        .collect();
-    let &&(key, kind) = set.first()?;
-    let mut endpoints = Endpoints {
-        kind,
-        switches: Vec::new(),
-        servers: Vec::new(),
-    };
-    if matches!(key, "mclag" | "mclagDomain") {
-        return Some(endpoints);
-    }
-    if set.len() != 1 {
-        return None;
-    }
-    let variant = &spec[key];
-    let links: Vec<&Value> = match variant.get("links").and_then(Value::as_array) {
-        Some(links) => links.iter().collect(),
-        None => variant.get("link").into_iter().collect(),
-    };
-    let add = |list: &mut Vec<String>, name: String| {
-        if !list.contains(&name) {
-            list.push(name);
-        }
-    };
-    for link in links {
-        let (switch_sides, server_sides): (&[&str], &[&str]) = match key {
-            "unbundled" | "bundled" | "eslag" => (&["switch"], &["server"]),
-            "fabric" => (&["spine", "leaf"], &[]),
-            "mesh" => (&["leaf1", "leaf2"], &[]),
-            "vpcLoopback" => (&["switch1", "switch2"], &[]),
-            _ => (&["switch"], &[]),
-        };
-        for side in switch_sides {
-            add(&mut endpoints.switches, device(link.get(*side)?)?);
-        }
-        for side in server_sides {
-            add(&mut endpoints.servers, device(link.get(*side)?)?);
-        }
-    }
-    endpoints.switches.sort();
-    endpoints.servers.sort();
-    Some(endpoints)
-}
-
-fn connection(spec: &mut Map<String, Value>, labels: &mut Map<String, Value>) -> bool {
-    if ["mclag", "mclagDomain"]
-        .iter()
-        .any(|k| spec.get(*k).is_some_and(|v| !v.is_null()))
-    {
-        return true;
-    }
-    let endpoints = connection_endpoints(spec);
-    let kind = endpoints.as_ref().map_or("<invalid>", |e| e.kind);
-    labels.insert(label("connection-type"), json!(kind));
-    let within_vpc = spec
-        .get("staticExternal")
-        .and_then(|s| s.get("withinVPC"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if !within_vpc.is_empty() {
-        labels.insert(label("vpc"), json!(within_vpc));
-    }
-    if let Some(endpoints) = endpoints {
-        for name in &endpoints.switches {
-            labels.insert(list_label("switch", name), json!("true"));
-        }
-        for name in &endpoints.servers {
-            labels.insert(list_label("server", name), json!("true"));
-        }
-    }
-    true
-}
-
-fn switch(spec: &mut Map<String, Value>, labels: &mut Map<String, Value>) -> bool {
-    for speeds in ["portGroupSpeeds", "portSpeeds"] {
-        if let Some(Value::Object(speeds)) = spec.get_mut(speeds) {
-            for value in speeds.values_mut() {
-                if let Some(stripped) = value.as_str().and_then(|s| s.strip_prefix("SPEED_")) {
-                    *value = json!(stripped);
-                }
-            }
-        }
-    }
-    let has_vlan_namespaces = spec
-        .get("vlanNamespaces")
-        .and_then(Value::as_array)
-        .is_some_and(|l| !l.is_empty());
-    if !has_vlan_namespaces {
-        spec.insert("vlanNamespaces".into(), json!(["default"]));
-    }
-    let group = spec
-        .get("redundancy")
-        .and_then(|r| r.get("group"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    if !group.is_empty() {
-        let groups = spec.entry("groups").or_insert_with(|| json!([]));
-        if !groups.is_array() {
-            *groups = json!([]);
-        }
-        let groups = groups.as_array_mut().expect("just made a list");
-        if !groups.iter().any(|g| g.as_str() == Some(group.as_str())) {
-            groups.push(json!(group));
-        }
-    }
-    if let Some(Value::Object(flap)) = spec.get_mut("linkFlapErrDisable") {
-        for (key, default) in [
-            ("flapThreshold", 3),
-            ("samplingInterval", 30),
-            ("recoveryInterval", 300),
-        ] {
-            if flap.get(key).is_none_or(Value::is_null) {
-                flap.insert(key.into(), json!(default));
-            }
-        }
-    }
-    for (list, list_name) in [("groups", "switchgroup"), ("vlanNamespaces", "vlanns")] {
-        if let Some(Value::Array(items)) = spec.get_mut(list) {
-            for item in items.iter() {
-                if let Some(name) = item.as_str() {
-                    labels.insert(list_label(list_name, name), json!("true"));
-                }
-            }
-            sort_strings(items);
-        }
-    }
-    labels.insert(label("profile"), str_at(spec, "profile").into());
-    for materialised in ["boot", "redundancy", "ecmp"] {
-        object_entry(spec, materialised);
-    }
-    true
+/// `object` after [`default_object`], for the tests of every kind.
+#[cfg(test)]
+fn defaulted(kind: &str, object: Value) -> Value {
+    let mut object = object;
+    default_object(kind, &mut object);
+    object
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn defaulted(kind: &str, object: Value) -> Value {
-        let mut object = object;
-        default_object(kind, &mut object);
-        object
-    }
-
-    #[test]
-    fn vpc_gets_namespaces_gateway_dhcp_range_and_its_labels_only() {
-        let vpc = defaulted(
-            "VPC",
-            json!({"metadata": {"name": "v", "namespace": "default", "labels": {
-                "fabric.githedgehog.com/ipv4ns": "other", "team": "a",
-                "x.fabric.githedgehog.com/y": "true"}},
-              "spec": {"subnets": {
-                "a": {"subnet": "10.10.1.0/24", "vlan": 1001, "dhcp": {"enable": true}},
-                "b": {"subnet": "10.10.2.0/24", "vlan": 1002,
-                      "dhcp": {"range": {"start": "10.10.2.10"}, "options": {"dnsServers": ["9.9.9.9"]}}},
-                "c": {"subnet": "10.10.3.0/24", "vlan": 1003, "hostBGP": true},
-                "d": {"subnet": "10.10.4.0/24", "vlan": 1004, "gateway": "10.10.4.254",
-                      "dhcp": {"enable": true, "range": {"end": "10.10.4.99"},
-                               "options": {"dnsServers": ["9.9.9.9", "1.1.1.1"], "leaseTimeSeconds": 60}}}}}}),
-        );
-        assert_eq!(
-            vpc["metadata"]["labels"],
-            json!({"team": "a", "fabric.githedgehog.com/ipv4ns": "default",
-                   "fabric.githedgehog.com/vlanns": "default"})
-        );
-        let spec = &vpc["spec"];
-        assert_eq!(spec["ipv4Namespace"], "default");
-        assert_eq!(spec["vlanNamespace"], "default");
-        let a = &spec["subnets"]["a"];
-        assert_eq!(a["gateway"], "10.10.1.1");
-        assert_eq!(
-            a["dhcp"],
-            json!({"enable": true, "range": {"start": "10.10.1.2", "end": "10.10.1.255"}})
-        );
-        // DHCP off: range and options go.
-        assert_eq!(spec["subnets"]["b"]["dhcp"], json!({}));
-        // hostBGP: no gateway; DHCP materialised as {}.
-        assert_eq!(spec["subnets"]["c"].get("gateway"), None);
-        assert_eq!(spec["subnets"]["c"]["dhcp"], json!({}));
-        let d = &spec["subnets"]["d"];
-        assert_eq!(d["gateway"], "10.10.4.254");
-        assert_eq!(
-            d["dhcp"],
-            json!({"enable": true, "range": {"start": "10.10.4.2", "end": "10.10.4.99"},
-                   "options": {"dnsServers": ["1.1.1.1", "9.9.9.9"], "timeServers": [],
-                               "interfaceMTU": 9036, "leaseTimeSeconds": 60}})
-        );
-    }
-
-    #[test]
-    fn vpc_options_that_set_nothing_are_removed_and_macs_normalised() {
-        let vpc = defaulted(
-            "VPC",
-            json!({"metadata": {"name": "v"}, "spec": {"subnets": {
-                "a": {"subnet": "10.0.0.0/24", "dhcp": {"enable": true, "options": {},
-                      "static": {"AA:BB:CC:DD:EE:FF": {"ip": "10.0.0.9"}}}},
-                "b": {"subnet": "10.0.1.0/24", "dhcp": {"enable": true, "options": {"pxeURL": "tftp://x"},
-                      "static": {"AA-BB-CC-DD-EE-01": {"ip": "10.0.1.9"}, "aabb.ccdd.ee02": {"ip": "10.0.1.8"}}}},
-                "c": {"subnet": "10.0.2.8/31", "dhcp": {"enable": false, "range": {"start": "x"}}}}}}),
-        );
-        assert_eq!(vpc["metadata"]["namespace"], "default");
-        let a = &vpc["spec"]["subnets"]["a"]["dhcp"];
-        assert_eq!(a.get("options"), None);
-        // The real code skips the normalisation after removing empty options.
-        assert_eq!(
-            a["static"],
-            json!({"AA:BB:CC:DD:EE:FF": {"ip": "10.0.0.9"}})
-        );
-        let b = &vpc["spec"]["subnets"]["b"]["dhcp"];
-        assert_eq!(
-            b["static"],
-            json!({"aa:bb:cc:dd:ee:01": {"ip": "10.0.1.9"}, "aa:bb:cc:dd:ee:02": {"ip": "10.0.1.8"}})
-        );
-        assert_eq!(b["options"]["interfaceMTU"], 9036);
-        assert_eq!(b["options"]["dnsServers"], json!([]));
-        // Longer than /30: gateway only, DHCP left alone.
-        let c = &vpc["spec"]["subnets"]["c"];
-        assert_eq!(c["gateway"], "10.0.2.9");
-        assert_eq!(c["dhcp"]["range"]["start"], "x");
-    }
 
     #[test]
     fn attachment_short_subnet_gets_default_and_labels() {
@@ -723,69 +331,6 @@ mod tests {
     }
 
     #[test]
-    fn connections_get_type_and_endpoint_labels_except_mclag() {
-        let conn = defaulted(
-            "Connection",
-            json!({"metadata": {"name": "c"}, "spec": {"bundled": {"links": [
-                {"server": {"port": "srv-1/enp2s1"}, "switch": {"port": "leaf-1/E1/1"}},
-                {"server": {"port": "srv-1/enp2s2"}, "switch": {"port": "leaf-1/E1/2"}}]}}}),
-        );
-        assert_eq!(
-            conn["metadata"]["labels"],
-            json!({"fabric.githedgehog.com/connection-type": "bundled",
-                   "switch.fabric.githedgehog.com/leaf-1": "true",
-                   "server.fabric.githedgehog.com/srv-1": "true"})
-        );
-        let fabric = defaulted(
-            "Connection",
-            json!({"metadata": {"name": "f"}, "spec": {"fabric": {"links": [
-                {"spine": {"port": "spine-1/E1/1", "ip": "172.30.0.0/31"},
-                 "leaf": {"port": "leaf-1/E1/49", "ip": "172.30.0.1/31"}}]}}}),
-        );
-        assert_eq!(
-            fabric["metadata"]["labels"],
-            json!({"fabric.githedgehog.com/connection-type": "fabric",
-                   "switch.fabric.githedgehog.com/spine-1": "true",
-                   "switch.fabric.githedgehog.com/leaf-1": "true"})
-        );
-        let mclag = defaulted(
-            "Connection",
-            json!({"metadata": {"name": "m", "labels": {"fabric.githedgehog.com/x": "y", "keep": "me"}},
-                   "spec": {"mclag": {"links": []}}}),
-        );
-        assert_eq!(mclag["metadata"]["labels"], json!({"keep": "me"}));
-    }
-
-    #[test]
-    fn switch_defaults() {
-        let sw = defaulted(
-            "Switch",
-            json!({"metadata": {"name": "leaf-1"}, "spec": {"role": "server-leaf", "profile": "vs",
-                "groups": ["zeta"], "redundancy": {"group": "mclag-1", "type": "mclag"},
-                "portSpeeds": {"E1/1": "SPEED_25GB"}, "portGroupSpeeds": {"1": "10G"},
-                "linkFlapErrDisable": {"flapThreshold": 5}}}),
-        );
-        let spec = &sw["spec"];
-        assert_eq!(spec["groups"], json!(["mclag-1", "zeta"]));
-        assert_eq!(spec["vlanNamespaces"], json!(["default"]));
-        assert_eq!(spec["portSpeeds"]["E1/1"], "25GB");
-        assert_eq!(spec["portGroupSpeeds"]["1"], "10G");
-        assert_eq!(
-            spec["linkFlapErrDisable"],
-            json!({"flapThreshold": 5, "samplingInterval": 30, "recoveryInterval": 300})
-        );
-        assert_eq!(spec["boot"], json!({}));
-        assert_eq!(spec["ecmp"], json!({}));
-        assert_eq!(
-            sw["metadata"]["labels"],
-            json!({"fabric.githedgehog.com/profile": "vs",
-                   "switchgroup.fabric.githedgehog.com/mclag-1": "true",
-                   "switchgroup.fabric.githedgehog.com/zeta": "true",
-                   "vlanns.fabric.githedgehog.com/default": "true"})
-        );
-    }
-
-    #[test]
     fn defaulting_twice_changes_nothing_more() {
         let objects = [
             (
@@ -806,18 +351,5 @@ mod tests {
             let once = defaulted(kind, object);
             assert_eq!(defaulted(kind, once.clone()), once, "{kind}");
         }
-    }
-
-    #[test]
-    fn macs_in_go_notations() {
-        assert_eq!(
-            normalise_mac("0C:20:12:FF:02:00").as_deref(),
-            Some("0c:20:12:ff:02:00")
-        );
-        assert_eq!(
-            normalise_mac("0c20.12ff.0200").as_deref(),
-            Some("0c:20:12:ff:02:00")
-        );
-        assert_eq!(normalise_mac("not-a-mac"), None);
     }
 }
