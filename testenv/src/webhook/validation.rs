@@ -193,30 +193,17 @@ pub(crate) async fn check_write(
     }
     let spec = &object["spec"];
     match kind {
-        "VPC" => {
+        "VPC" | "External" => {
+            let ipv4_namespace = str_at(spec, "/ipv4Namespace");
             lookup
-                .require(
-                    "IPv4Namespace",
-                    str_at(spec, "/ipv4Namespace"),
-                    "IPv4Namespace",
-                )
+                .require("IPv4Namespace", ipv4_namespace, "IPv4Namespace")
                 .await?;
-            lookup
-                .require(
-                    "VLANNamespace",
-                    str_at(spec, "/vlanNamespace"),
-                    "VLANNamespace",
-                )
-                .await?;
-        }
-        "External" => {
-            lookup
-                .require(
-                    "IPv4Namespace",
-                    str_at(spec, "/ipv4Namespace"),
-                    "IPv4Namespace",
-                )
-                .await?;
+            if kind == "VPC" {
+                let vlan_namespace = str_at(spec, "/vlanNamespace");
+                lookup
+                    .require("VLANNamespace", vlan_namespace, "VLANNamespace")
+                    .await?;
+            }
         }
         "VPCAttachment" => {
             let subnet = required(spec, "/subnet", "subnet")?;
