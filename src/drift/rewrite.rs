@@ -73,6 +73,7 @@ pub(super) fn is_stored_form(kind: &str, path: &[Seg], desired: &Value, live: &V
                 && rewrite(desired).as_deref() == Some(live)
         })
 }
+
 /// What Git sets, with what the webhooks add to a set list Git sets from another field of the
 /// same object: a Switch's `redundancy.group` joins the `groups` Git lists (the webhook
 /// appends it when missing). Borrowed unchanged when there is nothing to add.
