@@ -16,7 +16,7 @@
 //!   Fail` and `sideEffects: None` (dry runs are checked too), so a dead webhook makes every
 //!   write of those kinds fail instead of passing unchecked;
 //! * defaulting as the real `Default()` methods do it ([`default_object`]; details in
-//!   `defaulting.rs`);
+//!   `defaulting/`);
 //! * validation of references on create/update and of referrers on delete (details in
 //!   `validation.rs`), answering as the real validator does ("vpc demo-vpc-1 not found",
 //!   "VPC has attachments"), which the API server reports as `admission webhook
