@@ -40,7 +40,7 @@
 //!   store, the Git value matches a live value equal to its rewrite ([`WEBHOOK_REWRITES`]):
 //!   VPCAttachment `subnet: vpc-1` stored as `vpc-1/default`, Switch port (group) speeds
 //!   stored without their `SPEED_` prefix. Any other live value is drift as usual. And a
-//!   Switch's `groups` (a set list) gain its `redundancy.group` ([`rewrite::as_stored`]).
+//!   Switch's `groups` (a set list) gain its `redundancy.group` (`rewrite::as_stored`).
 //!
 //! What semantic mode cannot know: the other rewrites — normalised DHCP static MACs (map
 //! keys), `dhcp.range`/`options` removed when `dhcp.enable` is false. Git written in the stored form (as hhfab output is) never hits

@@ -11,7 +11,7 @@ impl ControlPlane {
     /// and watches that reach etcd at an older resourceVersion then fail with
     /// 410 Gone (`Expired`).
     ///
-    /// With the watch cache ([`Options::watch_cache`], the default) the API
+    /// With the watch cache ([`Options::watch_cache`](super::Options::watch_cache), the default) the API
     /// server serves watches from its own event window and keeps doing so for
     /// recent resourceVersions; it answers 410 for resourceVersions older
     /// than its window, which after a [`restart_apiserver`](Self::restart_apiserver)
@@ -44,8 +44,8 @@ impl ControlPlane {
 
     /// Freeze kube-apiserver with SIGSTOP: its port still accepts TCP connections (the
     /// kernel does that) and open connections stay up, but nothing is answered — what a
-    /// dropped VPN or a hung load balancer looks like to a client. [`thaw_apiserver`]
-    /// (Self::thaw_apiserver) resumes it. Dropping the plane while frozen still kills it.
+    /// dropped VPN or a hung load balancer looks like to a client.
+    /// [`thaw_apiserver`](Self::thaw_apiserver) resumes it. Dropping the plane while frozen still kills it.
     pub fn freeze_apiserver(&self) -> Result<(), Error> {
         self.signal_apiserver(libc::SIGSTOP, "freeze")
     }
