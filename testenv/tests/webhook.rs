@@ -10,42 +10,62 @@ use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use testenv::{ControlPlane, Identity, Options};
 
-async fn plane_with_ns(ns: &str) -> &'static ControlPlane {
+/// The test's own namespace `ns` on the shared control plane, granted.
+async fn granted(ns: &'static str) -> Fabric<'static> {
     let plane = testenv::shared()
         .await
         .expect("starting the shared control plane");
     plane.grant(ns).await.expect("granting the test namespace");
-    plane
+    Fabric { plane, ns }
 }
 
-fn object(kind: &str, name: &str, ns: &str, spec: Value) -> DynamicObject {
-    let group = testenv::webhook::KINDS
-        .iter()
-        .find(|(_, k, _)| *k == kind)
-        .map(|(group, _, _)| *group)
-        .expect("a Hedgehog kind");
-    serde_json::from_value(json!({
-        "apiVersion": format!("{group}/v1beta1"), "kind": kind,
-        "metadata": {"name": name, "namespace": ns}, "spec": spec,
-    }))
-    .expect("a valid object")
+/// One test's namespace on a control plane: builds Hedgehog objects there and sends them
+/// through admission as the operator.
+#[derive(Clone, Copy)]
+struct Fabric<'a> {
+    plane: &'a ControlPlane,
+    ns: &'a str,
 }
 
-async fn create(plane: &ControlPlane, ns: &str, obj: &DynamicObject) -> Result<Value, kube::Error> {
-    let kind = obj.types.as_ref().unwrap().kind.clone();
-    let client = plane.client(Identity::Operator);
-    api(&client, plane, &kind, ns)
-        .create(&PostParams::default(), obj)
-        .await
-        .map(|o| serde_json::to_value(o).unwrap())
-}
+impl Fabric<'_> {
+    /// A `kind` object named `name` in this namespace, at the group and version the kind
+    /// has.
+    fn object(&self, kind: &str, name: &str, spec: Value) -> DynamicObject {
+        let group = testenv::webhook::KINDS
+            .iter()
+            .find(|(_, k, _)| *k == kind)
+            .map(|(group, _, _)| *group)
+            .expect("a Hedgehog kind");
+        serde_json::from_value(json!({
+            "apiVersion": format!("{group}/v1beta1"), "kind": kind,
+            "metadata": {"name": name, "namespace": self.ns}, "spec": spec,
+        }))
+        .expect("a valid object")
+    }
 
-async fn delete(plane: &ControlPlane, ns: &str, kind: &str, name: &str) -> Result<(), kube::Error> {
-    let client = plane.client(Identity::Operator);
-    api(&client, plane, kind, ns)
-        .delete(name, &DeleteParams::default())
-        .await
-        .map(|_| ())
+    async fn create(&self, obj: &DynamicObject) -> Result<Value, kube::Error> {
+        let kind = obj.types.as_ref().unwrap().kind.clone();
+        let client = self.plane.client(Identity::Operator);
+        api(&client, self.plane, &kind, self.ns)
+            .create(&PostParams::default(), obj)
+            .await
+            .map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    async fn delete(&self, kind: &str, name: &str) -> Result<(), kube::Error> {
+        let client = self.plane.client(Identity::Operator);
+        api(&client, self.plane, kind, self.ns)
+            .delete(name, &DeleteParams::default())
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates `obj` and asserts its kind's validating webhook (`v<kind>.kb.io`) denies it
+    /// with `message`.
+    async fn assert_create_denied(&self, obj: &DynamicObject, message: &str) {
+        let kind = obj.types.as_ref().unwrap().kind.to_lowercase();
+        assert_denied(self.create(obj).await, &format!("v{kind}.kb.io"), message);
+    }
 }
 
 /// Asserts `result` is the webhook's denial (HTTP 403, named webhook, message).
@@ -78,188 +98,145 @@ fn unbundled(server: &str, switch: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn references_must_exist_on_create_and_update() {
     let ns = "wh-refs";
-    let plane = plane_with_ns(ns).await;
+    let fabric = granted(ns).await;
+    let plane = fabric.plane;
     let attach_spec = json!({"subnet": "vpc-1/default", "connection": "srv-1--leaf-1"});
 
     // Each object before what it refers to: refused, naming the missing object.
-    let vpc = object("VPC", "vpc-1", ns, vpc_spec("10.1.0.0/24", 1001));
-    assert_denied(
-        create(plane, ns, &vpc).await,
-        "vvpc.kb.io",
-        "IPv4Namespace default not found",
-    );
-    let external = object(
+    let vpc = fabric.object("VPC", "vpc-1", vpc_spec("10.1.0.0/24", 1001));
+    fabric
+        .assert_create_denied(&vpc, "IPv4Namespace default not found")
+        .await;
+    let external = fabric.object(
         "External",
         "ext-1",
-        ns,
         json!({"inboundCommunity": "1:1", "outboundCommunity": "1:2"}),
     );
-    assert_denied(
-        create(plane, ns, &external).await,
-        "vexternal.kb.io",
-        "IPv4Namespace default not found",
-    );
-    let switch = object(
+    fabric
+        .assert_create_denied(&external, "IPv4Namespace default not found")
+        .await;
+    let switch = fabric.object(
         "Switch",
         "leaf-1",
-        ns,
         json!({"role": "server-leaf", "profile": "vs"}),
     );
-    assert_denied(
-        create(plane, ns, &switch).await,
-        "vswitch.kb.io",
-        "specified VLANNamespace default does not exist",
-    );
-    let attach = object("VPCAttachment", "vpc-1--srv-1", ns, attach_spec.clone());
-    assert_denied(
-        create(plane, ns, &attach).await,
-        "vvpcattachment.kb.io",
-        "vpc vpc-1 not found",
-    );
+    fabric
+        .assert_create_denied(&switch, "specified VLANNamespace default does not exist")
+        .await;
+    let attach = fabric.object("VPCAttachment", "vpc-1--srv-1", attach_spec.clone());
+    fabric
+        .assert_create_denied(&attach, "vpc vpc-1 not found")
+        .await;
 
     plane
         .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
         .await
         .expect("IPv4Namespace and VLANNamespace");
-    create(plane, ns, &vpc)
+    fabric
+        .create(&vpc)
         .await
         .expect("the VPC once its namespaces exist");
-    create(plane, ns, &external)
+    fabric
+        .create(&external)
         .await
         .expect("the External once its IPv4Namespace exists");
 
-    let grouped = object(
+    let grouped = fabric.object(
         "Switch",
         "leaf-1",
-        ns,
         json!({"role": "server-leaf", "profile": "vs", "groups": ["g-1"]}),
     );
-    assert_denied(
-        create(plane, ns, &grouped).await,
-        "vswitch.kb.io",
-        "switch group g-1 does not exist",
-    );
-    create(plane, ns, &switch)
+    fabric
+        .assert_create_denied(&grouped, "switch group g-1 does not exist")
+        .await;
+    fabric
+        .create(&switch)
         .await
         .expect("the Switch once its VLANNamespace exists");
 
-    let connection = object(
-        "Connection",
-        "srv-1--leaf-1",
-        ns,
-        unbundled("srv-1", "leaf-1"),
-    );
-    assert_denied(
-        create(plane, ns, &connection).await,
-        "vconnection.kb.io",
-        "server srv-1 not found",
-    );
-    let to_nowhere = object(
-        "Connection",
-        "srv-1--leaf-9",
-        ns,
-        unbundled("srv-1", "leaf-9"),
-    );
-    assert_denied(
-        create(plane, ns, &to_nowhere).await,
-        "vconnection.kb.io",
-        "switch leaf-9 not found",
-    );
-    create(plane, ns, &object("Server", "srv-1", ns, json!({})))
+    let connection = fabric.object("Connection", "srv-1--leaf-1", unbundled("srv-1", "leaf-1"));
+    fabric
+        .assert_create_denied(&connection, "server srv-1 not found")
+        .await;
+    let to_nowhere = fabric.object("Connection", "srv-1--leaf-9", unbundled("srv-1", "leaf-9"));
+    fabric
+        .assert_create_denied(&to_nowhere, "switch leaf-9 not found")
+        .await;
+    fabric
+        .create(&fabric.object("Server", "srv-1", json!({})))
         .await
         .expect("the Server");
-    create(plane, ns, &connection)
+    fabric
+        .create(&connection)
         .await
         .expect("the Connection once both ends exist");
 
-    let wrong_subnet = object(
+    let wrong_subnet = fabric.object(
         "VPCAttachment",
         "vpc-1--srv-1",
-        ns,
         json!({"subnet": "vpc-1/other", "connection": "srv-1--leaf-1"}),
     );
-    assert_denied(
-        create(plane, ns, &wrong_subnet).await,
-        "vvpcattachment.kb.io",
-        "subnet other not found in vpc vpc-1",
-    );
-    let no_connection = object(
+    fabric
+        .assert_create_denied(&wrong_subnet, "subnet other not found in vpc vpc-1")
+        .await;
+    let no_connection = fabric.object(
         "VPCAttachment",
         "vpc-1--srv-1",
-        ns,
         json!({"subnet": "vpc-1", "connection": "srv-9"}),
     );
-    assert_denied(
-        create(plane, ns, &no_connection).await,
-        "vvpcattachment.kb.io",
-        "connection srv-9 not found",
-    );
-    create(plane, ns, &attach)
+    fabric
+        .assert_create_denied(&no_connection, "connection srv-9 not found")
+        .await;
+    fabric
+        .create(&attach)
         .await
         .expect("the VPCAttachment once VPC and Connection exist");
 
     // Peerings need both sides and their subnets.
-    let peering = object(
+    let peering = fabric.object(
         "VPCPeering",
         "vpc-1--vpc-2",
-        ns,
         json!({"permit": [
         {"vpc-1": {"subnets": ["default"]}, "vpc-2": {"subnets": ["default"]}}]}),
     );
-    assert_denied(
-        create(plane, ns, &peering).await,
-        "vvpcpeering.kb.io",
-        "VPC vpc-2 not found",
-    );
-    create(
-        plane,
-        ns,
-        &object("VPC", "vpc-2", ns, vpc_spec("10.2.0.0/24", 1002)),
-    )
-    .await
-    .expect("vpc-2");
-    let bad_subnet = object(
+    fabric
+        .assert_create_denied(&peering, "VPC vpc-2 not found")
+        .await;
+    fabric
+        .create(&fabric.object("VPC", "vpc-2", vpc_spec("10.2.0.0/24", 1002)))
+        .await
+        .expect("vpc-2");
+    let bad_subnet = fabric.object(
         "VPCPeering",
         "vpc-1--vpc-2",
-        ns,
         json!({"permit": [
         {"vpc-1": {"subnets": ["nope"]}, "vpc-2": {"subnets": ["default"]}}]}),
     );
-    assert_denied(
-        create(plane, ns, &bad_subnet).await,
-        "vvpcpeering.kb.io",
-        "subnet nope not found in VPC vpc-1",
-    );
-    create(plane, ns, &peering)
+    fabric
+        .assert_create_denied(&bad_subnet, "subnet nope not found in VPC vpc-1")
+        .await;
+    fabric
+        .create(&peering)
         .await
         .expect("the VPCPeering once both VPCs exist");
 
-    let ext_peering = object(
+    let ext_peering = fabric.object(
         "ExternalPeering",
         "vpc-1--ext-2",
-        ns,
         json!({"permit": {
         "vpc": {"name": "vpc-1", "subnets": ["default"]},
         "external": {"name": "ext-2", "prefixes": [{"prefix": "0.0.0.0/0"}]}}}),
     );
-    assert_denied(
-        create(plane, ns, &ext_peering).await,
-        "vexternalpeering.kb.io",
-        "external ext-2 not found",
-    );
-    let ext_attach = object(
-        "ExternalAttachment",
-        "ext-1--leaf-1",
-        ns,
-        json!({
+    fabric
+        .assert_create_denied(&ext_peering, "external ext-2 not found")
+        .await;
+    let ext_attach = fabric.object("ExternalAttachment", "ext-1--leaf-1", json!({
         "external": "ext-1", "connection": "leaf-1--external",
         "switch": {"ip": "172.31.0.1/24", "vlan": 100}, "neighbor": {"asn": 65000, "ip": "172.31.0.2"}}),
     );
-    assert_denied(
-        create(plane, ns, &ext_attach).await,
-        "vexternalattachment.kb.io",
-        "connection leaf-1--external not found",
-    );
+    fabric
+        .assert_create_denied(&ext_attach, "connection leaf-1--external not found")
+        .await;
 
     // An update is checked as well: pointing the attachment at a missing VPC is refused and
     // leaves it as it was.
@@ -284,7 +261,8 @@ async fn references_must_exist_on_create_and_update() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletes_of_referenced_objects_are_refused_until_the_referrers_are_gone() {
     let ns = "wh-deletes";
-    let plane = plane_with_ns(ns).await;
+    let fabric = granted(ns).await;
+    let plane = fabric.plane;
     let mut objects = testenv::fixtures::demo_gitops_wiring(ns);
     let samples = testenv::samples_dir().unwrap().join("demo-gitops/env-1");
     for file in ["pre-demo.yaml", "demo.yaml"] {
@@ -346,7 +324,7 @@ async fn deletes_of_referenced_objects_are_refused_until_the_referrers_are_gone(
         ),
     ];
     for (kind, name, webhook, message) in refused {
-        assert_denied(delete(plane, ns, kind, name).await, webhook, message);
+        assert_denied(fabric.delete(kind, name).await, webhook, message);
     }
     let client = plane.client(Identity::Operator);
     assert!(
@@ -358,16 +336,12 @@ async fn deletes_of_referenced_objects_are_refused_until_the_referrers_are_gone(
     );
 
     // The VPC with a peering but no attachment left: the peering still holds it.
-    delete(
-        plane,
-        ns,
-        "VPCAttachment",
-        "demo-vpc-2--server-4--unbundled--s5248-02",
-    )
-    .await
-    .unwrap();
+    fabric
+        .delete("VPCAttachment", "demo-vpc-2--server-4--unbundled--s5248-02")
+        .await
+        .unwrap();
     assert_denied(
-        delete(plane, ns, "VPC", "demo-vpc-2").await,
+        fabric.delete("VPC", "demo-vpc-2").await,
         "vvpc.kb.io",
         "VPC has peerings",
     );
@@ -391,18 +365,19 @@ async fn deletes_of_referenced_objects_are_refused_until_the_referrers_are_gone(
         ("Server", "server-4"),
         ("IPv4Namespace", "default"),
     ] {
-        delete(plane, ns, kind, name)
+        fabric
+            .delete(kind, name)
             .await
             .unwrap_or_else(|e| panic!("deleting {kind} {name}: {e}"));
     }
     // The switches still have the mclag Connection — which the real webhook gives no labels,
     // so it does not hold them: the same gap as on a real fabric.
     assert_denied(
-        delete(plane, ns, "VLANNamespace", "default").await,
+        fabric.delete("VLANNamespace", "default").await,
         "vvlannamespace.kb.io",
         "VLANNamespace has switches",
     );
-    delete(plane, ns, "Switch", "s5248-01").await.unwrap();
+    fabric.delete("Switch", "s5248-01").await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,15 +387,15 @@ async fn only_fabric_namespaces_are_accepted() {
     let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
         kube::Api::all(admin.clone());
     let ns = "wh-not-a-fabric";
+    let fabric = Fabric { plane, ns };
     let namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
     namespaces
         .create(&PostParams::default(), &namespace)
         .await
         .unwrap();
-    let ipns = object(
+    let ipns = fabric.object(
         "IPv4Namespace",
         "default",
-        ns,
         json!({"subnets": ["10.0.0.0/8"]}),
     );
     let create_as_admin = || async {
@@ -437,7 +412,7 @@ async fn only_fabric_namespaces_are_accepted() {
     api(&admin, plane, "SwitchGroup", ns)
         .create(
             &PostParams::default(),
-            &object("SwitchGroup", "g", ns, json!({})),
+            &fabric.object("SwitchGroup", "g", json!({})),
         )
         .await
         .expect("SwitchGroups are not checked");
@@ -452,7 +427,8 @@ async fn only_fabric_namespaces_are_accepted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_are_defaulted_as_the_real_webhooks_do() {
     let ns = "wh-defaults";
-    let plane = plane_with_ns(ns).await;
+    let fabric = granted(ns).await;
+    let plane = fabric.plane;
     let mut prerequisites = testenv::fixtures::vpc_prerequisites(ns);
     prerequisites.push(
         json!({"apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "SwitchGroup",
@@ -460,7 +436,7 @@ async fn objects_are_defaulted_as_the_real_webhooks_do() {
     );
     plane.apply_objects(&prerequisites).await.unwrap();
 
-    let vpc = create(plane, ns, &serde_json::from_value(json!({
+    let vpc = fabric.create(&serde_json::from_value(json!({
         "apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
         "metadata": {"name": "vpc-1", "namespace": ns,
                      "labels": {"fabric.githedgehog.com/ipv4ns": "mine", "team": "a"}},
@@ -487,21 +463,17 @@ async fn objects_are_defaulted_as_the_real_webhooks_do() {
         json!({"subnet": "10.1.2.0/24", "vlan": 1002, "gateway": "10.1.2.1", "dhcp": {}})
     );
 
-    let switch = create(
-        plane,
-        ns,
-        &object(
+    let switch = fabric
+        .create(&fabric.object(
             "Switch",
             "leaf-1",
-            ns,
             json!({
         "role": "server-leaf", "profile": "vs", "groups": ["mclag-1"],
         "redundancy": {"group": "mclag-1", "type": "mclag"},
         "portSpeeds": {"E1/1": "SPEED_25GB"}, "linkFlapErrDisable": {}}),
-        ),
-    )
-    .await
-    .unwrap();
+        ))
+        .await
+        .unwrap();
     assert_eq!(switch["spec"]["vlanNamespaces"], json!(["default"]));
     assert_eq!(switch["spec"]["groups"], json!(["mclag-1"]));
     assert_eq!(switch["spec"]["portSpeeds"], json!({"E1/1": "25GB"}));
@@ -518,50 +490,35 @@ async fn objects_are_defaulted_as_the_real_webhooks_do() {
         "true"
     );
 
-    create(plane, ns, &object("Server", "srv-1", ns, json!({})))
+    fabric
+        .create(&fabric.object("Server", "srv-1", json!({})))
         .await
         .unwrap();
-    create(
-        plane,
-        ns,
-        &object(
-            "Connection",
-            "srv-1--leaf-1",
-            ns,
-            unbundled("srv-1", "leaf-1"),
-        ),
-    )
-    .await
-    .unwrap();
-    let attach = create(
-        plane,
-        ns,
-        &object(
+    fabric
+        .create(&fabric.object("Connection", "srv-1--leaf-1", unbundled("srv-1", "leaf-1")))
+        .await
+        .unwrap();
+    let attach = fabric
+        .create(&fabric.object(
             "VPCAttachment",
             "vpc-1--srv-1",
-            ns,
             json!({"subnet": "vpc-1", "connection": "srv-1--leaf-1"}),
-        ),
-    )
-    .await;
+        ))
+        .await;
     // `vpc-1` has no subnet named `default`: the short form is rewritten, then refused.
     assert_denied(
         attach,
         "vvpcattachment.kb.io",
         "subnet default not found in vpc vpc-1",
     );
-    let attach = create(
-        plane,
-        ns,
-        &object(
+    let attach = fabric
+        .create(&fabric.object(
             "VPCAttachment",
             "vpc-1--srv-1",
-            ns,
             json!({"subnet": "vpc-1/on", "connection": "srv-1--leaf-1"}),
-        ),
-    )
-    .await
-    .unwrap();
+        ))
+        .await
+        .unwrap();
     assert_eq!(
         attach["metadata"]["labels"],
         json!({"fabric.githedgehog.com/vpc": "vpc-1", "fabric.githedgehog.com/subnet": "on",
@@ -587,7 +544,7 @@ async fn objects_are_defaulted_as_the_real_webhooks_do() {
                 dry_run: true,
                 ..Default::default()
             },
-            &object("VPC", "vpc-dry", ns, vpc_spec("10.1.3.0/24", 1003)),
+            &fabric.object("VPC", "vpc-dry", vpc_spec("10.1.3.0/24", 1003)),
         )
         .await
         .unwrap();
@@ -619,8 +576,13 @@ async fn a_dead_webhook_fails_every_write_and_a_bare_plane_has_none() {
     assert!(!bare.has_webhook() && bare.webhook_port().is_none());
 
     // Bare: a VPC with nothing behind it is stored as written.
-    let vpc = object("VPC", "vpc-1", "bare", vpc_spec("10.1.0.0/24", 1001));
-    let stored = create(&bare, "bare", &vpc)
+    let bare_fabric = Fabric {
+        plane: &bare,
+        ns: "bare",
+    };
+    let vpc = bare_fabric.object("VPC", "vpc-1", vpc_spec("10.1.0.0/24", 1001));
+    let stored = bare_fabric
+        .create(&vpc)
         .await
         .expect("no checks on a bare plane");
     assert_eq!(stored["spec"], vpc_spec("10.1.0.0/24", 1001));
@@ -628,12 +590,14 @@ async fn a_dead_webhook_fails_every_write_and_a_bare_plane_has_none() {
 
     // With the webhook: refused while it runs; once it is dead every write fails, even one
     // it would have allowed, and nothing is stored.
-    let vpc = object("VPC", "vpc-1", "dead", vpc_spec("10.1.0.0/24", 1001));
-    assert_denied(
-        create(&with, "dead", &vpc).await,
-        "vvpc.kb.io",
-        "IPv4Namespace default not found",
-    );
+    let webhook_fabric = Fabric {
+        plane: &with,
+        ns: "dead",
+    };
+    let vpc = webhook_fabric.object("VPC", "vpc-1", vpc_spec("10.1.0.0/24", 1001));
+    webhook_fabric
+        .assert_create_denied(&vpc, "IPv4Namespace default not found")
+        .await;
     let (mutations, validations) = with.webhook_calls();
     assert!(mutations > 0 && validations > 0);
     with.stop_webhook();
@@ -643,13 +607,16 @@ async fn a_dead_webhook_fails_every_write_and_a_bare_plane_has_none() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "nothing listens on the webhook port {port} any more"
     );
-    let ipns = object(
+    let webhook_fabric = Fabric {
+        plane: &with,
+        ns: "dead",
+    };
+    let ipns = webhook_fabric.object(
         "IPv4Namespace",
         "default",
-        "dead",
         json!({"subnets": ["10.0.0.0/8"]}),
     );
-    match create(&with, "dead", &ipns).await {
+    match webhook_fabric.create(&ipns).await {
         Err(kube::Error::Api(status)) => {
             assert_eq!(status.code, 500, "{status:?}");
             assert!(

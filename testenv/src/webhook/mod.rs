@@ -16,7 +16,7 @@
 //!   Fail` and `sideEffects: None` (dry runs are checked too), so a dead webhook makes every
 //!   write of those kinds fail instead of passing unchecked;
 //! * defaulting as the real `Default()` methods do it ([`default_object`]; details in
-//!   `defaulting.rs`);
+//!   `defaulting/`);
 //! * validation of references on create/update and of referrers on delete (details in
 //!   `validation.rs`), answering as the real validator does ("vpc demo-vpc-1 not found",
 //!   "VPC has attachments"), which the API server reports as `admission webhook
@@ -46,13 +46,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
-    MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ValidatingWebhook,
-    ValidatingWebhookConfiguration, WebhookClientConfig,
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::Error;
@@ -186,83 +185,19 @@ impl Webhook {
 
     /// Creates (or replaces) both webhook configurations, pointing at this server.
     pub async fn register(&self, client: &kube::Client, ca_pem: &str) -> Result<(), Error> {
-        let ca_bundle = ByteString(ca_pem.as_bytes().to_vec());
-        let entry = |prefix: &str, group: &str, kind: &str, plural: &str, ops: &[&str]| {
-            let lower = kind.to_lowercase();
-            let client_config = WebhookClientConfig {
-                url: Some(format!(
-                    "https://127.0.0.1:{}/{prefix}-{}-{VERSION}-{lower}",
-                    self.port,
-                    group.replace('.', "-")
-                )),
-                ca_bundle: Some(ca_bundle.clone()),
-                service: None,
-            };
-            let rules = vec![RuleWithOperations {
-                api_groups: Some(vec![group.to_string()]),
-                api_versions: Some(vec![VERSION.to_string()]),
-                operations: Some(ops.iter().map(|o| o.to_string()).collect()),
-                resources: Some(vec![plural.to_string()]),
-                scope: None,
-            }];
-            (
-                format!("{}{lower}.kb.io", &prefix[..1]),
-                client_config,
-                rules,
-            )
-        };
         let mutating = MutatingWebhookConfiguration {
             metadata: ObjectMeta {
                 name: Some(CONFIGURATION_NAME.into()),
                 ..Default::default()
             },
-            webhooks: Some(
-                webhook_kinds()
-                    .map(|(group, kind, plural)| {
-                        let (name, client_config, rules) =
-                            entry("mutate", group, kind, plural, &["CREATE", "UPDATE"]);
-                        MutatingWebhook {
-                            name,
-                            client_config,
-                            rules: Some(rules),
-                            admission_review_versions: vec!["v1".into()],
-                            failure_policy: Some("Fail".into()),
-                            side_effects: "None".into(),
-                            timeout_seconds: Some(10),
-                            ..Default::default()
-                        }
-                    })
-                    .collect(),
-            ),
+            webhooks: Some(self.entries(ca_pem, "mutate", &["CREATE", "UPDATE"])),
         };
         let validating = ValidatingWebhookConfiguration {
             metadata: ObjectMeta {
                 name: Some(CONFIGURATION_NAME.into()),
                 ..Default::default()
             },
-            webhooks: Some(
-                webhook_kinds()
-                    .map(|(group, kind, plural)| {
-                        let (name, client_config, rules) = entry(
-                            "validate",
-                            group,
-                            kind,
-                            plural,
-                            &["CREATE", "UPDATE", "DELETE"],
-                        );
-                        ValidatingWebhook {
-                            name,
-                            client_config,
-                            rules: Some(rules),
-                            admission_review_versions: vec!["v1".into()],
-                            failure_policy: Some("Fail".into()),
-                            side_effects: "None".into(),
-                            timeout_seconds: Some(10),
-                            ..Default::default()
-                        }
-                    })
-                    .collect(),
-            ),
+            webhooks: Some(self.entries(ca_pem, "validate", &["CREATE", "UPDATE", "DELETE"])),
         };
         let pp = PatchParams::apply(FIELD_MANAGER).force();
         Api::<MutatingWebhookConfiguration>::all(client.clone())
@@ -274,6 +209,48 @@ impl Webhook {
             .await
             .map_err(Error::kube("applying the ValidatingWebhookConfiguration"))?;
         Ok(())
+    }
+
+    /// One webhook entry per kind with a webhook, named as the real ones (`mvpc.kb.io`,
+    /// `vvpc.kb.io`, …), calling `https://127.0.0.1:<port>/<prefix>-<group>-<version>-<kind>`
+    /// for `operations`, `failurePolicy: Fail`, `sideEffects: None`. `W` is
+    /// `MutatingWebhook` or `ValidatingWebhook`: the same fields in two types with nothing
+    /// in common, so the entry is written once, in their JSON form.
+    fn entries<W: DeserializeOwned>(
+        &self,
+        ca_pem: &str,
+        prefix: &str,
+        operations: &[&str],
+    ) -> Vec<W> {
+        let ca_bundle = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+        webhook_kinds()
+            .map(|(group, kind, plural)| {
+                let lower = kind.to_lowercase();
+                let entry = json!({
+                    "name": format!("{}{lower}.kb.io", &prefix[..1]),
+                    "clientConfig": {
+                        "url": format!(
+                            "https://127.0.0.1:{}/{prefix}-{}-{VERSION}-{lower}",
+                            self.port,
+                            group.replace('.', "-")
+                        ),
+                        "caBundle": ca_bundle,
+                    },
+                    "rules": [{
+                        "apiGroups": [group],
+                        "apiVersions": [VERSION],
+                        "operations": operations,
+                        "resources": [plural],
+                    }],
+                    "admissionReviewVersions": ["v1"],
+                    "failurePolicy": "Fail",
+                    "sideEffects": "None",
+                    "timeoutSeconds": 10,
+                });
+                serde_json::from_value(entry)
+                    .expect("a webhook entry of the admissionregistration/v1 shape")
+            })
+            .collect()
     }
 
     /// Waits until the API server calls both webhooks (its configuration informers are

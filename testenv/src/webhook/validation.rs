@@ -132,11 +132,41 @@ fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
+/// The string at `pointer`, or the real validator's "<what> is required" when it is empty.
+fn required<'a>(spec: &'a Value, pointer: &str, what: &str) -> Result<&'a str, String> {
+    let value = str_at(spec, pointer);
+    if value.is_empty() {
+        return Err(format!("{what} is required"));
+    }
+    Ok(value)
+}
+
 fn subnet_names(vpc_spec: &Value) -> BTreeSet<String> {
     vpc_spec["subnets"]
         .as_object()
         .map(|s| s.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// Every subnet name in `listed` (a list, or nothing) is one of the VPC's; else the denial
+/// `missing` words for the first that is not.
+fn listed_subnets_exist(
+    vpc_spec: &Value,
+    listed: &Value,
+    missing: impl Fn(&str) -> String,
+) -> Result<(), String> {
+    let known = subnet_names(vpc_spec);
+    let names = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    for subnet in names {
+        if !known.contains(subnet) {
+            return Err(missing(subnet));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a create or update of `object` (already defaulted). `Err` is the denial message.
@@ -163,46 +193,27 @@ pub(crate) async fn check_write(
     }
     let spec = &object["spec"];
     match kind {
-        "VPC" => {
+        "VPC" | "External" => {
+            let ipv4_namespace = str_at(spec, "/ipv4Namespace");
             lookup
-                .require(
-                    "IPv4Namespace",
-                    str_at(spec, "/ipv4Namespace"),
-                    "IPv4Namespace",
-                )
+                .require("IPv4Namespace", ipv4_namespace, "IPv4Namespace")
                 .await?;
-            lookup
-                .require(
-                    "VLANNamespace",
-                    str_at(spec, "/vlanNamespace"),
-                    "VLANNamespace",
-                )
-                .await?;
-        }
-        "External" => {
-            lookup
-                .require(
-                    "IPv4Namespace",
-                    str_at(spec, "/ipv4Namespace"),
-                    "IPv4Namespace",
-                )
-                .await?;
+            if kind == "VPC" {
+                let vlan_namespace = str_at(spec, "/vlanNamespace");
+                lookup
+                    .require("VLANNamespace", vlan_namespace, "VLANNamespace")
+                    .await?;
+            }
         }
         "VPCAttachment" => {
-            let subnet = str_at(spec, "/subnet");
-            if subnet.is_empty() {
-                return Err("subnet is required".into());
-            }
+            let subnet = required(spec, "/subnet", "subnet")?;
             let Some((vpc_name, subnet_name)) = subnet.split_once('/') else {
                 return Err("subnet should be in <vpc>/<subnet> format, subnet is missing".into());
             };
             if vpc_name.is_empty() {
                 return Err("subnet should be in <vpc>/<subnet> format, vpc is missing".into());
             }
-            let connection = str_at(spec, "/connection");
-            if connection.is_empty() {
-                return Err("connection is required".into());
-            }
+            let connection = required(spec, "/connection", "connection")?;
             let vpc = lookup.require("VPC", vpc_name, "vpc").await?;
             if !subnet_names(&vpc).contains(subnet_name) {
                 return Err(format!("subnet {subnet_name} not found in vpc {vpc_name}"));
@@ -218,47 +229,25 @@ pub(crate) async fn check_write(
             };
             for vpc_name in [vpc1, vpc2] {
                 let vpc = lookup.require("VPC", &vpc_name, "VPC").await?;
-                let known = subnet_names(&vpc);
                 for permit in spec["permit"].as_array().into_iter().flatten() {
-                    let subnets = permit[&vpc_name]["subnets"].as_array();
-                    for subnet in subnets.into_iter().flatten().filter_map(Value::as_str) {
-                        if !known.contains(subnet) {
-                            return Err(format!("subnet {subnet} not found in VPC {vpc_name}"));
-                        }
-                    }
+                    listed_subnets_exist(&vpc, &permit[&vpc_name]["subnets"], |subnet| {
+                        format!("subnet {subnet} not found in VPC {vpc_name}")
+                    })?;
                 }
             }
         }
         "ExternalPeering" => {
-            let vpc_name = str_at(spec, "/permit/vpc/name");
-            if vpc_name.is_empty() {
-                return Err("vpc.name is required".into());
-            }
-            let external = str_at(spec, "/permit/external/name");
-            if external.is_empty() {
-                return Err("external.name is required".into());
-            }
+            let vpc_name = required(spec, "/permit/vpc/name", "vpc.name")?;
+            let external = required(spec, "/permit/external/name", "external.name")?;
             let vpc = lookup.require("VPC", vpc_name, "vpc").await?;
             lookup.require("External", external, "external").await?;
-            let known = subnet_names(&vpc);
-            let subnets = spec
-                .pointer("/permit/vpc/subnets")
-                .and_then(Value::as_array);
-            for subnet in subnets.into_iter().flatten().filter_map(Value::as_str) {
-                if !known.contains(subnet) {
-                    return Err(format!("vpc {vpc_name} does not have subnet {subnet}"));
-                }
-            }
+            listed_subnets_exist(&vpc, &spec["permit"]["vpc"]["subnets"], |subnet| {
+                format!("vpc {vpc_name} does not have subnet {subnet}")
+            })?;
         }
         "ExternalAttachment" => {
-            let external = str_at(spec, "/external");
-            if external.is_empty() {
-                return Err("external is required".into());
-            }
-            let connection = str_at(spec, "/connection");
-            if connection.is_empty() {
-                return Err("connection is required".into());
-            }
+            let external = required(spec, "/external", "external")?;
+            let connection = required(spec, "/connection", "connection")?;
             lookup.require("External", external, "external").await?;
             lookup
                 .require("Connection", connection, "connection")
@@ -423,6 +412,21 @@ pub(crate) async fn check_delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_or_missing_references_are_required_by_name() {
+        let spec =
+            serde_json::json!({"external": "ext-1", "connection": "", "permit": {"vpc": {}}});
+        assert_eq!(required(&spec, "/external", "external"), Ok("ext-1"));
+        assert_eq!(
+            required(&spec, "/connection", "connection"),
+            Err("connection is required".to_string())
+        );
+        assert_eq!(
+            required(&spec, "/permit/vpc/name", "vpc.name"),
+            Err("vpc.name is required".to_string())
+        );
+    }
 
     #[test]
     fn names_must_be_lowercase_rfc1123_subdomains() {

@@ -1,5 +1,9 @@
 //! [`ControlPlane`]: one etcd plus one kube-apiserver on free loopback ports,
 //! with its own CA, tokens and temp dir, torn down on drop.
+//!
+//! This module starts, describes and stops it; `access` holds the identities and their RBAC
+//! grants, `faults` what a test can do to a running one (compaction, a frozen or restarted
+//! API server).
 
 use std::fs;
 use std::io::Write as _;
@@ -8,13 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
-use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::core::ApiResource;
 use secrecy::SecretString;
 
@@ -23,59 +21,13 @@ use crate::process::{self, Proc};
 use crate::webhook::Webhook;
 use crate::{Error, crds, etcd, paths, pki};
 
+mod access;
+mod faults;
+
+pub use access::Identity;
+
 /// Field manager the harness uses for its own server-side applies.
 pub const FIELD_MANAGER: &str = "hhdash-testenv";
-
-/// The API groups of the Hedgehog kinds users manage.
-const MANAGED_GROUPS: [&str; 2] = ["vpc.githedgehog.com", "wiring.githedgehog.com"];
-const AGENT_GROUP: &str = "agent.githedgehog.com";
-
-/// Who talks to the API server. Each identity has a random bearer token per
-/// control plane, so the tokens of one control plane are rejected (401) by
-/// another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Identity {
-    /// User `hhdash-admin` in group `system:masters`: may do anything.
-    Admin,
-    /// User `hhdash-operator`: after [`ControlPlane::grant`], all verbs on the
-    /// `vpc.` and `wiring.githedgehog.com` kinds and get/list/watch on
-    /// `agents.agent.githedgehog.com` in the granted namespace; nothing else.
-    Operator,
-    /// User `hhdash-reader`: after [`ControlPlane::grant`], get/list/watch on
-    /// the same kinds in the granted namespace; nothing else.
-    Reader,
-    /// User `hhdash-nobody`: authenticated, but no RBAC grants at all.
-    Nobody,
-}
-
-impl Identity {
-    /// All identities.
-    pub const ALL: [Identity; 4] = [
-        Identity::Admin,
-        Identity::Operator,
-        Identity::Reader,
-        Identity::Nobody,
-    ];
-
-    /// Short lowercase name (`admin`, `operator`, `reader`, `nobody`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Identity::Admin => "admin",
-            Identity::Operator => "operator",
-            Identity::Reader => "reader",
-            Identity::Nobody => "nobody",
-        }
-    }
-
-    /// The Kubernetes user name the API server sees (`hhdash-<name>`).
-    pub fn user(self) -> String {
-        format!("hhdash-{}", self.name())
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// How to start a [`ControlPlane`].
 #[derive(Clone, Debug)]
@@ -450,103 +402,6 @@ impl ControlPlane {
         cmd
     }
 
-    /// Create `namespace` if needed and bind [`Identity::Operator`] and
-    /// [`Identity::Reader`] there (Role + RoleBinding `hhdash-operator`,
-    /// `hhdash-reader`). Returns once the API server authorizes both. The
-    /// namespace becomes a fabric namespace for the webhook
-    /// ([`allow_namespace`](Self::allow_namespace)).
-    pub async fn grant(&self, namespace: &str) -> Result<(), Error> {
-        self.allow_namespace(namespace);
-        let client = self.client(Identity::Admin);
-        let namespaces: Api<Namespace> = Api::all(client.clone());
-        let ctx = format!("creating namespace {namespace}");
-        if namespaces
-            .get_opt(namespace)
-            .await
-            .map_err(Error::kube(&ctx))?
-            .is_none()
-        {
-            let ns = Namespace {
-                metadata: ObjectMeta {
-                    name: Some(namespace.to_string()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
-            match namespaces.create(&PostParams::default(), &ns).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => return Err(Error::kube(ctx)(e)),
-            }
-        }
-
-        let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| PolicyRule {
-            api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
-            resources: Some(resources.iter().map(|s| s.to_string()).collect()),
-            verbs: verbs.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        };
-        let read = ["get", "list", "watch"];
-        let grants = [
-            (
-                Identity::Operator,
-                vec![
-                    rule(&MANAGED_GROUPS, &["*"], &["*"]),
-                    rule(&[AGENT_GROUP], &["agents"], &read),
-                ],
-            ),
-            (
-                Identity::Reader,
-                vec![
-                    rule(&MANAGED_GROUPS, &["*"], &read),
-                    rule(&[AGENT_GROUP], &["agents"], &read),
-                ],
-            ),
-        ];
-        let roles: Api<Role> = Api::namespaced(client.clone(), namespace);
-        let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), namespace);
-        let pp = PatchParams::apply(FIELD_MANAGER).force();
-        for (who, rules) in grants {
-            let name = who.user();
-            let role = Role {
-                metadata: ObjectMeta {
-                    name: Some(name.clone()),
-                    namespace: Some(namespace.to_string()),
-                    ..Default::default()
-                },
-                rules: Some(rules),
-            };
-            roles
-                .patch(&name, &pp, &Patch::Apply(&role))
-                .await
-                .map_err(Error::kube(format!("applying Role {namespace}/{name}")))?;
-            let binding = RoleBinding {
-                metadata: role.metadata.clone(),
-                role_ref: RoleRef {
-                    api_group: "rbac.authorization.k8s.io".into(),
-                    kind: "Role".into(),
-                    name: name.clone(),
-                },
-                subjects: Some(vec![Subject {
-                    api_group: Some("rbac.authorization.k8s.io".into()),
-                    kind: "User".into(),
-                    name: name.clone(),
-                    namespace: None,
-                }]),
-            };
-            bindings
-                .patch(&name, &pp, &Patch::Apply(&binding))
-                .await
-                .map_err(Error::kube(format!(
-                    "applying RoleBinding {namespace}/{name}"
-                )))?;
-        }
-        for who in [Identity::Operator, Identity::Reader] {
-            self.wait_authorized(&client, who, namespace).await?;
-        }
-        Ok(())
-    }
-
     /// Let the admission webhook accept Hedgehog objects in `namespace`, as the
     /// real one accepts `default` (see [`crate::webhook`], "Fabric namespaces").
     /// [`grant`](Self::grant) does this too; use this for a namespace the
@@ -630,146 +485,6 @@ impl ControlPlane {
                 .map_err(Error::kube(what))?;
         }
         Ok(())
-    }
-
-    /// Poll a SubjectAccessReview until `who` may list VPCs in `namespace`
-    /// (the RBAC authorizer's informer is eventually consistent).
-    async fn wait_authorized(
-        &self,
-        client: &kube::Client,
-        who: Identity,
-        namespace: &str,
-    ) -> Result<(), Error> {
-        let reviews: Api<SubjectAccessReview> = Api::all(client.clone());
-        let review = SubjectAccessReview {
-            spec: SubjectAccessReviewSpec {
-                user: Some(who.user()),
-                resource_attributes: Some(ResourceAttributes {
-                    namespace: Some(namespace.to_string()),
-                    verb: Some("list".into()),
-                    group: Some("vpc.githedgehog.com".into()),
-                    resource: Some("vpcs".into()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let result = reviews
-                .create(&PostParams::default(), &review)
-                .await
-                .map_err(Error::kube("creating a SubjectAccessReview"))?;
-            if result.status.is_some_and(|s| s.allowed) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(Error::State(format!(
-                    "RBAC grant for {} in {namespace} not effective after 30 s",
-                    who.user()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Compact etcd at its current revision and return that revision. Reads
-    /// and watches that reach etcd at an older resourceVersion then fail with
-    /// 410 Gone (`Expired`).
-    ///
-    /// With the watch cache ([`Options::watch_cache`], the default) the API
-    /// server serves watches from its own event window and keeps doing so for
-    /// recent resourceVersions; it answers 410 for resourceVersions older
-    /// than its window, which after a [`restart_apiserver`](Self::restart_apiserver)
-    /// starts at the restart. To make "resume from an old resourceVersion"
-    /// fail with 410 for watches, either start with `watch_cache: false` and
-    /// call `compact`, or call `compact` and then `restart_apiserver`.
-    pub async fn compact(&self) -> Result<i64, Error> {
-        let revision = etcd::current_revision(self.etcd_port).await?;
-        etcd::compact(self.etcd_port, revision).await?;
-        Ok(revision)
-    }
-
-    /// Compact etcd past every resourceVersion any client holds, with kube-apiserver
-    /// stopped (call between [`kill_apiserver`](Self::kill_apiserver) and
-    /// [`start_apiserver`](Self::start_apiserver)): writes to a key outside `/registry`
-    /// move etcd's revision on, then [`compact`](Self::compact) drops the history before it.
-    /// A watch resumed after the start then always gets 410 Gone and must re-list, whatever
-    /// bookmark it saw last. Returns the compacted revision.
-    pub async fn expire_resource_versions(&self) -> Result<i64, Error> {
-        if self.apiserver.is_some() {
-            return Err(Error::State(
-                "expire_resource_versions needs kube-apiserver stopped: it could send a bookmark past the compaction".into(),
-            ));
-        }
-        for n in 0..2 {
-            etcd::put(self.etcd_port, "/testenv/revision-bump", &n.to_string()).await?;
-        }
-        self.compact().await
-    }
-
-    /// Freeze kube-apiserver with SIGSTOP: its port still accepts TCP connections (the
-    /// kernel does that) and open connections stay up, but nothing is answered — what a
-    /// dropped VPN or a hung load balancer looks like to a client. [`thaw_apiserver`]
-    /// (Self::thaw_apiserver) resumes it. Dropping the plane while frozen still kills it.
-    pub fn freeze_apiserver(&self) -> Result<(), Error> {
-        self.signal_apiserver(libc::SIGSTOP, "freeze")
-    }
-
-    /// Resume a kube-apiserver frozen with [`freeze_apiserver`](Self::freeze_apiserver)
-    /// (SIGCONT); it answers what queued up meanwhile.
-    pub fn thaw_apiserver(&self) -> Result<(), Error> {
-        self.signal_apiserver(libc::SIGCONT, "thaw")
-    }
-
-    fn signal_apiserver(&self, signal: libc::c_int, what: &str) -> Result<(), Error> {
-        let proc = self.apiserver.as_ref().ok_or_else(|| {
-            Error::State(format!("cannot {what} kube-apiserver: it is not running"))
-        })?;
-        // SAFETY: plain kill(2) on our own, not yet reaped, child.
-        if unsafe { libc::kill(proc.pid() as libc::pid_t, signal) } != 0 {
-            return Err(Error::io(format!("{what} kube-apiserver"))(
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Stop kube-apiserver (SIGTERM, then SIGKILL after 5 s) and reap it.
-    /// etcd keeps running; clients get connection errors until
-    /// [`start_apiserver`](Self::start_apiserver).
-    pub async fn stop_apiserver(&mut self) {
-        if let Some(mut proc) = self.apiserver.take() {
-            proc.terminate(Duration::from_secs(5)).await;
-        }
-    }
-
-    /// Kill kube-apiserver with SIGKILL, like a crash: open connections are
-    /// reset instead of closed. Start it again with
-    /// [`start_apiserver`](Self::start_apiserver).
-    pub fn kill_apiserver(&mut self) {
-        if let Some(mut proc) = self.apiserver.take() {
-            proc.kill();
-        }
-    }
-
-    /// Start kube-apiserver again on the same port with the same etcd,
-    /// certificates and tokens, and wait until it and the CRDs are served.
-    pub async fn start_apiserver(&mut self) -> Result<(), Error> {
-        if self.apiserver.is_some() {
-            return Err(Error::State("kube-apiserver is already running".into()));
-        }
-        self.start_apiserver_process().await?;
-        let client = self.client(Identity::Admin);
-        crds::wait_served(&client, &self.crds, self.ready_timeout).await
-    }
-
-    /// [`stop_apiserver`](Self::stop_apiserver) then
-    /// [`start_apiserver`](Self::start_apiserver).
-    pub async fn restart_apiserver(&mut self) -> Result<(), Error> {
-        self.stop_apiserver().await;
-        self.start_apiserver().await
     }
 
     async fn start_apiserver_process(&mut self) -> Result<(), Error> {

@@ -1,0 +1,728 @@
+//! The incremental drift engine of one fabric ([`DriftIndex`]): desired and live values per
+//! object, their verdicts, and the [`Transition`]s a change causes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::counts::{Contribution, KindCounts};
+use super::{Drift, DriftKindTag, classify};
+use crate::desired::ObjectKey;
+use crate::kinds::{self, KindInfo};
+use crate::status::{DriftState, DriftStatus};
+/// A change of one object's verdict, for the event log. Emitted whenever the verdict changes,
+/// including Drifted → Drifted with different diffs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub key: ObjectKey,
+    pub from: DriftKindTag,
+    pub to: DriftKindTag,
+    /// The new verdict (`Unknown` when `to` is `Absent`).
+    pub drift: Drift,
+}
+
+impl fmt::Display for Transition {
+    /// `VPC/vpc-1 InSync → Drifted (spec.subnets.default.vlan: 1001 → 1999)`. The namespace is
+    /// left out: a fabric manages one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} {} → ", self.key.kind, self.key.name, self.from)?;
+        if self.to == DriftKindTag::Absent {
+            // `drift` is only a placeholder once the object is gone.
+            write!(f, "{}", self.to)
+        } else {
+            write!(f, "{}", self.drift)
+        }
+    }
+}
+
+/// For kinds outside the registry: no set lists, not wiring.
+static UNREGISTERED: KindInfo = KindInfo {
+    kind: "",
+    group: "",
+    version: "",
+    plural: "",
+    short_names: &[],
+    namespaced: true,
+    apply_rank: None,
+    wiring: false,
+    set_lists: &[],
+    columns: &[],
+};
+
+#[derive(Debug, Default)]
+struct Entry {
+    desired: Option<Value>,
+    /// Shared with the engine's rows and store write: one copy per live object.
+    live: Option<Arc<Value>>,
+    drift: Drift,
+    /// The bulk operation that last delivered `desired` / `live`; what a bulk replace did not
+    /// deliver is swept afterwards (no second map of the incoming keys needed).
+    desired_epoch: u64,
+    live_epoch: u64,
+}
+
+impl Entry {
+    fn contribution(&self, info: &KindInfo) -> Contribution {
+        Contribution::of(
+            info,
+            self.desired.is_some(),
+            self.live.is_some(),
+            &self.drift,
+        )
+    }
+}
+
+/// One change to one object.
+enum Change {
+    /// A new desired value, delivered by the bulk operation of the given epoch.
+    Desired(Option<Value>, u64),
+    Live(Option<Arc<Value>>, u64),
+    /// Nothing changed in the object, but something its verdict depends on did (whether its
+    /// kind's live view or the desired set is known).
+    Recheck,
+}
+
+impl Change {
+    fn brings_value(&self) -> bool {
+        matches!(self, Change::Desired(Some(_), _) | Change::Live(Some(_), _))
+    }
+}
+
+/// Everything the index holds for one kind.
+#[derive(Debug)]
+struct KindSlot {
+    info: &'static KindInfo,
+    live_known: bool,
+    counts: KindCounts,
+    entries: BTreeMap<ObjectKey, Entry>,
+}
+
+impl KindSlot {
+    fn new(kind: &str) -> Self {
+        KindSlot {
+            info: kinds::by_kind(kind).unwrap_or(&UNREGISTERED),
+            live_known: false,
+            counts: KindCounts::default(),
+            entries: BTreeMap::new(),
+        }
+    }
+}
+
+/// The incremental drift engine of one fabric: desired and live objects per key, their
+/// verdicts, and counters kept in step with the verdicts (see the `drift` module doc).
+///
+/// Until the first [`DriftIndex::set_desired_all`], an object seen only live is Unknown rather
+/// than Orphan: nobody knows yet whether Git has it, and a dashboard that opens with the whole
+/// cluster "orphaned" would cry wolf.
+#[derive(Debug)]
+pub struct DriftIndex {
+    critical_threshold: Option<usize>,
+    desired_known: bool,
+    /// The desired set may say what Git does not want (`trust::desired_trust`); while it may
+    /// not, live-only objects stay Unknown instead of Orphan.
+    orphans_trusted: bool,
+    /// Per kind: its objects, counters and live-known flag. Two ordered levels rather than one
+    /// map of all keys: a lookup compares keys within one kind only, and a kind's re-list
+    /// walks just that kind, while iteration stays in key order.
+    kinds: BTreeMap<String, KindSlot>,
+    total: KindCounts,
+    /// Wiring objects that are Missing or Drifted.
+    critical: usize,
+    /// Numbers bulk operations, for their sweeps.
+    epoch: u64,
+}
+
+impl DriftIndex {
+    /// `critical_threshold`: fabric drift is Critical once this many objects drift.
+    pub fn new(critical_threshold: Option<usize>) -> Self {
+        DriftIndex {
+            critical_threshold,
+            desired_known: false,
+            orphans_trusted: true,
+            kinds: BTreeMap::new(),
+            total: KindCounts::default(),
+            critical: 0,
+            epoch: 0,
+        }
+    }
+
+    fn slot_mut(&mut self, kind: &str) -> &mut KindSlot {
+        self.kinds
+            .entry(kind.to_string())
+            .or_insert_with(|| KindSlot::new(kind))
+    }
+
+    /// The single place where objects change and counters follow: takes the object's
+    /// contribution out, applies the change, re-derives the verdict if its inputs changed, and
+    /// puts the new contribution back.
+    fn update(&mut self, key: ObjectKey, change: Change) -> Option<Transition> {
+        let orphans_known = self.desired_known && self.orphans_trusted;
+        let slot = match self.kinds.get_mut(&key.kind) {
+            Some(slot) => slot,
+            None if change.brings_value() => self
+                .kinds
+                .entry(key.kind.clone())
+                .or_insert_with(|| KindSlot::new(&key.kind)),
+            None => return None,
+        };
+        let info = slot.info;
+        let (existed, entry) = match slot.entries.get_mut(&key) {
+            Some(entry) => (true, entry),
+            None if change.brings_value() => (false, slot.entries.entry(key.clone()).or_default()),
+            None => return None,
+        };
+        let before = if existed {
+            entry.contribution(info)
+        } else {
+            Contribution::ABSENT
+        };
+        match change {
+            Change::Desired(value, epoch) => {
+                entry.desired_epoch = epoch;
+                if entry.desired == value {
+                    return None;
+                }
+                entry.desired = value;
+            }
+            Change::Live(value, epoch) => {
+                entry.live_epoch = epoch;
+                if entry.live == value {
+                    return None;
+                }
+                entry.live = value;
+            }
+            Change::Recheck => {}
+        }
+
+        let from = if existed {
+            entry.drift.tag()
+        } else {
+            DriftKindTag::Absent
+        };
+        let (after, transition) = match (&entry.desired, &entry.live) {
+            (None, None) => {
+                slot.entries.remove(&key);
+                let gone = Transition {
+                    key,
+                    from,
+                    to: DriftKindTag::Absent,
+                    drift: Drift::Unknown,
+                };
+                (Contribution::ABSENT, Some(gone))
+            }
+            (desired, live) => {
+                let drift = if desired.is_none() && !orphans_known {
+                    Drift::Unknown
+                } else {
+                    classify(info, desired.as_ref(), live.as_deref(), slot.live_known)
+                };
+                let transition = (!existed || drift != entry.drift).then(|| Transition {
+                    key,
+                    from,
+                    to: drift.tag(),
+                    drift: drift.clone(),
+                });
+                entry.drift = drift;
+                (entry.contribution(info), transition)
+            }
+        };
+
+        if before != after {
+            before.apply(&mut slot.counts, &mut self.critical, -1);
+            before.apply(&mut self.total, &mut 0, -1);
+            after.apply(&mut slot.counts, &mut self.critical, 1);
+            after.apply(&mut self.total, &mut 0, 1);
+        }
+        transition
+    }
+
+    fn next_epoch(&mut self) -> u64 {
+        self.epoch += 1;
+        self.epoch
+    }
+
+    /// Replaces the whole desired set (after a Git sync); later duplicates of a key win.
+    /// Objects whose desired value did not change are not recompared. Returns the verdict
+    /// changes in the order they happened: the given objects in their order, then what left
+    /// Git, in key order.
+    pub fn set_desired_all(
+        &mut self,
+        objects: impl IntoIterator<Item = (ObjectKey, Value)>,
+    ) -> Vec<Transition> {
+        let epoch = self.next_epoch();
+        let first_sync = !self.desired_known;
+        self.desired_known = true;
+
+        let mut transitions: Vec<Transition> = objects
+            .into_iter()
+            .filter_map(|(key, value)| self.update(key, Change::Desired(Some(value), epoch)))
+            .collect();
+        // What this sync did not deliver left Git; and on the first sync, live-only objects
+        // (Unknown until now) become orphans.
+        let mut dropped = Vec::new();
+        let mut live_only = Vec::new();
+        for slot in self.kinds.values() {
+            for (key, entry) in &slot.entries {
+                if entry.desired.is_some() && entry.desired_epoch != epoch {
+                    dropped.push(key.clone());
+                } else if first_sync && entry.desired.is_none() {
+                    live_only.push(key.clone());
+                }
+            }
+        }
+        for key in dropped {
+            transitions.extend(self.update(key, Change::Desired(None, epoch)));
+        }
+        for key in live_only {
+            transitions.extend(self.update(key, Change::Recheck));
+        }
+        transitions
+    }
+
+    /// Whether live-only objects may be called Orphan (see `trust`); re-judges them when the
+    /// answer changes. Transitions in key order.
+    pub fn set_orphans_trusted(&mut self, trusted: bool) -> Vec<Transition> {
+        if self.orphans_trusted == trusted {
+            return Vec::new();
+        }
+        self.orphans_trusted = trusted;
+        let live_only: Vec<ObjectKey> = self
+            .kinds
+            .values()
+            .flat_map(|slot| {
+                slot.entries
+                    .iter()
+                    .filter(|(_, entry)| entry.desired.is_none())
+                    .map(|(key, _)| key.clone())
+            })
+            .collect();
+        live_only
+            .into_iter()
+            .filter_map(|key| self.update(key, Change::Recheck))
+            .collect()
+    }
+
+    pub fn orphans_trusted(&self) -> bool {
+        self.orphans_trusted
+    }
+
+    /// One watch event: the object's new live value (`None`: deleted). O(size of the object).
+    pub fn set_live(&mut self, key: ObjectKey, live: Option<Value>) -> Option<Transition> {
+        self.set_live_shared(key, live.map(Arc::new))
+    }
+
+    /// `set_live` for a value the caller keeps too (the engine's rows share it).
+    pub fn set_live_shared(
+        &mut self,
+        key: ObjectKey,
+        live: Option<Arc<Value>>,
+    ) -> Option<Transition> {
+        let epoch = self.epoch;
+        self.update(key, Change::Live(live, epoch))
+    }
+
+    /// Marks a kind's live view as known (its watch has listed it) or not (the watch stopped);
+    /// objects of that kind without a live value become Missing or Unknown accordingly. Live
+    /// values already seen are kept and still compared. Transitions in key order.
+    pub fn set_live_known(&mut self, kind: &str, known: bool) -> Vec<Transition> {
+        let slot = self.slot_mut(kind);
+        if slot.live_known == known {
+            return Vec::new();
+        }
+        slot.live_known = known;
+        self.recheck_without_live(kind)
+    }
+
+    fn recheck_without_live(&mut self, kind: &str) -> Vec<Transition> {
+        let keys: Vec<ObjectKey> = self
+            .kinds
+            .get(kind)
+            .map(|slot| {
+                slot.entries
+                    .iter()
+                    .filter(|(_, entry)| entry.live.is_none())
+                    .map(|(key, _)| key.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        keys.into_iter()
+            .filter_map(|key| self.update(key, Change::Recheck))
+            .collect()
+    }
+
+    /// A re-list of one kind: `objects` is now the whole live set of `kind` (objects of other
+    /// kinds in it are applied too, but nothing of theirs is removed). Marks the kind's live
+    /// view known. Each object changes at most once (no Unknown → Missing → InSync chains);
+    /// transitions come for the given objects in their order, then for the rest of the kind
+    /// in key order.
+    pub fn replace_live_kind(
+        &mut self,
+        kind: &str,
+        objects: impl IntoIterator<Item = (ObjectKey, Value)>,
+    ) -> Vec<Transition> {
+        self.replace_live_kind_shared(
+            kind,
+            objects
+                .into_iter()
+                .map(|(key, value)| (key, Arc::new(value))),
+        )
+    }
+
+    /// `replace_live_kind` for values the caller keeps too (the engine's rows share them).
+    pub fn replace_live_kind_shared(
+        &mut self,
+        kind: &str,
+        objects: impl IntoIterator<Item = (ObjectKey, Arc<Value>)>,
+    ) -> Vec<Transition> {
+        let epoch = self.next_epoch();
+        self.slot_mut(kind).live_known = true;
+        let mut transitions: Vec<Transition> = objects
+            .into_iter()
+            .filter_map(|(key, value)| self.update(key, Change::Live(Some(value), epoch)))
+            .collect();
+        let gone: Vec<ObjectKey> = self.kinds[kind]
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.live.is_some() && entry.live_epoch != epoch)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in gone {
+            transitions.extend(self.update(key, Change::Live(None, epoch)));
+        }
+        // Objects never listed may have been Unknown until now: Missing, once.
+        transitions.extend(self.recheck_without_live(kind));
+        transitions
+    }
+
+    fn entry(&self, key: &ObjectKey) -> Option<&Entry> {
+        self.kinds.get(&key.kind)?.entries.get(key)
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Drift> {
+        self.entry(key).map(|entry| &entry.drift)
+    }
+
+    /// The desired (Git) value of an object, for the side-by-side view.
+    pub fn desired(&self, key: &ObjectKey) -> Option<&Value> {
+        self.entry(key).and_then(|entry| entry.desired.as_ref())
+    }
+
+    /// The last-seen live value of an object.
+    pub fn live(&self, key: &ObjectKey) -> Option<&Value> {
+        self.entry(key).and_then(|entry| entry.live.as_deref())
+    }
+
+    /// The last-seen live value of an object, shared (no copy).
+    pub fn live_shared(&self, key: &ObjectKey) -> Option<&Arc<Value>> {
+        self.entry(key).and_then(|entry| entry.live.as_ref())
+    }
+
+    /// Every object Git or the cluster has, with its verdict, ordered by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Drift)> {
+        self.kinds
+            .values()
+            .flat_map(|slot| slot.entries.iter().map(|(key, entry)| (key, &entry.drift)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.kinds.values().map(|slot| slot.entries.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a Git sync has delivered the desired set yet.
+    pub fn desired_known(&self) -> bool {
+        self.desired_known
+    }
+
+    pub fn live_known(&self, kind: &str) -> bool {
+        self.kinds.get(kind).is_some_and(|slot| slot.live_known)
+    }
+
+    /// Counts for one kind (all zero for a kind the index has never held).
+    pub fn counts(&self, kind: &str) -> KindCounts {
+        self.kinds
+            .get(kind)
+            .map(|slot| slot.counts)
+            .unwrap_or_default()
+    }
+
+    /// Counts per kind, for every kind the index has held or been told about, by kind name.
+    pub fn kind_counts(&self) -> impl Iterator<Item = (&str, KindCounts)> {
+        self.kinds
+            .iter()
+            .map(|(kind, slot)| (kind.as_str(), slot.counts))
+    }
+
+    /// Counts over the whole fabric.
+    pub fn totals(&self) -> KindCounts {
+        self.total
+    }
+
+    /// The fabric verdict, O(1): Critical when a wiring object is Missing or Drifted or when
+    /// the drift count reaches the threshold (a threshold of 0 needs at least one drifted
+    /// object), DriftDetected when anything drifts, else InSync.
+    pub fn fabric_status(&self) -> DriftStatus {
+        let count = self.total.drift_count();
+        let over_threshold = self
+            .critical_threshold
+            .is_some_and(|threshold| count > 0 && count >= threshold);
+        let state = if self.critical > 0 || over_threshold {
+            DriftState::Critical
+        } else if count > 0 {
+            DriftState::DriftDetected
+        } else {
+            DriftState::InSync
+        };
+        DriftStatus { state, count }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::drift::test_support::{VPC, key, yaml};
+
+    fn vpc_named(name: &str, vlan: i64) -> Value {
+        let mut object = yaml(VPC);
+        object["metadata"]["name"] = json!(name);
+        object["spec"]["subnets"]["default"]["vlan"] = json!(vlan);
+        object
+    }
+
+    fn switch_named(name: &str) -> Value {
+        json!({"apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "Switch",
+            "metadata": {"name": name}, "spec": {"role": "spine", "asn": 65100}})
+    }
+
+    #[test]
+    fn live_only_objects_are_orphans_only_while_the_desired_set_is_trusted() {
+        let mut index = DriftIndex::new(None);
+        let vpc = json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
+            "metadata": {"name": "left", "namespace": "default"}, "spec": {}});
+        index.replace_live_kind("VPC", vec![(key("VPC", "left"), vpc)]);
+        let untrusted = index.set_orphans_trusted(false);
+        assert!(untrusted.is_empty(), "Unknown before any sync either way");
+        index.set_desired_all(Vec::new());
+        assert_eq!(index.get(&key("VPC", "left")), Some(&Drift::Unknown));
+        assert_eq!(index.totals().orphan, 0);
+        let trusted = index.set_orphans_trusted(true);
+        assert_eq!(trusted.len(), 1);
+        assert_eq!(trusted[0].to, DriftKindTag::Orphan);
+        assert_eq!(index.totals().orphan, 1);
+        let again = index.set_orphans_trusted(false);
+        assert_eq!(again[0].to, DriftKindTag::Unknown);
+        assert_eq!(index.fabric_status().count, 0);
+    }
+
+    #[test]
+    fn index_follows_git_and_watch_events() {
+        let mut index = DriftIndex::new(None);
+        let vpc1 = key("VPC", "vpc-1");
+
+        let transitions = index.set_desired_all([(vpc1.clone(), vpc_named("vpc-1", 1001))]);
+        assert_eq!(transitions.len(), 1);
+        assert_eq!(transitions[0].to_string(), "VPC/vpc-1 Absent → Unknown");
+        assert_eq!(index.fabric_status(), DriftStatus::default());
+
+        let transitions = index.set_live_known("VPC", true);
+        assert_eq!(transitions[0].to_string(), "VPC/vpc-1 Unknown → Missing");
+        assert_eq!(
+            index.fabric_status(),
+            DriftStatus {
+                state: DriftState::DriftDetected,
+                count: 1
+            }
+        );
+
+        let t = index
+            .set_live(vpc1.clone(), Some(vpc_named("vpc-1", 1001)))
+            .unwrap();
+        assert_eq!(
+            (t.from, t.to),
+            (DriftKindTag::Missing, DriftKindTag::InSync)
+        );
+        assert_eq!(index.fabric_status().state, DriftState::InSync);
+        // The same live value again (a resync) changes nothing.
+        assert_eq!(
+            index.set_live(vpc1.clone(), Some(vpc_named("vpc-1", 1001))),
+            None
+        );
+
+        let t = index
+            .set_live(vpc1.clone(), Some(vpc_named("vpc-1", 1999)))
+            .unwrap();
+        assert_eq!(
+            t.to_string(),
+            "VPC/vpc-1 InSync → Drifted (spec.subnets.default.vlan: 1001 → 1999)"
+        );
+        let t = index
+            .set_live(vpc1.clone(), Some(vpc_named("vpc-1", 2000)))
+            .unwrap();
+        assert_eq!(
+            (t.from, t.to),
+            (DriftKindTag::Drifted, DriftKindTag::Drifted)
+        );
+        assert_eq!(
+            index.counts("VPC"),
+            KindCounts {
+                desired: 1,
+                live: 1,
+                drifted: 1,
+                ..KindCounts::default()
+            }
+        );
+
+        // Git drops it: the live object is now an orphan; the cluster deletes it: gone.
+        let t = index.set_desired_all([]);
+        assert_eq!(
+            (t[0].from, t[0].to),
+            (DriftKindTag::Drifted, DriftKindTag::Orphan)
+        );
+        let t = index.set_live(vpc1.clone(), None).unwrap();
+        assert_eq!(t.to_string(), "VPC/vpc-1 Orphan → Absent");
+        assert!(index.is_empty());
+        assert_eq!(index.get(&vpc1), None);
+        assert_eq!(index.totals(), KindCounts::default());
+    }
+
+    #[test]
+    fn live_objects_before_the_first_git_sync_are_unknown_not_orphans() {
+        let mut index = DriftIndex::new(Some(1));
+        index.set_live_known("VPC", true);
+        index.set_live(key("VPC", "vpc-1"), Some(vpc_named("vpc-1", 1)));
+        assert_eq!(index.get(&key("VPC", "vpc-1")), Some(&Drift::Unknown));
+        assert_eq!(index.fabric_status().state, DriftState::InSync);
+        let t = index.set_desired_all([]);
+        assert_eq!(
+            (t[0].from, t[0].to),
+            (DriftKindTag::Unknown, DriftKindTag::Orphan)
+        );
+        assert_eq!(index.fabric_status().state, DriftState::Critical);
+    }
+
+    #[test]
+    fn wiring_missing_or_drifted_is_critical_orphan_is_not() {
+        let mut index = DriftIndex::new(None);
+        let sw = key("Switch", "spine-01");
+        index.set_desired_all([(sw.clone(), switch_named("spine-01"))]);
+        index.replace_live_kind("Switch", []);
+        assert_eq!(
+            index.fabric_status(),
+            DriftStatus {
+                state: DriftState::Critical,
+                count: 1
+            }
+        );
+        let mut changed = switch_named("spine-01");
+        changed["spec"]["asn"] = json!(65999);
+        index.set_live(sw.clone(), Some(changed));
+        assert_eq!(index.fabric_status().state, DriftState::Critical);
+        index.set_live(sw.clone(), Some(switch_named("spine-01")));
+        assert_eq!(index.fabric_status().state, DriftState::InSync);
+        index.set_live(key("Switch", "stray"), Some(switch_named("stray")));
+        assert_eq!(
+            index.fabric_status(),
+            DriftStatus {
+                state: DriftState::DriftDetected,
+                count: 1
+            }
+        );
+    }
+
+    #[test]
+    fn threshold_makes_many_drifted_objects_critical() {
+        let mut index = DriftIndex::new(Some(2));
+        index.set_desired_all((1..=3).map(|i| {
+            let name = format!("vpc-{i}");
+            (key("VPC", &name), vpc_named(&name, 1000 + i))
+        }));
+        index.replace_live_kind(
+            "VPC",
+            [
+                (key("VPC", "vpc-1"), vpc_named("vpc-1", 1001)),
+                (key("VPC", "vpc-2"), vpc_named("vpc-2", 1002)),
+            ],
+        );
+        assert_eq!(
+            index.fabric_status(),
+            DriftStatus {
+                state: DriftState::DriftDetected,
+                count: 1
+            }
+        );
+        index.set_live(key("VPC", "vpc-2"), Some(vpc_named("vpc-2", 5)));
+        assert_eq!(
+            index.fabric_status(),
+            DriftStatus {
+                state: DriftState::Critical,
+                count: 2
+            }
+        );
+    }
+
+    #[test]
+    fn relist_changes_each_object_once_and_marks_the_kind_known() {
+        let mut index = DriftIndex::new(None);
+        index.set_desired_all([
+            (key("VPC", "a"), vpc_named("a", 1)),
+            (key("VPC", "b"), vpc_named("b", 2)),
+            (key("Switch", "s"), switch_named("s")),
+        ]);
+        index.set_live(key("VPC", "c"), Some(vpc_named("c", 3)));
+        let transitions = index.replace_live_kind("VPC", [(key("VPC", "a"), vpc_named("a", 1))]);
+        let summary: Vec<String> = transitions.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            summary,
+            [
+                "VPC/a Unknown → InSync",
+                "VPC/c Orphan → Absent",
+                "VPC/b Unknown → Missing"
+            ]
+        );
+        assert!(index.live_known("VPC"));
+        assert!(!index.live_known("Switch"));
+        assert_eq!(index.get(&key("Switch", "s")), Some(&Drift::Unknown));
+
+        // The watch stops: what was never seen is Unknown again; what was seen stays compared.
+        let transitions = index.set_live_known("VPC", false);
+        assert_eq!(transitions.len(), 1);
+        assert_eq!(transitions[0].to_string(), "VPC/b Missing → Unknown");
+        assert_eq!(index.get(&key("VPC", "a")), Some(&Drift::InSync));
+    }
+
+    #[test]
+    fn unchanged_git_sync_recomputes_nothing() {
+        let mut index = DriftIndex::new(None);
+        let objects = vec![
+            (key("VPC", "a"), vpc_named("a", 1)),
+            (key("VPC", "b"), vpc_named("b", 2)),
+        ];
+        index.set_desired_all(objects.clone());
+        index.replace_live_kind("VPC", objects.clone());
+        assert_eq!(index.set_desired_all(objects.clone()), vec![]);
+        let mut edited = objects;
+        edited[1].1 = vpc_named("b", 7);
+        let t = index.set_desired_all(edited);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].key, key("VPC", "b"));
+        assert_eq!(index.desired(&key("VPC", "b")), Some(&vpc_named("b", 7)));
+        assert_eq!(index.live(&key("VPC", "b")), Some(&vpc_named("b", 2)));
+    }
+
+    #[test]
+    fn kinds_outside_the_registry_are_still_compared() {
+        let mut index = DriftIndex::new(None);
+        let odd = key("Gateway", "gw");
+        index.set_desired_all([(odd.clone(), json!({"spec": {"a": [1, 2]}}))]);
+        index.set_live(odd.clone(), Some(json!({"spec": {"a": [2, 1]}})));
+        assert!(matches!(index.get(&odd), Some(Drift::Drifted(_))));
+        assert_eq!(index.kind_counts().count(), 1);
+    }
+}
