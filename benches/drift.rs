@@ -12,9 +12,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use hhdash::desired::ObjectKey;
 use hhdash::drift::{DriftIndex, classify};
 use hhdash::kinds;
+use hhdash::kinds::ObjectKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -7,9 +7,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use hhdash::desired::{DesiredObject, ObjectKey, Source};
+use hhdash::desired::{DesiredObject, Source};
 use hhdash::drift::{Drift, FieldDiff};
 use hhdash::engine::{EngineEvent, ResourceRow};
+use hhdash::kinds::ObjectKey;
 use hhdash::status::{FabricStatus, KubernetesState, ResourceStatus, WatchState};
 use hhdash::ui::{Action, App, Options, Theme, View};
 use ratatui::Terminal;

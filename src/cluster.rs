@@ -23,7 +23,7 @@ use rustls_pki_types::pem::PemObject;
 use serde_json::Value;
 
 use crate::config::{CaSource, FabricConfig};
-use crate::desired::ObjectKey;
+use crate::kinds::ObjectKey;
 use crate::kinds::{self, KindInfo};
 use crate::secret::Secret;
 

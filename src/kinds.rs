@@ -2,7 +2,25 @@
 //! apply rank, whether it is wiring, which lists the webhooks sort, and the table columns.
 //! Kind-specific behaviour is data here; no other module matches on kind names.
 
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// Identifies one object of a fabric: kind, namespace and name. The shared vocabulary of every
+/// module that handles objects (desired set, live view, store, drift, engine, UI).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectKey {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+    }
+}
 
 /// A column of a kind's table: a header and how to read the cell from the object.
 #[derive(Debug)]

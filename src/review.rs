@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use crate::cluster::{ClusterError, FabricClient};
 use crate::config::FabricConfig;
-use crate::desired::{DesiredObject, ObjectKey};
+use crate::desired::DesiredObject;
 use crate::drift::{self, Drift, DriftIndex};
 use crate::kinds;
+use crate::kinds::ObjectKey;
 use crate::status::SyncStatus;
 use crate::store::{Store, StoreError};
 use crate::trust::{self, Distrust};

@@ -11,7 +11,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::desired::{DesiredObject, ObjectKey};
+use crate::desired::DesiredObject;
+use crate::kinds::ObjectKey;
 use crate::status::{FabricStatus, ResourceStatus, Timestamp};
 
 /// Bumped whenever a table's layout or value encoding changes.

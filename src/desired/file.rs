@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
-use super::{DesiredObject, DesiredSet, ObjectKey, SkipReason, Skipped, Source};
+use super::{DesiredObject, DesiredSet, SkipReason, Skipped, Source};
 use crate::bounded_yaml::{self, YamlError};
+use crate::kinds::ObjectKey;
 use crate::kinds::{self, KindInfo};
 
 /// One YAML document cut out of a file, with the file line it starts on.

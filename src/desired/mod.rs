@@ -12,27 +12,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::kinds;
+use crate::kinds::{self, ObjectKey};
 
 mod file;
 mod skipped;
 
 pub use file::parse_file;
 pub use skipped::{SkipReason, Skipped};
-
-/// Identifies one object of a fabric: kind, namespace and name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ObjectKey {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl fmt::Display for ObjectKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
-    }
-}
 
 /// Where a desired object came from in Git.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::FieldDiff;
-use crate::desired::ObjectKey;
+use crate::kinds::ObjectKey;
 use crate::kinds::{self, KindInfo};
 
 pub(super) fn kind(name: &str) -> &'static KindInfo {

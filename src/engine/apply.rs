@@ -10,9 +10,10 @@ use super::live::object_name;
 use super::task::{Engine, Internal};
 use super::{ApplyRequest, ApplyScope, EngineEvent, JobKind, JobPhase};
 use crate::apply;
-use crate::desired::{DesiredObject, ObjectKey};
+use crate::desired::DesiredObject;
 use crate::drift::{self, Drift};
 use crate::kinds;
+use crate::kinds::ObjectKey;
 use crate::status::{self, ResourceStatus};
 use crate::store::{LogEntry, LogKind};
 

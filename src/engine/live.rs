@@ -11,9 +11,9 @@ use kube::runtime::watcher::Event as WatchEvent;
 use serde_json::Value;
 
 use crate::cluster;
-use crate::desired::ObjectKey;
 use crate::drift::{DriftIndex, Transition};
 use crate::kinds::KindInfo;
+use crate::kinds::ObjectKey;
 use crate::status::{KubernetesState, ResourceStatus, Timestamp};
 use crate::store::{LiveChange, LogEntry, LogKind, Store, StoreError};
 

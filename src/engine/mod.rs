@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::desired::{DesiredObject, ObjectKey};
+use crate::desired::DesiredObject;
 use crate::drift::Drift;
 use crate::health::SwitchHealth;
+use crate::kinds::ObjectKey;
 use crate::status::{FabricStatus, ResourceStatus};
 use crate::store::LogEntry;
 

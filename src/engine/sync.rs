@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::task::{Engine, Internal};
 use super::{EngineEvent, JobKind, JobPhase};
-use crate::desired::{DesiredObject, ObjectKey};
+use crate::desired::DesiredObject;
+use crate::kinds::ObjectKey;
 use crate::sync::SyncAttempt;
 
 impl Engine {

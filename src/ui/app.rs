@@ -5,8 +5,8 @@
 
 use std::collections::VecDeque;
 
-use crate::desired::ObjectKey;
 use crate::engine::{Command, EngineEvent, JobKind, JobPhase};
+use crate::kinds::ObjectKey;
 use crate::status::Timestamp;
 use crate::store::LogEntry;
 

@@ -24,7 +24,7 @@ pub struct Confirm {
     pub fabric_name: String,
     pub items: Vec<ConfirmItem>,
     /// Exactly what `y`/`F` applies, and the Git commit the list was computed from.
-    pub keys: Vec<crate::desired::ObjectKey>,
+    pub keys: Vec<crate::kinds::ObjectKey>,
     pub commit: Option<String>,
     /// Said in the dialog when the view of the cluster is not live.
     pub warning: Option<String>,

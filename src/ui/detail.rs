@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use serde_json::Value;
 
-use crate::desired::ObjectKey;
 use crate::drift::Drift;
+use crate::kinds::ObjectKey;
 
 use super::model::FabricModel;
 use super::theme::{self, Badge, Theme, Tone};

@@ -5,7 +5,7 @@
 
 use ratatui::text::Span;
 
-use crate::desired::ObjectKey;
+use crate::kinds::ObjectKey;
 
 use super::model::{Entry, FabricModel};
 use super::view::{self, Col, View};

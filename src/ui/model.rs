@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
-use crate::desired::ObjectKey;
 use crate::drift::Drift;
 use crate::engine::{JobKind, JobPhase, ResourceRow};
 use crate::health::{self, HealthSummary, SwitchHealth};
+use crate::kinds::ObjectKey;
 use crate::kinds::{self, KINDS};
 use crate::status::{ConnectionState, FabricStatus, Timestamp, WatchState};
 

@@ -8,9 +8,9 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use hhdash::desired::ObjectKey;
 use hhdash::drift::Drift;
 use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase};
+use hhdash::kinds::ObjectKey;
 use hhdash::status::WatchState;
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 

@@ -8,9 +8,10 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use hhdash::desired::{DesiredObject, ObjectKey, Source};
+use hhdash::desired::{DesiredObject, Source};
 use hhdash::drift::Drift;
 use hhdash::engine::{Command, EngineEvent, JobKind};
+use hhdash::kinds::ObjectKey;
 use hhdash::status::{SyncState, WatchState};
 use hhdash::store::Store;
 

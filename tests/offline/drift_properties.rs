@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hhdash::desired::ObjectKey;
 use hhdash::drift::{DriftIndex, DriftKindTag, classify, compare, compare_exact};
+use hhdash::kinds::ObjectKey;
 use hhdash::kinds::{self, KindInfo};
 use hhdash::status::{DriftState, DriftStatus};
 use proptest::prelude::*;

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hhdash::desired::{self, DesiredObject, DesiredSet, ObjectKey};
+use hhdash::desired::{self, DesiredObject, DesiredSet};
 use hhdash::drift;
 use hhdash::engine::{EngineEvent, ResourceRow};
 use hhdash::health::{SwitchHealth, SwitchState};
 use hhdash::kinds;
+use hhdash::kinds::ObjectKey;
 use hhdash::status::{
     ConnectionState, ConnectionStatus, DriftState, DriftStatus, FabricStatus, KubernetesState,
     ResourceStatus, SyncState, SyncStatus, WatchState, WatchStatus,
