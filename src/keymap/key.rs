@@ -65,9 +65,25 @@ const NAMED: &[(&str, KeyCode)] = &[
     ("space", KeyCode::Char(' ')),
 ];
 
+/// Why a key name in `[ui.keys]` is not a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("{spec:?} is empty")]
+    Empty { spec: String },
+    #[error(
+        "{spec:?} is not a key; use one character, f1..f12, ctrl-X, alt-X or one of {}",
+        named_keys().join(", ")
+    )]
+    Unknown { spec: String },
+}
+
+fn named_keys() -> Vec<&'static str> {
+    NAMED.iter().map(|(name, _)| *name).collect()
+}
+
 /// Parses `s`, `A`, `?`, `enter`, `pgdn`, `f5`, `ctrl-r`, `alt-x`. Names are case-insensitive;
 /// single characters are taken as written (so `a` and `A` differ).
-pub fn parse_key(spec: &str) -> Result<Key, String> {
+pub fn parse_key(spec: &str) -> Result<Key, KeyError> {
     let mut rest = spec;
     let mut key = Key::plain(KeyCode::Null);
     loop {
@@ -84,7 +100,11 @@ pub fn parse_key(spec: &str) -> Result<Key, String> {
     }
     let mut chars = rest.chars();
     key.code = match (chars.next(), chars.next()) {
-        (None, _) => return Err(format!("{spec:?} is empty")),
+        (None, _) => {
+            return Err(KeyError::Empty {
+                spec: spec.to_string(),
+            });
+        }
         (Some(c), None) => {
             // A control chord names a letter; terminals do not report case with ctrl.
             KeyCode::Char(if key.ctrl { c.to_ascii_lowercase() } else { c })
@@ -96,11 +116,9 @@ pub fn parse_key(spec: &str) -> Result<Key, String> {
             } else if let Some(n) = lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
                 KeyCode::F(n)
             } else {
-                let names: Vec<&str> = NAMED.iter().map(|(name, _)| *name).collect();
-                return Err(format!(
-                    "{spec:?} is not a key; use one character, f1..f12, ctrl-X, alt-X or one of {}",
-                    names.join(", ")
-                ));
+                return Err(KeyError::Unknown {
+                    spec: spec.to_string(),
+                });
             }
         }
     };

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crossterm::event::KeyCode;
 
-pub use key::{Key, parse_key};
+pub use key::{Key, KeyError, parse_key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -304,7 +304,7 @@ pub fn check_overrides(
         let problems_before = problems.len();
         for spec in specs {
             match parse_key(spec) {
-                Err(message) => problems.push((path.clone(), message)),
+                Err(error) => problems.push((path.clone(), error.to_string())),
                 Ok(key) if key == CTRL_C => problems.push((
                     path.clone(),
                     "ctrl-c always quits and cannot be rebound".to_string(),
