@@ -163,7 +163,12 @@ mod tests {
         assert_eq!(parse_key("CTRL-R").unwrap(), parse_key("ctrl-r").unwrap());
         assert_ne!(parse_key("a").unwrap(), parse_key("A").unwrap());
         assert!(parse_key("").is_err());
-        assert!(parse_key("hyper-q").is_err());
+        let unknown = parse_key("hyper-q").unwrap_err().to_string();
+        assert!(unknown.contains("\"hyper-q\" is not a key"), "{unknown}");
+        assert!(
+            unknown.contains("pgdn"),
+            "the message lists the named keys: {unknown}"
+        );
     }
 
     #[test]
