@@ -13,6 +13,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod apply_outage;
 mod cluster_cli;
 mod cluster_deadlink;
 mod cluster_errors;
