@@ -245,8 +245,9 @@ pub(super) fn serverside(info: &KindInfo, desired: &Value, seed: u64) -> Value {
     live
 }
 
-/// Every leaf Git sets (non-null scalars outside the ignore rules), with its path.
-pub(super) fn leaves(path: &mut Vec<Seg>, value: &Value, out: &mut Vec<(Vec<Seg>, Value)>) {
+/// Calls `visit` on each child of `value` that Git sets (map keys outside the ignore rules and
+/// every list item), with `path` extended to it.
+fn each_child(path: &mut Vec<Seg>, value: &Value, mut visit: impl FnMut(&mut Vec<Seg>, &Value)) {
     match value {
         Value::Object(map) => {
             for (key, child) in map {
@@ -254,16 +255,26 @@ pub(super) fn leaves(path: &mut Vec<Seg>, value: &Value, out: &mut Vec<(Vec<Seg>
                     continue;
                 }
                 path.push(Seg::Key(key.clone()));
-                leaves(path, child, out);
+                visit(path, child);
                 path.pop();
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 path.push(Seg::Index(i));
-                leaves(path, item, out);
+                visit(path, item);
                 path.pop();
             }
+        }
+        _ => {}
+    }
+}
+
+/// Every leaf Git sets (non-null scalars outside the ignore rules), with its path.
+pub(super) fn leaves(path: &mut Vec<Seg>, value: &Value, out: &mut Vec<(Vec<Seg>, Value)>) {
+    match value {
+        Value::Object(_) | Value::Array(_) => {
+            each_child(path, value, |path, child| leaves(path, child, out))
         }
         Value::Null => {}
         scalar => out.push((path.clone(), scalar.clone())),
@@ -283,26 +294,7 @@ pub(super) fn containers(
     if (value.is_object() || value.is_array()) && !path.is_empty() && !sets_nothing(path, value) {
         out.push(path.clone());
     }
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                if ignored(path, key) {
-                    continue;
-                }
-                path.push(Seg::Key(key.clone()));
-                containers(info, path, child, out);
-                path.pop();
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(Seg::Index(i));
-                containers(info, path, item, out);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
+    each_child(path, value, |path, child| containers(info, path, child, out));
 }
 
 pub(super) fn at_mut<'v>(value: &'v mut Value, path: &[Seg]) -> &'v mut Value {
