@@ -10,7 +10,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase};
+use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobPhase};
 use hhdash::status::WatchState;
 use kube::api::{DeleteParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
@@ -424,17 +424,7 @@ async fn the_engine_applies_a_whole_fabric_in_dependency_order() {
         }))
         .await
         .unwrap();
-    let done = common::wait_for_event(&mut rx, 60, "apply result", |e| {
-        matches!(
-            e,
-            EngineEvent::Job {
-                job: JobKind::Apply,
-                phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    let done = common::wait_for_apply_end(&mut rx, 60).await;
     let EngineEvent::Job {
         phase: JobPhase::Succeeded { message },
         ..
