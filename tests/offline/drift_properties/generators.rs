@@ -294,7 +294,9 @@ pub(super) fn containers(
     if (value.is_object() || value.is_array()) && !path.is_empty() && !sets_nothing(path, value) {
         out.push(path.clone());
     }
-    each_child(path, value, |path, child| containers(info, path, child, out));
+    each_child(path, value, |path, child| {
+        containers(info, path, child, out)
+    });
 }
 
 pub(super) fn at_mut<'v>(value: &'v mut Value, path: &[Seg]) -> &'v mut Value {
