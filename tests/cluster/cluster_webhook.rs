@@ -307,17 +307,11 @@ async fn git_in_short_forms_the_webhook_rewrites_is_in_sync_after_apply() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "wh-short";
     plane.grant(ns).await.unwrap();
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    common::repo_with(&repo, &[("f/fabric.yaml", SHORT_FORMS.as_bytes())]);
-    let config = common::cluster_config(
-        temp.path(),
-        "short",
+    let (temp, config) = common::git_fabric(
+        plane,
         ns,
-        &plane.server_url(),
-        &plane.token_file(testenv::Identity::Operator),
-        plane.ca_file(),
-        &repo,
+        "short",
+        &[("f/fabric.yaml", SHORT_FORMS.as_bytes())],
         "f",
     );
     let (code, text) = run(&temp, &config, &["sync"]);
@@ -376,17 +370,11 @@ async fn the_hhfab_processed_sample_fabric_applies_cleanly_and_stays_in_sync() {
     let text = std::fs::read_to_string(common::samples_dir().join("nvidia-air-demo/include.yaml"))
         .unwrap()
         .replace("namespace: default", &format!("namespace: {ns}"));
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    common::repo_with(&repo, &[("air/include.yaml", text.as_bytes())]);
-    let config = common::cluster_config(
-        temp.path(),
-        "air",
+    let (temp, config) = common::git_fabric(
+        plane,
         ns,
-        &plane.server_url(),
-        &plane.token_file(testenv::Identity::Operator),
-        plane.ca_file(),
-        &repo,
+        "air",
+        &[("air/include.yaml", text.as_bytes())],
         "air",
     );
     let (code, out) = run(&temp, &config, &["sync"]);

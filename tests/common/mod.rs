@@ -135,14 +135,27 @@ pub fn demo_fabric(
     namespace: &str,
     name: &str,
 ) -> (tempfile::TempDir, PathBuf) {
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
     let files = demo_files(namespace);
     let refs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(p, b)| (p.as_str(), b.as_slice()))
         .collect();
-    repo_with(&repo, &refs);
+    git_fabric(plane, namespace, name, &refs, "env-1")
+}
+
+/// A temp dir holding a real Git repo (`repo`) with `files` and a config whose fabric `name`
+/// reads `directory` of it and talks to `namespace` of `plane` with the operator token.
+/// Returns (dir, config path).
+pub fn git_fabric(
+    plane: &testenv::ControlPlane,
+    namespace: &str,
+    name: &str,
+    files: &[(&str, &[u8])],
+    directory: &str,
+) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    repo_with(&repo, files);
     let config = cluster_config(
         temp.path(),
         name,
@@ -151,7 +164,7 @@ pub fn demo_fabric(
         &plane.token_file(testenv::Identity::Operator),
         plane.ca_file(),
         &repo,
-        "env-1",
+        directory,
     );
     (temp, config)
 }
