@@ -17,11 +17,12 @@
 //! and Servers: the controller's rights, i.e. [`Identity::Admin`](crate::Identity::Admin) in
 //! testenv.
 
+mod config;
 mod director;
+mod event;
 mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -30,137 +31,15 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+pub use config::SimConfig;
 pub use director::{Director, DriftEdit, SplitMix64};
+pub use event::{Action, SimEvent, Summary, rfc3339};
 pub use render::{Snapshot, agent_spec};
 
 /// The field manager of the simulated controller (Agent specs) and agents (Agent status).
 pub const AGENT_MANAGER: &str = "fabric-sim";
 /// The field manager of out-of-band edits, so drift shows who made it.
 pub const DRIFT_MANAGER: &str = "sim-drift";
-
-/// How the simulator behaves. [`Default`] suits a demo; tests shorten the intervals.
-#[derive(Clone, Debug)]
-pub struct SimConfig {
-    pub namespace: String,
-    pub seed: u64,
-    /// How often the simulator reads the namespace and acts; the resolution of every timer.
-    pub tick: Duration,
-    /// Each agent's heartbeat period. Agents pick new generations up at a heartbeat.
-    pub heartbeat: Duration,
-    /// From attempting a generation to applying it.
-    pub apply_delay: Duration,
-    /// A switch goes silent this often (zero: never).
-    pub stale_every: Duration,
-    /// How long a silent switch stays silent. Longer than hhdash's 60 s bound to show as Stale.
-    pub stale_for: Duration,
-    /// The chance that a switch lags on a new generation (attempts, does not apply).
-    pub lag_probability: f64,
-    /// How long a lagging switch holds a generation unapplied.
-    pub lag_for: Duration,
-    /// An out-of-band edit this often (zero: never).
-    pub drift_every: Duration,
-    /// Stop after this long (zero: run until the shutdown future completes).
-    pub duration: Duration,
-    /// What the agents report as `status.version` (and the controller as `spec.version`).
-    pub agent_version: String,
-    /// Log every heartbeat; otherwise a status line once a minute stands for them.
-    pub verbose: bool,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        SimConfig {
-            namespace: "default".into(),
-            seed: 1,
-            tick: Duration::from_secs(1),
-            heartbeat: Duration::from_secs(5),
-            apply_delay: Duration::from_secs(3),
-            stale_every: Duration::from_secs(120),
-            stale_for: Duration::from_secs(100),
-            lag_probability: 0.2,
-            lag_for: Duration::from_secs(40),
-            drift_every: Duration::ZERO,
-            duration: Duration::ZERO,
-            agent_version: "v0.87.4-sim".into(),
-            verbose: false,
-        }
-    }
-}
-
-/// What the simulator did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    /// Created an Agent for a new Switch.
-    Created,
-    /// Rendered a changed Agent spec (a new generation).
-    Spec,
-    /// Deleted the Agent of a Switch that is gone.
-    Deleted,
-    /// An agent reported it is alive.
-    Heartbeat,
-    /// An agent picked up a generation and started applying it.
-    Attempt,
-    /// An agent finished applying a generation.
-    Applied,
-    /// An agent will hold a generation attempted but unapplied (shows as Stuck).
-    Lagging,
-    /// An agent stopped heartbeating (shows as Stale after the bound).
-    Silent,
-    /// A silent agent is back, with a new boot ID.
-    Back,
-    /// An out-of-band edit of a VPC or Server.
-    Drift,
-    /// The periodic summary that stands in for heartbeat lines.
-    Status,
-    /// A failed API call; the simulator carries on at the next tick.
-    Error,
-}
-
-impl Action {
-    pub fn word(self) -> &'static str {
-        match self {
-            Action::Created => "created",
-            Action::Spec => "spec",
-            Action::Deleted => "deleted",
-            Action::Heartbeat => "heartbeat",
-            Action::Attempt => "attempt",
-            Action::Applied => "applied",
-            Action::Lagging => "lagging",
-            Action::Silent => "silent",
-            Action::Back => "back",
-            Action::Drift => "drift",
-            Action::Status => "status",
-            Action::Error => "error",
-        }
-    }
-}
-
-/// One thing the simulator did: one log line.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SimEvent {
-    /// Unix seconds.
-    pub time: i64,
-    pub action: Action,
-    /// `Agent/leaf-1`, `VPC/web`, or empty for fabric-wide lines.
-    pub object: String,
-    pub message: String,
-}
-
-impl fmt::Display for SimEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}  {:<9}  {:<24}  {}",
-            rfc3339(self.time),
-            self.action.word(),
-            self.object,
-            self.message
-        )
-    }
-}
-
-/// Counts of what a run did, per action.
-pub type Summary = BTreeMap<Action, u64>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -173,15 +52,6 @@ pub enum SimError {
         #[source]
         source: kube::Error,
     },
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (what Kubernetes writes for `date-time` fields).
-/// The same shape as `hhdash::time::format_rfc3339`, which this crate cannot call (hhdash
-/// depends on testenv only for its tests).
-pub fn rfc3339(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| panic!("{secs} is outside the years jiff covers"))
 }
 
 fn unix_now() -> i64 {
@@ -724,14 +594,6 @@ fn run_id(seed: u64, name: &str, boots: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_rfc3339_like_kubernetes() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_735_787_045), "2025-01-02T03:04:05Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_629_370), "2026-11-25T17:56:10Z");
-    }
 
     #[test]
     fn ids_are_stable_per_seed_switch_and_boot() {

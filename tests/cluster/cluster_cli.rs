@@ -18,6 +18,21 @@ fn vpc_names(list: &[kube::api::DynamicObject]) -> Vec<String> {
     names
 }
 
+/// `diff` output with demo-vpc-3 as the one object out of sync, Drifted, its first difference
+/// on the line after it.
+fn assert_only_demo_vpc_3_drifted(text: &str, difference: &str) {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("  ~ demo-vpc-3  Drifted"))
+        .unwrap_or_else(|| panic!("no Drifted demo-vpc-3 line:\n{text}"));
+    assert_eq!(lines[at + 1], difference, "{text}");
+    assert!(
+        text.contains("1 object(s) out of sync: 1 drifted, 0 missing, 0 orphan"),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_dry_run_only_and_force_conflicts_from_the_cli() {
     let plane = testenv::shared().await.expect("control plane");
@@ -96,20 +111,7 @@ async fn apply_dry_run_only_and_force_conflicts_from_the_cli() {
         .unwrap();
     let (code, text) = run(&["diff", "cli"]);
     assert_eq!(code, Some(1), "{text}");
-    let lines: Vec<&str> = text.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.starts_with("  ~ demo-vpc-3  Drifted"))
-        .unwrap_or_else(|| panic!("no Drifted demo-vpc-3 line:\n{text}"));
-    assert_eq!(
-        lines[at + 1],
-        "      spec.subnets.subnet-1.vlan: 1131 → 1999",
-        "{text}"
-    );
-    assert!(
-        text.contains("1 object(s) out of sync: 1 drifted, 0 missing, 0 orphan"),
-        "{text}"
-    );
+    assert_only_demo_vpc_3_drifted(&text, "      spec.subnets.subnet-1.vlan: 1131 → 1999");
 
     // A plain apply does not take the field from its new owner: a conflict, nothing changes.
     let (code, text) = run(&["apply", "cli"]);
@@ -174,19 +176,9 @@ async fn server_side_diff_sees_a_field_git_stopped_setting_semantic_diff_does_no
     let (code, text) = run(&["diff", "ss", "--server-side"]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("[server-side dry run]"), "{text}");
-    let lines: Vec<&str> = text.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.starts_with("  ~ demo-vpc-3  Drifted"))
-        .unwrap_or_else(|| panic!("no Drifted demo-vpc-3 line:\n{text}"));
-    assert_eq!(
-        lines[at + 1],
+    assert_only_demo_vpc_3_drifted(
+        &text,
         "      spec.subnets.subnet-2.restricted: <absent> → true",
-        "{text}"
-    );
-    assert!(
-        text.contains("1 object(s) out of sync: 1 drifted, 0 missing, 0 orphan"),
-        "{text}"
     );
 }
 

@@ -7,18 +7,14 @@
 //!
 //! Each test freezes its own control plane: a frozen shared one would stall every other test.
 
-use crate::common;
+use crate::common::{self, RunningEngine, live_vpcs};
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hhdash::config::Config;
-use hhdash::engine::{EngineContext, EngineEvent};
+use hhdash::engine::EngineEvent;
 use hhdash::status::{ConnectionState, WatchState};
 use hhdash::store::Store;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use testenv::{ControlPlane, Identity, Options};
 
 /// The bound: a silent server is reported within this long.
@@ -31,58 +27,6 @@ async fn private_plane(namespace: &str) -> ControlPlane {
     })
     .await
     .expect("control plane")
-}
-
-fn vpc(name: &str, ns: &str, vlan: u32) -> DynamicObject {
-    serde_json::from_value(serde_json::json!({
-        "apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"subnets": {"default": {"subnet": "10.1.0.0/24", "vlan": vlan}}}
-    }))
-    .unwrap()
-}
-
-/// Live VPCs (name → spec) as a store holds them.
-fn stored_vpcs(store: &Store, fabric: &str) -> BTreeMap<String, serde_json::Value> {
-    store
-        .live(fabric)
-        .unwrap()
-        .into_iter()
-        .filter(|(k, _)| k.kind == "VPC")
-        .map(|(k, v)| (k.name, v["spec"].clone()))
-        .collect()
-}
-
-/// A fresh list of VPCs (name → spec) from the server.
-async fn fresh_vpcs(vpcs: &Api<DynamicObject>) -> BTreeMap<String, serde_json::Value> {
-    vpcs.list(&Default::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|o| (o.metadata.name.clone().unwrap(), o.data["spec"].clone()))
-        .collect()
-}
-
-/// A config whose fabric `name` watches `namespace` of `plane`; Git holds nothing yet.
-fn fabric_config(
-    dir: &Path,
-    plane: &ControlPlane,
-    namespace: &str,
-    name: &str,
-) -> std::path::PathBuf {
-    let repo = dir.join("repo");
-    common::repo_with(&repo, &[("f/empty.yaml", b"# nothing yet\n")]);
-    common::cluster_config(
-        dir,
-        name,
-        namespace,
-        &plane.server_url(),
-        &plane.token_file(Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "f",
-    )
 }
 
 /// Receives engine events until `done` says the wanted ones were all seen, or the deadline
@@ -116,32 +60,17 @@ async fn events_until(
 async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
     let ns = "deadlink";
     let plane = private_plane(ns).await;
-    // What every VPC refers to (the admission webhook checks), as hhfab installs it.
-    plane
-        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
-        .await
-        .unwrap();
-    let vpcs = common::admin_api(&plane, "VPC", ns);
-    for (name, vlan) in [("keep", 1001), ("change", 1002), ("remove", 1003)] {
-        vpcs.create(&PostParams::default(), &vpc(name, ns, vlan))
-            .await
-            .unwrap();
-    }
+    let vpcs = live_vpcs::three_vpcs(&plane, ns).await;
     let temp = tempfile::tempdir().unwrap();
-    let config_path = fabric_config(temp.path(), &plane, ns, "dead");
-    let config = Config::load(&config_path).unwrap();
+    let config_path =
+        live_vpcs::empty_git_config(temp.path(), &plane, &plane.server_url(), ns, "dead");
 
     // The engine (as the dashboard runs it) and `hhdash watch`, side by side, each its own store.
-    let store = Arc::new(Store::open(&temp.path().join("engine.redb")).unwrap());
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let ctx = EngineContext {
-        store: store.clone(),
-        key_file: temp.path().join("key"),
-        git_cache_dir: temp.path().join("cache"),
-    };
-    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
-        .remove(0)
-        .1;
+    let RunningEngine {
+        store,
+        events: mut rx,
+        commands,
+    } = common::start_engine(temp.path(), &config_path);
     let watch_store = temp.path().join("watch.redb");
     let mut watch = common::spawn_watch(temp.path(), &config_path, &watch_store, "dead", false);
     let active = Instant::now() + Duration::from_secs(30);
@@ -154,8 +83,8 @@ async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
             l.contains("watch active")
         })
         .await;
-    let before = stored_vpcs(&store, "dead");
-    assert_eq!(before, fresh_vpcs(&vpcs).await);
+    let before = live_vpcs::stored(&store, "dead");
+    assert_eq!(before, live_vpcs::fresh(&vpcs).await);
 
     // Freeze: within 20 s the engine says "no answer since" in its status and its event log,
     // and removes nothing (the rows stay as last known).
@@ -211,7 +140,7 @@ async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
         "the event names the time and the server: {message}"
     );
     assert_eq!(
-        stored_vpcs(&store, "dead"),
+        live_vpcs::stored(&store, "dead"),
         before,
         "the last known state stays"
     );
@@ -233,14 +162,7 @@ async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
 
     // Thaw, and change things at once: nothing of it may be lost.
     plane.thaw_apiserver().unwrap();
-    let patch = serde_json::json!({"spec": {"subnets": {"default": {"vlan": 1999}}}});
-    vpcs.patch("change", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .unwrap();
-    vpcs.delete("remove", &Default::default()).await.unwrap();
-    vpcs.create(&PostParams::default(), &vpc("added", ns, 1004))
-        .await
-        .unwrap();
+    live_vpcs::change_while_away(&vpcs, ns).await;
 
     // Recovery: the server answers again, the watchers list afresh ("watch recovered"), and
     // the connection is back to Connected.
@@ -263,20 +185,19 @@ async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
         answered && relisted && connected
     })
     .await;
-    let fresh = fresh_vpcs(&vpcs).await;
+    let fresh = live_vpcs::fresh(&vpcs).await;
     assert_eq!(
         fresh.keys().collect::<Vec<_>>(),
         ["added", "change", "keep"]
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while stored_vpcs(&store, "dead") != fresh {
-        assert!(
-            Instant::now() < deadline,
-            "the engine's live set never matched a fresh list: {:?}",
-            stored_vpcs(&store, "dead")
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    live_vpcs::wait_for_stored(
+        &store,
+        "dead",
+        Duration::from_secs(20),
+        "the engine's live set never matched a fresh list",
+        |live| *live == fresh,
+    )
+    .await;
 
     // `hhdash watch` recovered by itself too, and its store matches the server.
     watch
@@ -298,8 +219,8 @@ async fn a_frozen_api_server_reads_no_answer_then_recovers_with_nothing_lost() {
     assert!(out.status.success(), "{}", common::output_text(&out));
     let watch_store = Store::open(&watch_store).unwrap();
     assert_eq!(
-        stored_vpcs(&watch_store, "dead"),
-        fresh_vpcs(&vpcs).await,
+        live_vpcs::stored(&watch_store, "dead"),
+        live_vpcs::fresh(&vpcs).await,
         "hhdash watch's live set equals a fresh list"
     );
     commands
@@ -532,44 +453,18 @@ async fn relay_one_way(
 async fn after_a_hung_load_balancer_recovers_the_watch_relists_over_fresh_connections() {
     let ns = "blackhole";
     let plane = private_plane(ns).await;
-    // What every VPC refers to (the admission webhook checks), as hhfab installs it.
-    plane
-        .apply_objects(&testenv::fixtures::vpc_prerequisites(ns))
-        .await
-        .unwrap();
-    let vpcs = common::admin_api(&plane, "VPC", ns);
-    for (name, vlan) in [("keep", 1001), ("change", 1002), ("remove", 1003)] {
-        vpcs.create(&PostParams::default(), &vpc(name, ns, vlan))
-            .await
-            .unwrap();
-    }
+    let vpcs = live_vpcs::three_vpcs(&plane, ns).await;
     let relay = Relay::start(plane.port()).await;
     let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    common::repo_with(&repo, &[("f/empty.yaml", b"# nothing yet\n")]);
     // hhdash reaches the API server only through the relay (same CA: the certificate is for
     // 127.0.0.1, whatever the port).
-    let config_path = common::cluster_config(
-        temp.path(),
-        "lb",
-        ns,
-        &format!("https://127.0.0.1:{}", relay.port),
-        &plane.token_file(Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "f",
-    );
-    let config = Config::load(&config_path).unwrap();
-    let store = Arc::new(Store::open(&temp.path().join("engine.redb")).unwrap());
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let ctx = EngineContext {
-        store: store.clone(),
-        key_file: temp.path().join("key"),
-        git_cache_dir: temp.path().join("cache"),
-    };
-    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
-        .remove(0)
-        .1;
+    let relay_url = format!("https://127.0.0.1:{}", relay.port);
+    let config_path = live_vpcs::empty_git_config(temp.path(), &plane, &relay_url, ns, "lb");
+    let RunningEngine {
+        store,
+        events: mut rx,
+        commands,
+    } = common::start_engine(temp.path(), &config_path);
     events_until(
         &mut rx,
         Instant::now() + Duration::from_secs(30),
@@ -590,25 +485,17 @@ async fn after_a_hung_load_balancer_recovers_the_watch_relists_over_fresh_connec
     // The middlebox comes back without its state: the watch connections from before stay
     // silent forever. Changes made now reach hhdash only if it lists again over new ones.
     relay.recover();
-    let patch = serde_json::json!({"spec": {"subnets": {"default": {"vlan": 1999}}}});
-    vpcs.patch("change", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .unwrap();
-    vpcs.delete("remove", &Default::default()).await.unwrap();
-    vpcs.create(&PostParams::default(), &vpc("added", ns, 1004))
-        .await
-        .unwrap();
-    let fresh = fresh_vpcs(&vpcs).await;
+    live_vpcs::change_while_away(&vpcs, ns).await;
+    let fresh = live_vpcs::fresh(&vpcs).await;
     // Far below the 295 s after which kube's watcher would give up on a silent stream itself.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while stored_vpcs(&store, "lb") != fresh {
-        assert!(
-            Instant::now() < deadline,
-            "the live set never matched a fresh list after recovery: {:?}",
-            stored_vpcs(&store, "lb")
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    live_vpcs::wait_for_stored(
+        &store,
+        "lb",
+        Duration::from_secs(60),
+        "the live set never matched a fresh list after recovery",
+        |live| *live == fresh,
+    )
+    .await;
     let events = store.log("lb", 500).unwrap();
     assert!(
         events.iter().any(|e| e.message.contains("answers again")),

@@ -3,100 +3,43 @@
 //! deleted objects leave no ghosts (the store's live set equals a fresh list), including after
 //! a 410 Gone that forces a re-list. Also: switch health from real Agent objects.
 
-use crate::common;
+use crate::common::{self, RunningEngine, live_vpcs};
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hhdash::config::Config;
-use hhdash::engine::{EngineContext, EngineEvent};
+use hhdash::engine::EngineEvent;
 use hhdash::health::SwitchState;
 use hhdash::status::WatchState;
 use hhdash::store::Store;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use testenv::{ControlPlane, Identity, Options};
+use testenv::{ControlPlane, Options};
 
 fn is_watch(state: WatchState) -> impl FnMut(&EngineEvent) -> bool {
     move |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == state)
 }
 
-fn api(plane: &ControlPlane, kind: &str, ns: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        plane.client(Identity::Admin),
-        ns,
-        &hhdash::cluster::api_resource(hhdash::kinds::by_kind(kind).unwrap()),
-    )
-}
-
-fn vpc(name: &str, ns: &str, vlan: u32) -> DynamicObject {
-    serde_json::from_value(serde_json::json!({
-        "apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"subnets": {"default": {"subnet": "10.1.0.0/24", "vlan": vlan}}}
-    }))
-    .unwrap()
-}
-
-/// The store's live VPCs (name → vlan) against a fresh list from the server.
+/// The store's live VPCs (name → spec) against a fresh list from the server.
 async fn assert_live_matches_server(store: &Store, fabric: &str, vpcs: &Api<DynamicObject>) {
-    let fresh: BTreeMap<String, serde_json::Value> = vpcs
-        .list(&Default::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|o| (o.metadata.name.clone().unwrap(), o.data["spec"].clone()))
-        .collect();
-    let stored: BTreeMap<String, serde_json::Value> = store
-        .live(fabric)
-        .unwrap()
-        .into_iter()
-        .filter(|(k, _)| k.kind == "VPC")
-        .map(|(k, v)| (k.name, v["spec"].clone()))
-        .collect();
-    assert_eq!(stored, fresh, "the store's live set equals a fresh list");
-}
-
-struct Running {
-    _temp: tempfile::TempDir,
-    store: Arc<Store>,
-    rx: tokio::sync::mpsc::Receiver<EngineEvent>,
-    commands: tokio::sync::mpsc::Sender<hhdash::engine::Command>,
-}
-
-async fn start_engine(plane: &ControlPlane, ns: &str) -> Running {
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    common::repo_with(&repo, &[("f/empty.yaml", b"# nothing yet\n")]);
-    let config = common::cluster_config(
-        temp.path(),
-        "faults",
-        ns,
-        &plane.server_url(),
-        &plane.token_file(Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "f",
+    assert_eq!(
+        live_vpcs::stored(store, fabric),
+        live_vpcs::fresh(vpcs).await,
+        "the store's live set equals a fresh list"
     );
-    let config = Config::load(&config).unwrap();
-    let store = Arc::new(Store::open(&temp.path().join("s.redb")).unwrap());
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let ctx = EngineContext {
-        store: store.clone(),
-        key_file: temp.path().join("k"),
-        git_cache_dir: temp.path().join("cache"),
-    };
-    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
-        .remove(0)
-        .1;
-    common::wait_for_event(&mut rx, 30, "watch Active", is_watch(WatchState::Active)).await;
-    Running {
-        _temp: temp,
-        store,
-        rx,
-        commands,
-    }
+}
+
+/// An engine watching `ns` of `plane` (nothing in Git), once its watch is Active.
+async fn start_engine(plane: &ControlPlane, ns: &str) -> (tempfile::TempDir, RunningEngine) {
+    let temp = tempfile::tempdir().unwrap();
+    let config = live_vpcs::empty_git_config(temp.path(), plane, &plane.server_url(), ns, "faults");
+    let mut engine = common::start_engine(temp.path(), &config);
+    common::wait_for_event(
+        &mut engine.events,
+        30,
+        "watch Active",
+        is_watch(WatchState::Active),
+    )
+    .await;
+    (temp, engine)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,24 +51,14 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
     .await
     .unwrap();
     plane.grant("faults").await.unwrap();
-    // What the VPCs refer to, which the admission webhook requires first.
-    plane
-        .apply_objects(&testenv::fixtures::vpc_prerequisites("faults"))
-        .await
-        .unwrap();
-    let vpcs = api(&plane, "VPC", "faults");
-    for (name, vlan) in [("keep", 1001), ("change", 1002), ("remove", 1003)] {
-        vpcs.create(&PostParams::default(), &vpc(name, "faults", vlan))
-            .await
-            .unwrap();
-    }
-    let mut engine = start_engine(&plane, "faults").await;
+    let vpcs = live_vpcs::three_vpcs(&plane, "faults").await;
+    let (_temp, mut engine) = start_engine(&plane, "faults").await;
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
 
     // The API server dies: the watch reports Error with a reason.
     plane.kill_apiserver();
     let event = common::wait_for_event(
-        &mut engine.rx,
+        &mut engine.events,
         30,
         "watch Error",
         is_watch(WatchState::Error),
@@ -141,43 +74,25 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
 
     // It comes back; right away, before the watcher has reconnected, things change.
     plane.start_apiserver().await.unwrap();
-    let vpcs = api(&plane, "VPC", "faults");
-    let patch = serde_json::json!({"spec": {"subnets": {"default": {"vlan": 1999}}}});
-    vpcs.patch("change", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .unwrap();
-    vpcs.delete("remove", &Default::default()).await.unwrap();
-    vpcs.create(&PostParams::default(), &vpc("added", "faults", 1004))
-        .await
-        .unwrap();
+    let vpcs = common::admin_api(&plane, "VPC", "faults");
+    live_vpcs::change_while_away(&vpcs, "faults").await;
 
     // The engine recovers by itself and its live set equals the server's: nothing lost, no ghosts.
     common::wait_for_event(
-        &mut engine.rx,
+        &mut engine.events,
         60,
         "watch Active again",
         is_watch(WatchState::Active),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let names: Vec<String> = engine
-            .store
-            .live("faults")
-            .unwrap()
-            .into_iter()
-            .filter(|(k, _)| k.kind == "VPC")
-            .map(|(k, _)| k.name)
-            .collect();
-        if names == ["added", "change", "keep"] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "live set never converged: {names:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    live_vpcs::wait_for_stored(
+        &engine.store,
+        "faults",
+        Duration::from_secs(20),
+        "live set never converged",
+        |live| live.keys().eq(["added", "change", "keep"]),
+    )
+    .await;
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
     let events = engine.store.log("faults", 200).unwrap();
     assert!(
@@ -201,27 +116,16 @@ async fn the_watch_survives_an_api_server_restart_and_a_410() {
     plane.kill_apiserver();
     plane.expire_resource_versions().await.unwrap();
     plane.start_apiserver().await.unwrap();
-    let vpcs = api(&plane, "VPC", "faults");
+    let vpcs = common::admin_api(&plane, "VPC", "faults");
     vpcs.delete("keep", &Default::default()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let names: Vec<String> = engine
-            .store
-            .live("faults")
-            .unwrap()
-            .into_iter()
-            .filter(|(k, _)| k.kind == "VPC")
-            .map(|(k, _)| k.name)
-            .collect();
-        if names == ["added", "change"] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the delete after the 410 never arrived: {names:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    live_vpcs::wait_for_stored(
+        &engine.store,
+        "faults",
+        Duration::from_secs(30),
+        "the delete after the 410 never arrived",
+        |live| live.keys().eq(["added", "change"]),
+    )
+    .await;
     assert_live_matches_server(&engine.store, "faults", &vpcs).await;
     // kube's watcher re-lists only after a 410 (or a fresh start), which the expired history
     // forces: this proves the re-list path ran, not just a resume.
@@ -245,7 +149,7 @@ async fn agent(
     applied: i64,
     attempted: i64,
 ) {
-    let agents = api(plane, "Agent", ns);
+    let agents = common::admin_api(plane, "Agent", ns);
     let object: DynamicObject = serde_json::from_value(serde_json::json!({
         "apiVersion": "agent.githedgehog.com/v1beta1", "kind": "Agent",
         "metadata": {"name": name, "namespace": ns},
@@ -276,9 +180,9 @@ async fn switch_health_comes_from_agent_heartbeats_and_generations() {
     agent(plane, "health", "leaf-02", 600, 1, 1).await; // heartbeat 10 min old → Stale
     agent(plane, "health", "leaf-03", 5, 0, 0).await; // newer generation not tried yet → Pending
     agent(plane, "health", "leaf-04", 5, 0, 1).await; // tried, not applied → Stuck
-    let mut engine = start_engine(plane, "health").await;
+    let (_temp, mut engine) = start_engine(plane, "health").await;
     let event = common::wait_for_event(
-        &mut engine.rx,
+        &mut engine.events,
         20,
         "health of 4 switches",
         |e| matches!(e, EngineEvent::Health { switches, .. } if switches.len() == 4),

@@ -127,17 +127,7 @@ async fn sync_apply_drift_apply_round_trip() {
         })
     };
     commands.send(apply(false)).await.unwrap();
-    let done = common::wait_for_event(&mut rx, 20, "apply result", |e| {
-        matches!(
-            e,
-            EngineEvent::Job {
-                job: JobKind::Apply,
-                phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    let done = common::wait_for_apply_end(&mut rx, 20).await;
     let EngineEvent::Job {
         phase: JobPhase::Failed { message },
         ..

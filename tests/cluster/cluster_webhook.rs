@@ -10,7 +10,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase};
+use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobPhase};
 use hhdash::status::WatchState;
 use kube::api::{DeleteParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
@@ -307,17 +307,11 @@ async fn git_in_short_forms_the_webhook_rewrites_is_in_sync_after_apply() {
     let plane = testenv::shared().await.expect("control plane");
     let ns = "wh-short";
     plane.grant(ns).await.unwrap();
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    common::repo_with(&repo, &[("f/fabric.yaml", SHORT_FORMS.as_bytes())]);
-    let config = common::cluster_config(
-        temp.path(),
-        "short",
+    let (temp, config) = common::git_fabric(
+        plane,
         ns,
-        &plane.server_url(),
-        &plane.token_file(testenv::Identity::Operator),
-        plane.ca_file(),
-        &repo,
+        "short",
+        &[("f/fabric.yaml", SHORT_FORMS.as_bytes())],
         "f",
     );
     let (code, text) = run(&temp, &config, &["sync"]);
@@ -376,17 +370,11 @@ async fn the_hhfab_processed_sample_fabric_applies_cleanly_and_stays_in_sync() {
     let text = std::fs::read_to_string(common::samples_dir().join("nvidia-air-demo/include.yaml"))
         .unwrap()
         .replace("namespace: default", &format!("namespace: {ns}"));
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
-    common::repo_with(&repo, &[("air/include.yaml", text.as_bytes())]);
-    let config = common::cluster_config(
-        temp.path(),
-        "air",
+    let (temp, config) = common::git_fabric(
+        plane,
         ns,
-        &plane.server_url(),
-        &plane.token_file(testenv::Identity::Operator),
-        plane.ca_file(),
-        &repo,
+        "air",
+        &[("air/include.yaml", text.as_bytes())],
         "air",
     );
     let (code, out) = run(&temp, &config, &["sync"]);
@@ -424,17 +412,7 @@ async fn the_engine_applies_a_whole_fabric_in_dependency_order() {
         }))
         .await
         .unwrap();
-    let done = common::wait_for_event(&mut rx, 60, "apply result", |e| {
-        matches!(
-            e,
-            EngineEvent::Job {
-                job: JobKind::Apply,
-                phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    let done = common::wait_for_apply_end(&mut rx, 60).await;
     let EngineEvent::Job {
         phase: JobPhase::Succeeded { message },
         ..

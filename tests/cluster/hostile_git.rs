@@ -325,16 +325,11 @@ async fn the_engine_reports_an_unreadable_desired_set_instead_of_orphaning_every
     assert_eq!(objects.len(), common::DEMO_OBJECTS);
     store_unreadable_desired(&store, "unreadable", ns, objects);
 
-    let config = hhdash::config::Config::load(&config_path).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let ctx = hhdash::engine::EngineContext {
-        store: store.clone(),
-        key_file: temp.path().join("key"),
-        git_cache_dir: temp.path().join("cache"),
-    };
-    let commands = hhdash::engine::start_all(&config.fabrics, ctx, tx)
-        .remove(0)
-        .1;
+    let common::RunningEngine {
+        events: mut rx,
+        commands,
+        ..
+    } = common::start_engine_with_store(temp.path(), &config_path, store.clone());
     let EngineEvent::Snapshot { status, .. } =
         common::wait_for_event(&mut rx, 5, "snapshot", |e| {
             matches!(e, EngineEvent::Snapshot { .. })

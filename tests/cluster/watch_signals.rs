@@ -48,22 +48,11 @@ async fn watch_ends_on_sigint_and_sigterm_sent_while_it_prints() {
         .buffer_unordered(32)
         .collect::<Vec<()>>()
         .await;
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
     // One object in Git (never applied, so Missing): a desired set that may name orphans (an
     // empty one may not, see `trust`), so every VPC made above prints as an Orphan.
     let in_git = serde_yaml::to_string(&vpc("only-in-git", ns, ORPHANS)).unwrap();
-    common::repo_with(&repo, &[("f/vpc.yaml", in_git.as_bytes())]);
-    let config = common::cluster_config(
-        temp.path(),
-        "sig",
-        ns,
-        &plane.server_url(),
-        &plane.token_file(testenv::Identity::Operator),
-        plane.ca_file(),
-        &repo,
-        "f",
-    );
+    let (temp, config) =
+        common::git_fabric(plane, ns, "sig", &[("f/vpc.yaml", in_git.as_bytes())], "f");
     let rounds = [
         ("SIGINT", common::SIGINT),
         ("SIGTERM", common::SIGTERM),

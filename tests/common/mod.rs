@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod live_vpcs;
+
 // Processes with a deadline and real Git repositories are shared with the benchmarks and the
 // demo; these names stay here so every test reaches them as `common::…` (each test uses some).
 #[allow(unused_imports)]
@@ -133,14 +135,27 @@ pub fn demo_fabric(
     namespace: &str,
     name: &str,
 ) -> (tempfile::TempDir, PathBuf) {
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path().join("repo");
     let files = demo_files(namespace);
     let refs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(p, b)| (p.as_str(), b.as_slice()))
         .collect();
-    repo_with(&repo, &refs);
+    git_fabric(plane, namespace, name, &refs, "env-1")
+}
+
+/// A temp dir holding a real Git repo (`repo`) with `files` and a config whose fabric `name`
+/// reads `directory` of it and talks to `namespace` of `plane` with the operator token.
+/// Returns (dir, config path).
+pub fn git_fabric(
+    plane: &testenv::ControlPlane,
+    namespace: &str,
+    name: &str,
+    files: &[(&str, &[u8])],
+    directory: &str,
+) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path().join("repo");
+    repo_with(&repo, files);
     let config = cluster_config(
         temp.path(),
         name,
@@ -149,7 +164,7 @@ pub fn demo_fabric(
         &plane.token_file(testenv::Identity::Operator),
         plane.ca_file(),
         &repo,
-        "env-1",
+        directory,
     );
     (temp, config)
 }
@@ -181,6 +196,24 @@ pub fn start_synced_engine(dir: &Path, config_path: &Path) -> RunningEngine {
         Ok(None)
     })
     .unwrap();
+    start_engine_with_store(dir, config_path, store)
+}
+
+/// A running engine for the first fabric of `config_path` on a fresh store in `dir`, not synced
+/// from Git first (the engine syncs by itself).
+pub fn start_engine(dir: &Path, config_path: &Path) -> RunningEngine {
+    let store = std::sync::Arc::new(hhdash::store::Store::open(&dir.join("engine.redb")).unwrap());
+    start_engine_with_store(dir, config_path, store)
+}
+
+/// A running engine for the first fabric of `config_path` on `store` as the test left it; its
+/// key file and Git cache in `dir`.
+pub fn start_engine_with_store(
+    dir: &Path,
+    config_path: &Path,
+    store: std::sync::Arc<hhdash::store::Store>,
+) -> RunningEngine {
+    let config = hhdash::config::Config::load(config_path).unwrap();
     let (tx, events) = tokio::sync::mpsc::channel(4096);
     let ctx = hhdash::engine::EngineContext {
         store: store.clone(),
@@ -424,4 +457,23 @@ pub async fn wait_for_event(
             _ => panic!("no {what} within {secs}s"),
         }
     }
+}
+
+/// Waits for the end of the engine's apply job, Succeeded or Failed, and returns that event.
+pub async fn wait_for_apply_end(
+    rx: &mut tokio::sync::mpsc::Receiver<hhdash::engine::EngineEvent>,
+    secs: u64,
+) -> hhdash::engine::EngineEvent {
+    use hhdash::engine::{EngineEvent, JobKind, JobPhase};
+    wait_for_event(rx, secs, "apply result", |e| {
+        matches!(
+            e,
+            EngineEvent::Job {
+                job: JobKind::Apply,
+                phase: JobPhase::Succeeded { .. } | JobPhase::Failed { .. },
+                ..
+            }
+        )
+    })
+    .await
 }

@@ -39,37 +39,45 @@ fn dashboard_command(
     )
 }
 
-fn setup(ns: &str, plane: &testenv::ControlPlane) -> (tempfile::TempDir, PathBuf) {
+/// A namespace `ns` of the shared control plane and a temp dir (with a `home`) holding the demo
+/// fabric's repository and a config that does not poll.
+async fn setup(ns: &str) -> (&'static testenv::ControlPlane, tempfile::TempDir, PathBuf) {
+    let plane = testenv::shared().await.expect("control plane");
+    plane.grant(ns).await.unwrap();
     let (temp, config) = common::demo_fabric(plane, ns, "e2e");
     // No polling: the desired state arrives only when the operator presses `s`.
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("poll_interval_secs = 0\n");
     std::fs::write(&config, text).unwrap();
     std::fs::create_dir_all(temp.path().join("home")).unwrap();
-    (temp, config)
+    (plane, temp, config)
+}
+
+/// The dashboard in tmux, its store and log in `temp`, once its fabric is connected and the
+/// watch is live.
+fn start_connected_dashboard(temp: &Path, config: &Path, global: &str, command: &str) -> Tmux {
+    let tmux = start_terminal(
+        &dashboard_command(
+            config,
+            &temp.join("store.redb"),
+            &temp.join("log"),
+            global,
+            command,
+        ),
+        &temp.join("home"),
+    );
+    tmux.wait(30, "the fabric to connect and watch", |s| {
+        s.contains("Connected") && s.contains("Active")
+    });
+    tmux
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
-    let plane = testenv::shared().await.expect("control plane");
     let ns = "e2e";
-    plane.grant(ns).await.unwrap();
-    let (temp, config) = setup(ns, plane);
-    let tmux = start_terminal(
-        &dashboard_command(
-            &config,
-            &temp.path().join("store.redb"),
-            &temp.path().join("log"),
-            "",
-            "ui",
-        ),
-        &temp.path().join("home"),
-    );
-
+    let (plane, temp, config) = setup(ns).await;
     // It connects and the watch goes live, before anything is synced.
-    tmux.wait(30, "the fabric to connect and watch", |s| {
-        s.contains("Connected") && s.contains("Active")
-    });
+    let tmux = start_connected_dashboard(temp.path(), &config, "", "ui");
 
     // `s` syncs Git: the VPCs appear, Missing.
     tmux.keys(&[":", "vpc", "Enter"]);
@@ -163,24 +171,10 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn top_level_read_only_refuses_every_write() {
-    let plane = testenv::shared().await.expect("control plane");
     let ns = "e2e-ro";
-    plane.grant(ns).await.unwrap();
-    let (temp, config) = setup(ns, plane);
-    let tmux = start_terminal(
-        &dashboard_command(
-            &config,
-            &temp.path().join("store.redb"),
-            &temp.path().join("log"),
-            // The top-level flag, with no command: `hhdash --read-only`.
-            "--read-only",
-            "",
-        ),
-        &temp.path().join("home"),
-    );
-    tmux.wait(30, "the fabric to connect", |s| {
-        s.contains("Connected") && s.contains("Active")
-    });
+    let (plane, temp, config) = setup(ns).await;
+    // The top-level flag, with no command: `hhdash --read-only`.
+    let tmux = start_connected_dashboard(temp.path(), &config, "--read-only", "");
     tmux.keys(&[":", "vpc", "Enter", "s"]);
     tmux.wait(30, "synced VPCs", |s| {
         s.contains("demo-vpc-3") && s.contains("Missing")
@@ -351,10 +345,8 @@ fn processes_running(program: &str, marker: &str) -> Vec<u32> {
 /// connection (the ssh client killed: SIGHUP on the far side) ends it with the store intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_ssh_it_draws_resizes_copies_and_ends_on_hangup() {
-    let plane = testenv::shared().await.expect("control plane");
     let ns = "e2e-ssh";
-    plane.grant(ns).await.unwrap();
-    let (temp, config) = setup(ns, plane);
+    let (_, temp, config) = setup(ns).await;
     let sshd = Sshd::start(&temp.path().join("sshd"));
     let store = temp.path().join("store.redb");
     let hhdash = env!("CARGO_BIN_EXE_hhdash");
@@ -491,10 +483,8 @@ fn colour_codes(styled: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_color_draws_the_dashboard_without_colour() {
-    let plane = testenv::shared().await.expect("control plane");
     let ns = "e2e-nocolor";
-    plane.grant(ns).await.unwrap();
-    let (temp, config) = setup(ns, plane);
+    let (_, temp, config) = setup(ns).await;
     let start = |env: &str, store: &str| {
         let command = dashboard_command(
             &config,

@@ -1,0 +1,244 @@
+//! (c): the incremental `DriftIndex`, fed any sequence of operations, equals classifying every
+//! object from scratch, and its transitions replay to the same state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hhdash::kinds::ObjectKey;
+use hhdash::drift::{DriftIndex, DriftKindTag, classify, compare};
+use hhdash::kinds;
+use hhdash::status::{DriftState, DriftStatus};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+/// The objects of the model fabric: two wiring Switches, two VPCs, one IPv4Namespace.
+const UNIVERSE: &[(&str, &str)] = &[
+    ("Switch", "leaf-01"),
+    ("Switch", "spine-01"),
+    ("VPC", "vpc-1"),
+    ("VPC", "vpc-2"),
+    ("IPv4Namespace", "default"),
+];
+const UNIVERSE_KINDS: &[&str] = &["Switch", "VPC", "IPv4Namespace"];
+
+fn object_key(index: usize) -> ObjectKey {
+    let (kind, name) = UNIVERSE[index];
+    ObjectKey {
+        kind: kind.into(),
+        namespace: "default".into(),
+        name: name.into(),
+    }
+}
+
+/// Variant `v` of an object. Desired variants and live variants with the same `v` agree
+/// (live adds server fields and reorders its set list), different ones differ.
+fn variant(index: usize, v: u8, live: bool) -> Value {
+    let (kind, name) = UNIVERSE[index];
+    let mut list = vec![format!("g{v}"), "common".into()];
+    let mut object = json!({"apiVersion": "x/v1", "kind": kind, "metadata": {"name": name},
+        "spec": {"value": v}});
+    if live {
+        list.reverse();
+        object["metadata"]["uid"] = json!(format!("uid-{index}"));
+        object["spec"]["default"] = json!(v);
+        object["spec"]["value"] = json!(f64::from(v));
+    }
+    let set_path = match kind {
+        "Switch" => "groups",
+        _ => "subnets",
+    };
+    if kind != "VPC" {
+        object["spec"][set_path] = json!(list);
+    }
+    object
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    SetDesiredAll(Vec<(usize, u8)>),
+    SetLive(usize, Option<u8>),
+    SetLiveKnown(usize, bool),
+    ReplaceLiveKind(usize, Vec<(usize, u8)>),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let key = 0..UNIVERSE.len();
+    let kind = 0..UNIVERSE_KINDS.len();
+    let v = 0u8..3;
+    prop_oneof![
+        2 => prop::collection::vec((key.clone(), v.clone()), 0..7).prop_map(Op::SetDesiredAll),
+        4 => (key.clone(), prop::option::of(v.clone())).prop_map(|(k, v)| Op::SetLive(k, v)),
+        2 => (kind.clone(), any::<bool>()).prop_map(|(k, b)| Op::SetLiveKnown(k, b)),
+        2 => (kind, prop::collection::vec((key, v), 0..5))
+            .prop_map(|(k, objects)| Op::ReplaceLiveKind(k, objects)),
+    ]
+}
+
+/// The plain model: what Git and the cluster hold, and what is known.
+#[derive(Default)]
+struct Model {
+    desired_known: bool,
+    desired: BTreeMap<ObjectKey, Value>,
+    live: BTreeMap<ObjectKey, Value>,
+    live_known: BTreeSet<String>,
+}
+
+impl Model {
+    /// The verdict of one key from scratch; `None` when neither side has it.
+    fn verdict(&self, key: &ObjectKey) -> Option<hhdash::drift::Drift> {
+        let desired = self.desired.get(key);
+        let live = self.live.get(key);
+        match (desired, live) {
+            (None, None) => None,
+            // Before the first Git sync nobody knows whether a live object is an orphan.
+            (None, Some(_)) if !self.desired_known => Some(hhdash::drift::Drift::Unknown),
+            _ => Some(classify(
+                kinds::by_kind(&key.kind).unwrap(),
+                desired,
+                live,
+                self.live_known.contains(&key.kind),
+            )),
+        }
+    }
+
+    fn fabric_status(&self, threshold: Option<usize>) -> DriftStatus {
+        let mut count = 0;
+        let mut critical = false;
+        for index in 0..UNIVERSE.len() {
+            let key = object_key(index);
+            let Some(verdict) = self.verdict(&key) else {
+                continue;
+            };
+            let tag = verdict.tag();
+            if matches!(
+                tag,
+                DriftKindTag::Drifted | DriftKindTag::Missing | DriftKindTag::Orphan
+            ) {
+                count += 1;
+            }
+            if kinds::by_kind(&key.kind).unwrap().wiring
+                && matches!(tag, DriftKindTag::Drifted | DriftKindTag::Missing)
+            {
+                critical = true;
+            }
+        }
+        let state = if critical || threshold.is_some_and(|t| count > 0 && count >= t) {
+            DriftState::Critical
+        } else if count > 0 {
+            DriftState::DriftDetected
+        } else {
+            DriftState::InSync
+        };
+        DriftStatus { state, count }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn incremental_index_equals_full_recompute(
+        ops in prop::collection::vec(op(), 0..40),
+        threshold in prop::option::of(1usize..4),
+    ) {
+        let mut index = DriftIndex::new(threshold);
+        let mut model = Model::default();
+        // Verdicts as replayed from the transitions alone.
+        let mut replayed: BTreeMap<ObjectKey, hhdash::drift::Drift> = BTreeMap::new();
+
+        for op in ops {
+            let transitions = match op {
+                Op::SetDesiredAll(objects) => {
+                    let objects: Vec<(ObjectKey, Value)> = objects
+                        .into_iter()
+                        .map(|(k, v)| (object_key(k), variant(k, v, false)))
+                        .collect();
+                    model.desired_known = true;
+                    // Later duplicates win, as in the index.
+                    model.desired = objects.iter().cloned().collect();
+                    index.set_desired_all(objects)
+                }
+                Op::SetLive(k, v) => {
+                    let value = v.map(|v| variant(k, v, true));
+                    match &value {
+                        Some(value) => model.live.insert(object_key(k), value.clone()),
+                        None => model.live.remove(&object_key(k)),
+                    };
+                    index.set_live(object_key(k), value).into_iter().collect()
+                }
+                Op::SetLiveKnown(kind, known) => {
+                    let kind = UNIVERSE_KINDS[kind];
+                    if known {
+                        model.live_known.insert(kind.into());
+                    } else {
+                        model.live_known.remove(kind);
+                    }
+                    index.set_live_known(kind, known)
+                }
+                Op::ReplaceLiveKind(kind, objects) => {
+                    let kind = UNIVERSE_KINDS[kind];
+                    let objects: Vec<(ObjectKey, Value)> = objects
+                        .into_iter()
+                        .filter(|(k, _)| UNIVERSE[*k].0 == kind)
+                        .map(|(k, v)| (object_key(k), variant(k, v, true)))
+                        .collect();
+                    model.live.retain(|key, _| key.kind != kind);
+                    model.live.extend(objects.iter().cloned());
+                    model.live_known.insert(kind.into());
+                    index.replace_live_kind(kind, objects)
+                }
+            };
+
+            for t in transitions {
+                let before = replayed.get(&t.key).map_or(DriftKindTag::Absent, |d| d.tag());
+                prop_assert_eq!(t.from, before, "transition {} starts where the last ended", t);
+                prop_assert_eq!(t.to, if t.to == DriftKindTag::Absent { t.to } else { t.drift.tag() });
+                if t.to == DriftKindTag::Absent {
+                    replayed.remove(&t.key);
+                } else {
+                    replayed.insert(t.key.clone(), t.drift.clone());
+                }
+            }
+
+            for i in 0..UNIVERSE.len() {
+                let key = object_key(i);
+                let expected = model.verdict(&key);
+                prop_assert_eq!(index.get(&key), expected.as_ref(), "verdict of {}", key);
+                prop_assert_eq!(replayed.get(&key), expected.as_ref(), "replayed verdict of {}", key);
+                prop_assert_eq!(index.desired(&key), model.desired.get(&key));
+                prop_assert_eq!(index.live(&key), model.live.get(&key));
+            }
+            prop_assert_eq!(index.len(), replayed.len());
+            prop_assert_eq!(index.fabric_status(), model.fabric_status(threshold));
+
+            for kind in UNIVERSE_KINDS {
+                let counts = index.counts(kind);
+                let of_kind: Vec<ObjectKey> =
+                    (0..UNIVERSE.len()).map(object_key).filter(|k| k.kind == *kind).collect();
+                let tally = |tag: DriftKindTag| {
+                    of_kind.iter().filter(|k| model.verdict(k).map(|d| d.tag()) == Some(tag)).count()
+                };
+                prop_assert_eq!(counts.desired, of_kind.iter().filter(|k| model.desired.contains_key(*k)).count());
+                prop_assert_eq!(counts.live, of_kind.iter().filter(|k| model.live.contains_key(*k)).count());
+                prop_assert_eq!(counts.in_sync, tally(DriftKindTag::InSync));
+                prop_assert_eq!(counts.drifted, tally(DriftKindTag::Drifted));
+                prop_assert_eq!(counts.missing, tally(DriftKindTag::Missing));
+                prop_assert_eq!(counts.orphan, tally(DriftKindTag::Orphan));
+                prop_assert_eq!(counts.unknown, tally(DriftKindTag::Unknown));
+            }
+        }
+    }
+}
+
+#[test]
+fn variants_agree_only_with_themselves() {
+    // Guards the model above: same variant in sync, different variant drifted.
+    for (index, (kind, _)) in UNIVERSE.iter().enumerate() {
+        let info = kinds::by_kind(kind).unwrap();
+        for d in 0..3 {
+            for l in 0..3 {
+                let diffs = compare(info, &variant(index, d, false), &variant(index, l, true));
+                assert_eq!(diffs.is_empty(), d == l, "{index} {d} {l}: {diffs:?}");
+            }
+        }
+    }
+}
