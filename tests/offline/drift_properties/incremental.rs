@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hhdash::kinds::ObjectKey;
 use hhdash::drift::{DriftIndex, DriftKindTag, classify, compare};
 use hhdash::kinds;
+use hhdash::kinds::ObjectKey;
 use hhdash::status::{DriftState, DriftStatus};
 use proptest::prelude::*;
 use serde_json::{Value, json};
