@@ -13,8 +13,7 @@ use std::path::PathBuf;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hhdash::drift::{DriftIndex, classify};
-use hhdash::kinds;
-use hhdash::kinds::ObjectKey;
+use hhdash::kinds::{self, ObjectKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

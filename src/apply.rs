@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use crate::cluster::{ClusterError, FabricClient};
 use crate::desired::DesiredObject;
-use crate::kinds;
-use crate::kinds::ObjectKey;
+use crate::kinds::{self, ObjectKey};
 use crate::status::{self, KubernetesState, ResourceStatus, Timestamp};
 use crate::store::{LogEntry, LogKind, Store, StoreError};
 

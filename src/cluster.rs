@@ -23,8 +23,7 @@ use rustls_pki_types::pem::PemObject;
 use serde_json::Value;
 
 use crate::config::{CaSource, FabricConfig};
-use crate::kinds::ObjectKey;
-use crate::kinds::{self, KindInfo};
+use crate::kinds::{self, KindInfo, ObjectKey};
 use crate::secret::Secret;
 
 /// The field manager hhdash applies with, so ownership of fields is visible to everyone.

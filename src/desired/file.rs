@@ -6,8 +6,7 @@ use serde_json::Value;
 
 use super::{DesiredObject, DesiredSet, SkipReason, Skipped, Source};
 use crate::bounded_yaml::{self, YamlError};
-use crate::kinds::ObjectKey;
-use crate::kinds::{self, KindInfo};
+use crate::kinds::{self, KindInfo, ObjectKey};
 
 /// One YAML document cut out of a file, with the file line it starts on.
 struct RawDocument<'a> {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Drift, DriftKindTag};
 use crate::kinds::KindInfo;
+
 /// Objects per verdict for one kind (or the whole fabric), derived from the per-object
 /// verdicts. `desired`/`live`: objects Git has / the cluster has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +23,18 @@ impl KindCounts {
     /// Drifted + Missing + Orphan: what the fabric's drift count counts.
     pub fn drift_count(&self) -> usize {
         self.drifted + self.missing + self.orphan
+    }
+
+    /// Counts one object: whether Git (`desired`) and the cluster (`live`) have it, and its
+    /// verdict — the same rule the index keeps its counters by.
+    pub fn add_object(&mut self, desired: bool, live: bool, drift: &Drift) {
+        let contribution = Contribution {
+            desired,
+            live,
+            tag: drift.tag(),
+            critical: false,
+        };
+        contribution.apply(self, &mut 0, 1);
     }
 }
 

@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use super::counts::{Contribution, KindCounts};
 use super::{Drift, DriftKindTag, classify};
-use crate::kinds::ObjectKey;
-use crate::kinds::{self, KindInfo};
+use crate::kinds::{self, KindInfo, ObjectKey};
 use crate::status::{DriftState, DriftStatus};
 /// A change of one object's verdict, for the event log. Emitted whenever the verdict changes,
 /// including Drifted → Drifted with different diffs.

@@ -4,8 +4,7 @@
 use serde_json::{Value, json};
 
 use super::FieldDiff;
-use crate::kinds::ObjectKey;
-use crate::kinds::{self, KindInfo};
+use crate::kinds::{self, KindInfo, ObjectKey};
 
 pub(super) fn kind(name: &str) -> &'static KindInfo {
     kinds::by_kind(name).unwrap()

@@ -12,8 +12,7 @@ use super::{ApplyRequest, ApplyScope, EngineEvent, JobKind, JobPhase};
 use crate::apply;
 use crate::desired::DesiredObject;
 use crate::drift::{self, Drift};
-use crate::kinds;
-use crate::kinds::ObjectKey;
+use crate::kinds::{self, ObjectKey};
 use crate::status::{self, ResourceStatus};
 use crate::store::{LogEntry, LogKind};
 

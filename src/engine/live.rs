@@ -12,8 +12,7 @@ use serde_json::Value;
 
 use crate::cluster;
 use crate::drift::{DriftIndex, Transition};
-use crate::kinds::KindInfo;
-use crate::kinds::ObjectKey;
+use crate::kinds::{KindInfo, ObjectKey};
 use crate::status::{KubernetesState, ResourceStatus, Timestamp};
 use crate::store::{LiveChange, LogEntry, LogKind, Store, StoreError};
 

@@ -83,6 +83,7 @@ const fn bind(
     }
 }
 
+/// A binding whose action changes the cluster (it must sit on a plain key, see `check_overrides`).
 const fn write(
     action: Action,
     name: &'static str,
@@ -90,11 +91,8 @@ const fn write(
     help: &'static str,
 ) -> Binding {
     Binding {
-        action,
-        name,
-        defaults,
-        help,
         writes: true,
+        ..bind(action, name, defaults, help)
     }
 }
 

@@ -5,11 +5,10 @@
 
 use std::collections::HashMap;
 
-use crate::drift::Drift;
+use crate::drift::{Drift, KindCounts};
 use crate::engine::{JobKind, JobPhase, ResourceRow};
 use crate::health::{self, HealthSummary, SwitchHealth};
-use crate::kinds::ObjectKey;
-use crate::kinds::{self, KINDS};
+use crate::kinds::{self, KINDS, ObjectKey};
 use crate::status::{ConnectionState, FabricStatus, Timestamp, WatchState};
 
 /// One row with what the table needs precomputed.
@@ -64,37 +63,28 @@ impl Entry {
     }
 }
 
-/// Rows per verdict, derived from the rows.
+/// Rows per verdict, derived from the rows with the drift index's own counting rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub rows: usize,
-    pub desired: usize,
-    pub live: usize,
-    pub in_sync: usize,
-    pub drifted: usize,
-    pub missing: usize,
-    pub orphan: usize,
-    pub unknown: usize,
+    pub verdicts: KindCounts,
+    /// Rows whose last apply or watch reported an error.
     pub errors: usize,
 }
 
 impl Counts {
     fn add(&mut self, entry: &Entry) {
         self.rows += 1;
-        self.desired += usize::from(entry.row.desired.is_some());
-        self.live += usize::from(entry.row.live.is_some());
         self.errors += usize::from(entry.row.kubernetes.error.is_some());
-        match entry.row.drift {
-            Drift::InSync => self.in_sync += 1,
-            Drift::Drifted(_) => self.drifted += 1,
-            Drift::Missing => self.missing += 1,
-            Drift::Orphan => self.orphan += 1,
-            Drift::Unknown => self.unknown += 1,
-        }
+        self.verdicts.add_object(
+            entry.row.desired.is_some(),
+            entry.row.live.is_some(),
+            &entry.row.drift,
+        );
     }
 
     pub fn not_in_sync(&self) -> usize {
-        self.rows - self.in_sync
+        self.rows - self.verdicts.in_sync
     }
 }
 

@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Some(t) => format!("synced {}", status::format_age(t, app.now)),
         None => "never synced".to_string(),
     };
-    let c = fabric.counts();
+    let c = fabric.counts().verdicts;
     let counts = format!(
         "desired {} live {} drifted {} missing {} orphan {}",
         c.desired, c.live, c.drifted, c.missing, c.orphan

@@ -79,17 +79,7 @@ async fn a_dashboard_apply_stops_when_the_server_stops_answering_and_counts_what
     plane.freeze_apiserver().unwrap();
     // The object in flight waits out the one-shot client's read timeout (10 s), then the run
     // ends; without the stop every further object would wait as long (minutes in all).
-    let finished = common::wait_for_event(&mut rx, 60, "the apply's end", |e| {
-        matches!(
-            e,
-            EngineEvent::Job {
-                job: JobKind::Apply,
-                phase: JobPhase::Failed { .. } | JobPhase::Succeeded { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    let finished = common::wait_for_apply_end(&mut rx, 60).await;
     plane.thaw_apiserver().unwrap();
 
     let EngineEvent::Job {

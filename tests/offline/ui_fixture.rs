@@ -9,8 +9,7 @@ use hhdash::desired::{self, DesiredObject, DesiredSet};
 use hhdash::drift;
 use hhdash::engine::{EngineEvent, ResourceRow};
 use hhdash::health::{SwitchHealth, SwitchState};
-use hhdash::kinds;
-use hhdash::kinds::ObjectKey;
+use hhdash::kinds::{self, ObjectKey};
 use hhdash::status::{
     ConnectionState, ConnectionStatus, DriftState, DriftStatus, FabricStatus, KubernetesState,
     ResourceStatus, SyncState, SyncStatus, WatchState, WatchStatus,

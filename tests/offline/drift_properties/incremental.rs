@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hhdash::drift::{DriftIndex, DriftKindTag, classify, compare};
-use hhdash::kinds;
-use hhdash::kinds::ObjectKey;
+use hhdash::kinds::{self, ObjectKey};
 use hhdash::status::{DriftState, DriftStatus};
 use proptest::prelude::*;
 use serde_json::{Value, json};
