@@ -384,22 +384,11 @@ async fn agent_secrets_reach_no_store_log_json_or_screen() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let _ = tx.send(line.unwrap());
-        }
+    let mut stdout = common::StdoutLines::of(&mut child);
+    let active = stdout.read_until(Duration::from_secs(30), |lines| {
+        lines.iter().any(|l| l.contains("watch active"))
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut lines: Vec<String> = Vec::new();
-    while !lines.iter().any(|l| l.contains("watch active")) {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => lines.push(line),
-            Err(_) => panic!("watch never became active: {lines:#?}"),
-        }
-    }
+    assert!(active, "watch never became active: {:#?}", stdout.seen);
     let interrupted = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -407,8 +396,7 @@ async fn agent_secrets_reach_no_store_log_json_or_screen() {
     assert!(interrupted.success());
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", text(&output));
-    lines.extend(rx.try_iter());
-    let watched = lines.join("\n");
+    let watched = stdout.drain().join("\n");
     assert!(watched.contains("listed 1 agents"), "{watched}");
     assert_no_agent_secret("watch --json", &watched);
     assert_no_agent_secret("watch stderr", &String::from_utf8_lossy(&output.stderr));

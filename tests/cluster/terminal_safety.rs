@@ -242,22 +242,9 @@ fn json_timestamps_of_status_and_watch_are_rfc3339() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut lines = Vec::new();
-    while lines.len() < 2 {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => lines.push(line),
-            Err(_) => break,
-        }
-    }
+    let mut stdout = common::StdoutLines::of(&mut child);
+    stdout.read_until(Duration::from_secs(20), |lines| lines.len() >= 2);
+    let lines = stdout.seen;
     let _ = child.kill();
     let _ = child.wait();
     assert!(lines.len() >= 2, "watch printed {lines:?}");

@@ -477,3 +477,53 @@ pub async fn wait_for_apply_end(
     })
     .await
 }
+
+/// A child's stdout read line by line on a thread of its own, so a test can wait for lines
+/// with a deadline while the child keeps running.
+pub struct StdoutLines {
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+}
+
+impl StdoutLines {
+    /// Takes `child`'s piped stdout.
+    pub fn of(child: &mut Child) -> StdoutLines {
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        StdoutLines {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads until `done` holds for the lines seen so far, or `deadline` passes; says which.
+    pub fn read_until(&mut self, deadline: Duration, done: impl Fn(&[String]) -> bool) -> bool {
+        let end = Instant::now() + deadline;
+        while !done(&self.seen) {
+            match self
+                .lines
+                .recv_timeout(end.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => self.seen.push(line),
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// The lines already printed and not read yet, added to `seen`.
+    pub fn drain(&mut self) -> &[String] {
+        self.seen.extend(self.lines.try_iter());
+        &self.seen
+    }
+}
