@@ -109,6 +109,14 @@ impl KindSlot {
     }
 }
 
+/// What a kind's re-list changed: the verdict transitions, and the objects whose live value
+/// the list no longer has (deleted while nobody watched).
+#[derive(Debug, Default)]
+pub struct LiveReplaced {
+    pub transitions: Vec<Transition>,
+    pub gone: Vec<ObjectKey>,
+}
+
 /// The incremental drift engine of one fabric: desired and live objects per key, their
 /// verdicts, and counters kept in step with the verdicts (see the `drift` module doc).
 ///
@@ -367,14 +375,17 @@ impl DriftIndex {
                 .into_iter()
                 .map(|(key, value)| (key, Arc::new(value))),
         )
+        .transitions
     }
 
     /// `replace_live_kind` for values the caller keeps too (the engine's rows share them).
+    /// Also says which objects had a live value the list no longer has, so the caller can
+    /// drop them from its own records without scanning the index again.
     pub fn replace_live_kind_shared(
         &mut self,
         kind: &str,
         objects: impl IntoIterator<Item = (ObjectKey, Arc<Value>)>,
-    ) -> Vec<Transition> {
+    ) -> LiveReplaced {
         let epoch = self.next_epoch();
         self.slot_mut(kind).live_known = true;
         let mut transitions: Vec<Transition> = objects
@@ -387,12 +398,12 @@ impl DriftIndex {
             .filter(|(_, entry)| entry.live.is_some() && entry.live_epoch != epoch)
             .map(|(key, _)| key.clone())
             .collect();
-        for key in gone {
-            transitions.extend(self.update(key, Change::Live(None, epoch)));
+        for key in &gone {
+            transitions.extend(self.update(key.clone(), Change::Live(None, epoch)));
         }
         // Objects never listed may have been Unknown until now: Missing, once.
         transitions.extend(self.recheck_without_live(kind));
-        transitions
+        LiveReplaced { transitions, gone }
     }
 
     fn entry(&self, key: &ObjectKey) -> Option<&Entry> {

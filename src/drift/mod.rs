@@ -94,7 +94,7 @@ mod test_support;
 
 pub use compare::{compare, compare_exact};
 pub use counts::KindCounts;
-pub use index::{DriftIndex, Transition};
+pub use index::{DriftIndex, LiveReplaced, Transition};
 pub use rewrite::{
     IGNORED_METADATA, IGNORED_TOP_LEVEL, Rewrite, WEBHOOK_REWRITES, is_webhook_owned,
 };

@@ -204,57 +204,47 @@ impl Target<'_> {
         now: Timestamp,
         burst: &mut Burst,
     ) {
-        let seen: BTreeSet<&ObjectKey> = objects.iter().map(|(key, _)| key).collect();
-        let gone: Vec<ObjectKey> = match self {
-            // Ghosts (gone while we were not watching) leave the live set here.
-            Target::Index { index, .. } => index
-                .iter()
-                .filter(|(key, _)| key.kind == info.kind && index.live(key).is_some())
-                .map(|(key, _)| key.clone())
-                .filter(|key| !seen.contains(key))
-                .collect(),
-            Target::Agents(agents) => {
-                let names: BTreeSet<&str> = seen.iter().map(|key| key.name.as_str()).collect();
-                agents
-                    .keys()
-                    .filter(|name| !names.contains(name.as_str()))
-                    .map(|name| agent_key(namespace, name))
-                    .collect()
-            }
-        };
-        for key in &gone {
-            burst.changes.push(LiveChange::Delete { key: key.clone() });
-        }
         for (key, object) in &objects {
             burst.changes.push(LiveChange::Upsert {
                 key: key.clone(),
                 object: object.clone(),
             });
         }
-        match self {
+        let gone = match self {
             Target::Index { index, resources } => {
-                for key in gone {
-                    let status = update_status(resources, &key, None, now);
-                    burst.statuses.push((key.clone(), status));
-                    burst.touched.insert(key);
-                }
                 for (key, object) in &objects {
                     let status = update_status(resources, key, Some(object), now);
                     burst.statuses.push((key.clone(), status));
                     burst.touched.insert(key.clone());
                 }
-                burst
-                    .transitions
-                    .extend(index.replace_live_kind_shared(info.kind, objects));
+                // Ghosts (gone while we were not watching): the index finds them as it sweeps.
+                let replaced = index.replace_live_kind_shared(info.kind, objects);
+                burst.transitions.extend(replaced.transitions);
+                for key in &replaced.gone {
+                    let status = update_status(resources, key, None, now);
+                    burst.statuses.push((key.clone(), status));
+                    burst.touched.insert(key.clone());
+                }
+                replaced.gone
             }
             Target::Agents(agents) => {
-                **agents = objects
+                let listed: BTreeMap<String, Arc<Value>> = objects
                     .into_iter()
                     .map(|(key, value)| (key.name, value))
                     .collect();
+                let gone = agents
+                    .keys()
+                    .filter(|name| !listed.contains_key(*name))
+                    .map(|name| agent_key(namespace, name))
+                    .collect();
+                **agents = listed;
                 burst.agents_changed = true;
+                gone
             }
-        }
+        };
+        burst
+            .changes
+            .extend(gone.into_iter().map(|key| LiveChange::Delete { key }));
     }
 }
 
