@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::cluster::{ClusterError, FabricClient};
 use crate::desired::DesiredObject;
 use crate::kinds::{self, ObjectKey};
-use crate::status::{self, KubernetesState, ResourceStatus, Timestamp};
+use crate::status::{KubernetesState, ResourceStatus, Timestamp};
 use crate::store::{LogEntry, LogKind, Store, StoreError};
 
 /// Where an object goes in an apply: by its kind's `apply_rank` (what others refer to first),
@@ -54,6 +54,7 @@ pub struct Run<'a> {
     targets: Vec<&'a DesiredObject>,
     options: Options,
     sent: usize,
+    failed: usize,
     stopped: bool,
 }
 
@@ -68,12 +69,9 @@ impl<'a> Run<'a> {
             targets,
             options,
             sent: 0,
+            failed: 0,
             stopped: false,
         }
-    }
-
-    pub fn total(&self) -> usize {
-        self.targets.len()
     }
 
     /// Sends the next object. After an error that says the server cannot be reached the run
@@ -95,10 +93,9 @@ impl<'a> Run<'a> {
                 self.options.force_conflicts,
             )
             .await;
-        if let Err(error) = &result
-            && error.is_unreachable()
-        {
-            self.stopped = true;
+        if let Err(error) = &result {
+            self.failed += 1;
+            self.stopped = error.is_unreachable();
         }
         Some(Step {
             done: self.sent,
@@ -106,6 +103,22 @@ impl<'a> Run<'a> {
             key: target.key.clone(),
             result,
         })
+    }
+
+    /// Objects sent so far that the server accepted.
+    pub fn ok(&self) -> usize {
+        self.sent - self.failed
+    }
+
+    /// Objects sent so far that the server refused or did not answer for.
+    pub fn failed(&self) -> usize {
+        self.failed
+    }
+
+    /// Whether the run ended early because the server stopped answering (the last step's
+    /// error says so).
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// The objects that were never sent because the server stopped answering.
@@ -163,6 +176,21 @@ pub fn failed_status(
     status
 }
 
+/// An object's status after one step of a run that persists (not a dry run's acceptance,
+/// which changes nothing): `applied_status` or `failed_status`.
+pub fn status_after(
+    previous: Option<&ResourceStatus>,
+    result: &Result<Value, ClusterError>,
+    dry_run: bool,
+    live_version: Option<&str>,
+    now: Timestamp,
+) -> ResourceStatus {
+    match result {
+        Ok(applied) => applied_status(previous, applied, live_version, now),
+        Err(error) => failed_status(previous, error, dry_run),
+    }
+}
+
 /// Who asked for an apply, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -180,7 +208,7 @@ pub fn log_entry(
     would_change: Option<usize>,
     now: Timestamp,
 ) -> LogEntry {
-    let object = Some(format!("{}/{}", key.kind, key.name));
+    let object = Some(key.kind_name());
     let (what, message) = match result {
         Err(error) => (LogKind::Error, error.to_string()),
         Ok(_) if options.dry_run => (
@@ -242,11 +270,6 @@ pub fn summary(options: Options, ok: usize, failed: usize, not_sent: usize) -> S
     message
 }
 
-/// `now` for callers that do not keep their own clock.
-pub fn now() -> Timestamp {
-    status::now()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,10 +292,7 @@ mod tests {
             key("VPC", "vpc-1"),
         ];
         sort(&mut keys, |k| k);
-        let names: Vec<String> = keys
-            .iter()
-            .map(|k| format!("{}/{}", k.kind, k.name))
-            .collect();
+        let names: Vec<String> = keys.iter().map(ObjectKey::kind_name).collect();
         let position = |name: &str| names.iter().position(|n| n == name).unwrap();
         assert!(position("IPv4Namespace/default") < position("VPC/vpc-1"));
         assert!(position("VPC/vpc-1") < position("VPC/vpc-2"));

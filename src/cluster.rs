@@ -458,7 +458,7 @@ impl FabricClient {
         info: &KindInfo,
         key: &ObjectKey,
     ) -> ClusterError {
-        let object = format!("{}/{}", key.kind, key.name);
+        let object = key.kind_name();
         match error {
             kube::Error::Api(status) if status.code == 409 => ClusterError::Conflict {
                 fabric: self.fabric.clone(),

@@ -108,22 +108,16 @@ impl std::fmt::Display for Record {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Record::Status { fabric } => write!(f, "status of fabric {fabric}"),
-            Record::Desired { fabric, key } => write!(
-                f,
-                "desired object {}/{} of fabric {fabric}",
-                key.kind, key.name
-            ),
+            Record::Desired { fabric, key } => {
+                write!(f, "desired object {} of fabric {fabric}", key.kind_name())
+            }
             Record::Live { fabric, key } => {
-                write!(
-                    f,
-                    "live object {}/{} of fabric {fabric}",
-                    key.kind, key.name
-                )
+                write!(f, "live object {} of fabric {fabric}", key.kind_name())
             }
             Record::Resource { fabric, key } => write!(
                 f,
-                "resource status of {}/{} of fabric {fabric}",
-                key.kind, key.name
+                "resource status of {} of fabric {fabric}",
+                key.kind_name()
             ),
         }
     }

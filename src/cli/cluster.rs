@@ -229,37 +229,24 @@ pub async fn apply(
             .collect(),
         apply_options,
     );
-    let mut failed = 0;
     while let Some(step) = run.next().await {
-        let name = format!("{}/{}", step.key.kind, step.key.name);
-        let now = status::now();
-        if let Err(error) = &step.result
-            && error.is_unreachable()
-        {
-            // The run ends here: the next object would only wait for the same silence (exit 2).
+        let name = step.key.kind_name();
+        if run.stopped() {
+            // The next object would only wait for the same silence (exit 2).
             return Err(eyre!(step.result.unwrap_err()).wrap_err(format!(
                 "{verb} of fabric {} stopped at {name}: the objects before it were sent",
                 fabric.name
             )));
         }
-        let status = match &step.result {
-            Ok(_) => {
-                println!("{verb:>13}  ok     {name}");
-                None
-            }
-            Err(error) => {
-                failed += 1;
-                println!("{verb:>13}  FAILED {name}: {error}");
-                Some(apply::failed_status(None, error, options.dry_run))
-            }
-        };
+        match &step.result {
+            Ok(_) => println!("{verb:>13}  ok     {name}"),
+            Err(error) => println!("{verb:>13}  FAILED {name}: {error}"),
+        }
         if options.dry_run {
             continue;
         }
-        let status = status.unwrap_or_else(|| {
-            let applied = step.result.as_ref().expect("an accepted apply");
-            apply::applied_status(None, applied, None, now)
-        });
+        let now = status::now();
+        let status = apply::status_after(None, &step.result, false, None, now);
         let entry = apply::log_entry(
             &step.key,
             &step.result,
@@ -270,6 +257,7 @@ pub async fn apply(
         );
         apply::record(store, &fabric.name, &step.key, status, &entry)?;
     }
+    let mut failed = run.failed();
     if targets.is_empty() {
         println!("nothing to apply: fabric {} matches Git", fabric.name);
     }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::live::object_name;
 use super::task::{Engine, Internal};
 use super::{ApplyRequest, ApplyScope, EngineEvent, JobKind, JobPhase};
 use crate::apply;
@@ -114,17 +113,11 @@ impl Engine {
                 targets.iter().map(|t| t.as_ref()).collect(),
                 options,
             );
-            let (mut ok, mut failed) = (0, 0);
             while let Some(step) = run.next().await {
-                if step.result.is_ok() {
-                    ok += 1
-                } else {
-                    failed += 1
-                }
                 let progress = JobPhase::Progress {
                     done: step.done,
                     total: step.total,
-                    message: object_name(&step.key),
+                    message: step.key.kind_name(),
                 };
                 let _ = tx.send(Internal::Applied { options, step });
                 let _ = events
@@ -137,8 +130,8 @@ impl Engine {
             }
             let _ = tx.send(Internal::ApplyDone {
                 options,
-                ok,
-                failed,
+                ok: run.ok(),
+                failed: run.failed(),
                 not_sent: run.not_sent(),
             });
         });
@@ -167,18 +160,14 @@ impl Engine {
             self.log(entry).await;
             return;
         }
+        let live_version = self
+            .index
+            .live(&key)
+            .and_then(|l| l.pointer("/metadata/resourceVersion"))
+            .and_then(Value::as_str);
         let previous = self.live.resources.get(&key);
-        let status = match &step.result {
-            Ok(applied) => {
-                let live_version = self
-                    .index
-                    .live(&key)
-                    .and_then(|l| l.pointer("/metadata/resourceVersion"))
-                    .and_then(Value::as_str);
-                apply::applied_status(previous, applied, live_version, now)
-            }
-            Err(error) => apply::failed_status(previous, error, options.dry_run),
-        };
+        let status =
+            apply::status_after(previous, &step.result, options.dry_run, live_version, now);
         self.live.resources.insert(key.clone(), status.clone());
         let entry = apply::log_entry(
             &key,

@@ -179,7 +179,7 @@ impl Target<'_> {
                 };
                 burst
                     .entries
-                    .push(log_line(now, what, Some(object_name(&key)), message));
+                    .push(log_line(now, what, Some(key.kind_name()), message));
                 burst
                     .transitions
                     .extend(index.set_live_shared(key.clone(), value));
@@ -363,10 +363,6 @@ pub(super) fn log_line(
         object,
         message: message.into(),
     }
-}
-
-pub(super) fn object_name(key: &ObjectKey) -> String {
-    format!("{}/{}", key.kind, key.name)
 }
 
 fn agent_key(namespace: &str, name: &str) -> ObjectKey {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::jobs::SingleJob;
-use super::live::{LiveObject, LiveState, log_line, object_name};
+use super::live::{LiveObject, LiveState, log_line};
 use super::watch::WatchError;
 use super::{Command, EngineEvent, JobKind, JobPhase, ResourceRow};
 use crate::apply;
@@ -515,7 +515,7 @@ impl Engine {
                 // An object appearing with no verdict yet is not news; its verdict will be.
                 .filter(|t| t.to != crate::drift::DriftKindTag::Unknown)
                 .map(|t| {
-                    let object = Some(object_name(&t.key));
+                    let object = Some(t.key.kind_name());
                     log_line(now, LogKind::Drift, object, t.to_string())
                 })
                 .collect();

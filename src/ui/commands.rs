@@ -167,8 +167,7 @@ impl App {
                 }),
             }
         } else {
-            self.selected_key()
-                .map(|k| format!("{}/{}", k.kind, k.name))
+            self.selected_key().map(|k| k.kind_name())
         };
         match text {
             Some(text) => {

@@ -43,7 +43,7 @@ impl Confirm {
             .iter()
             .map(|e| ConfirmItem {
                 badge: theme::drift(&e.row.drift),
-                object: format!("{}/{}", e.row.key.kind, e.row.key.name),
+                object: e.row.key.kind_name(),
                 change: match &e.row.drift {
                     crate::drift::Drift::Missing => "create".to_string(),
                     drift => view::detail_text(drift),
