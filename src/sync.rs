@@ -174,7 +174,7 @@ fn fetch_and_store(
     let counts = set.counts_by_kind();
     let skipped_errors = set.skipped.iter().filter(|s| s.reason.is_error()).count();
     let now = status::now();
-    let short = &snapshot.commit[..snapshot.commit.len().min(12)];
+    let short = git::short_commit(&snapshot.commit);
     let total: usize = counts.iter().map(|(_, n)| n).sum();
     let mut events = vec![LogEntry {
         time: now,

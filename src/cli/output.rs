@@ -38,7 +38,7 @@ pub(super) fn print_review(review: &Review, server: &str) {
         .sync
         .commit
         .as_deref()
-        .map(|c| &c[..c.len().min(12)])
+        .map(crate::git::short_commit)
         .unwrap_or("-");
     let synced = review
         .sync
@@ -112,7 +112,7 @@ pub(super) fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
     println!(
         "fabric {}: synced commit {} (branch {}, directory {:?})",
         report.fabric,
-        &report.commit[..report.commit.len().min(12)],
+        crate::git::short_commit(&report.commit),
         fabric.git.branch,
         fabric.git.directory
     );
@@ -182,7 +182,7 @@ pub(super) fn print_status(summaries: &[FabricSummary], json: bool) -> Result<()
             s.sync
                 .commit
                 .as_deref()
-                .map(|c| &c[..c.len().min(12)])
+                .map(crate::git::short_commit)
                 .unwrap_or("-"),
             when(s.sync.last_sync),
             s.sync.skipped,

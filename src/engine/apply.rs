@@ -68,7 +68,7 @@ impl Engine {
         {
             let short = |c: &Option<String>| {
                 c.as_deref()
-                    .map(|c| c[..c.len().min(12)].to_string())
+                    .map(|c| crate::git::short_commit(c).to_string())
                     .unwrap_or_else(|| "none".into())
             };
             let message = format!(

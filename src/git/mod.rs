@@ -319,6 +319,11 @@ pub fn fetch_snapshot(source: &GitSource, cache_dir: &Path) -> Result<Snapshot, 
     read::snapshot(&ctx, &repo, commit, &directory, source.limits)
 }
 
+/// The first 12 hex digits of a commit id: how messages and the CLI name a commit.
+pub fn short_commit(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
 /// `url` with any `user:password@` removed, for messages and logs. Paths and scp-like
 /// `user@host:path` addresses (whose user is not a secret) are returned unchanged.
 pub fn redact_url(url: &str) -> String {
