@@ -60,7 +60,7 @@ impl Engine {
                 let message = format!(
                     "synced {} object(s) at {}; {} document(s) skipped",
                     report.objects(),
-                    &report.commit[..report.commit.len().min(12)],
+                    crate::git::short_commit(&report.commit),
                     report.skipped.len()
                 );
                 let desired: HashMap<ObjectKey, Arc<DesiredObject>> = report
@@ -83,13 +83,17 @@ impl Engine {
                     .collect();
                 self.desired = desired;
                 let mut transitions = self.judge_trust();
-                transitions.extend(
-                    self.index.set_desired_all(
-                        self.desired
-                            .iter()
-                            .map(|(k, d)| (k.clone(), d.object.clone())),
-                    ),
-                );
+                // An unchanged Git side (a poll of the same commit) leaves every verdict as it
+                // is: the index is only fed again when something changed or it has no set yet.
+                if !touched.is_empty() || !self.index.desired_known() {
+                    transitions.extend(
+                        self.index.set_desired_all(
+                            self.desired
+                                .iter()
+                                .map(|(k, d)| (k.clone(), d.object.clone())),
+                        ),
+                    );
+                }
                 self.publish_rows(touched, transitions).await;
                 self.job(JobKind::Sync, JobPhase::Succeeded { message })
                     .await;

@@ -78,6 +78,9 @@ pub(super) struct Engine {
     /// A status change not yet written because a sync job was writing the record (see
     /// `save_status`).
     pub(super) status_unsaved: bool,
+    /// The watch event count the stored status holds (`None`: unknown, e.g. the record could
+    /// not be read), so the slow tick saves the counters only when they moved.
+    pub(super) saved_event_count: Option<u64>,
     pub(super) client: Option<FabricClient>,
     pub(super) watchers: Vec<JoinHandle<()>>,
     /// Bumped whenever watchers restart, so events of old watchers are dropped.
@@ -143,6 +146,7 @@ impl Engine {
             switches: Vec::new(),
             status: FabricStatus::default(),
             status_unsaved: false,
+            saved_event_count: None,
             client: None,
             watchers: Vec::new(),
             watch_generation: 0,
@@ -217,10 +221,16 @@ impl Engine {
         // A record that cannot be read is reported, never taken for "nothing stored": an empty
         // desired set would show every live object as Orphan.
         let mut problems = Vec::new();
-        self.status = store.fabric_status(&name).unwrap_or_else(|error| {
-            problems.push(error.to_string());
-            FabricStatus::default()
-        });
+        self.status = match store.fabric_status(&name) {
+            Ok(status) => {
+                self.saved_event_count = Some(status.watch.event_count);
+                status
+            }
+            Err(error) => {
+                problems.push(error.to_string());
+                FabricStatus::default()
+            }
+        };
         // Whatever the last run left, nothing is connected or watched yet.
         self.status.connection.state = ConnectionState::Unknown;
         self.status.connection.no_answer_since = None;
@@ -451,32 +461,28 @@ impl Engine {
     pub(super) fn write_status(&mut self) {
         self.status_unsaved = false;
         let status = self.status.clone();
-        if let Err(error) = self
+        match self
             .ctx
             .store
             .update_fabric_status(&self.fabric.name, &[], |stored| *stored = status)
         {
-            tracing::warn!(fabric = %self.fabric.name, "cannot save the fabric status: {error}");
+            Ok(saved) => self.saved_event_count = Some(saved.watch.event_count),
+            Err(error) => {
+                tracing::warn!(fabric = %self.fabric.name, "cannot save the fabric status: {error}")
+            }
         }
     }
 
     /// LogEntry counts and last-event times change with every watch event; they are saved and
     /// published on the slow tick, not per event.
     async fn save_watch_counters(&mut self) {
-        let unchanged = match self.ctx.store.fabric_status(&self.fabric.name) {
-            Ok(saved) => saved.watch.event_count == self.status.watch.event_count,
-            Err(error) => {
-                // Saving rewrites the unreadable record (its sync section is reset, so nothing
-                // trusts the desired set until the next sync).
-                tracing::warn!(fabric = %self.fabric.name, "{error}; rewriting the status");
-                false
-            }
-        };
-        if !unchanged {
+        // Known from the last write (or the load), not read back: a record that could not be
+        // read is rewritten here (its sync section reset, so nothing trusts the desired set
+        // until the next sync).
+        if self.saved_event_count != Some(self.status.watch.event_count) {
             self.save_status().await;
         }
     }
-
     pub(super) async fn set_watch_state(&mut self, state: WatchState, error: Option<String>) {
         if self.status.watch.state == state && self.status.watch.error == error {
             return;
