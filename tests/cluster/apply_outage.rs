@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobKind, JobPhase};
+use hhdash::engine::{EngineEvent, JobKind, JobPhase};
 use hhdash::status::WatchState;
 use testenv::{ControlPlane, Identity, Options};
 
@@ -52,19 +52,9 @@ async fn a_dashboard_apply_stops_when_the_server_stops_answering_and_counts_what
         commands,
         ..
     } = common::start_synced_engine(temp.path(), &config);
-    common::wait_for_event(&mut rx, 60, "watch Active", |e| {
-        matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)
-    })
-    .await;
+    common::wait_for_watch_state(&mut rx, 60, WatchState::Active).await;
 
-    commands
-        .send(Command::Apply(ApplyRequest {
-            scope: ApplyScope::OutOfSync,
-            dry_run: false,
-            force_conflicts: false,
-        }))
-        .await
-        .unwrap();
+    common::apply_out_of_sync(&commands).await;
     common::wait_for_event(&mut rx, 60, "the apply's first object", |e| {
         matches!(
             e,

@@ -70,7 +70,7 @@ async fn sync_apply_drift_apply_round_trip() {
         common::DEMO_OBJECTS,
         "the snapshot comes from the store before any network I/O"
     );
-    common::wait_for_event(&mut rx, 30, "watch Active", |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)).await;
+    common::wait_for_watch_state(&mut rx, 30, WatchState::Active).await;
     let drift_count = store.fabric_status("flow").unwrap().drift.count;
     assert_eq!(drift_count, 0, "everything applied is InSync");
 

@@ -10,7 +10,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent, JobPhase};
+use hhdash::engine::{Command, EngineEvent, JobPhase};
 use hhdash::status::WatchState;
 use kube::api::{DeleteParams, DynamicObject, PostParams};
 use serde_json::{Value, json};
@@ -399,19 +399,9 @@ async fn the_engine_applies_a_whole_fabric_in_dependency_order() {
         events: mut rx,
         commands,
     } = common::start_synced_engine(temp.path(), &config);
-    common::wait_for_event(&mut rx, 30, "watch Active", |e| {
-        matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)
-    })
-    .await;
+    common::wait_for_watch_state(&mut rx, 30, WatchState::Active).await;
     // The dashboard's `a` on everything out of sync: all of it Missing, wiring included.
-    commands
-        .send(Command::Apply(ApplyRequest {
-            scope: ApplyScope::OutOfSync,
-            dry_run: false,
-            force_conflicts: false,
-        }))
-        .await
-        .unwrap();
+    common::apply_out_of_sync(&commands).await;
     let done = common::wait_for_apply_end(&mut rx, 60).await;
     let EngineEvent::Job {
         phase: JobPhase::Succeeded { message },

@@ -441,6 +441,35 @@ impl WatchProcess {
     }
 }
 
+/// Waits until the engine reports the watch in `state`.
+pub async fn wait_for_watch_state(
+    rx: &mut tokio::sync::mpsc::Receiver<hhdash::engine::EngineEvent>,
+    secs: u64,
+    state: hhdash::status::WatchState,
+) {
+    use hhdash::engine::EngineEvent;
+    wait_for_event(
+        rx,
+        secs,
+        &format!("watch {state:?}"),
+        |e| matches!(e, EngineEvent::Status { status, .. } if status.watch.state == state),
+    )
+    .await;
+}
+
+/// The dashboard's `A`: applies every Missing and Drifted object (no force, not a dry run).
+pub async fn apply_out_of_sync(commands: &tokio::sync::mpsc::Sender<hhdash::engine::Command>) {
+    use hhdash::engine::{ApplyRequest, ApplyScope, Command};
+    commands
+        .send(Command::Apply(ApplyRequest {
+            scope: ApplyScope::OutOfSync,
+            dry_run: false,
+            force_conflicts: false,
+        }))
+        .await
+        .expect("the engine takes commands");
+}
+
 /// Waits for an engine event matching `want`, failing with the last events seen on timeout.
 pub async fn wait_for_event(
     rx: &mut tokio::sync::mpsc::Receiver<hhdash::engine::EngineEvent>,
