@@ -200,6 +200,23 @@ fn error_reports_are_coloured_only_on_a_terminal_without_no_color() {
 }
 
 /// `2026-11-27T15:22:37Z`.
+/// `hhdash watch ARGS` with its own store, log and home under `dir`.
+fn watch_command(dir: &Path, config: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hhdash"));
+    command
+        .arg("--config")
+        .arg(config)
+        .arg("--store")
+        .arg(dir.join("watch.redb"))
+        .arg("--log-file")
+        .arg(dir.join("watch.log"))
+        .arg("watch")
+        .args(args)
+        .env("HOME", dir.join("home"))
+        .env("XDG_CACHE_HOME", dir.join("home/.cache"));
+    command
+}
+
 fn is_rfc3339(value: &serde_json::Value) -> bool {
     let Some(text) = value.as_str() else {
         return false;
@@ -228,16 +245,7 @@ fn json_timestamps_of_status_and_watch_are_rfc3339() {
     assert!(is_rfc3339(&sync["last_attempt"]), "{sync}");
 
     // `watch --json` against a server that is not there: its events still carry times.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hhdash"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--store")
-        .arg(temp.path().join("watch.redb"))
-        .arg("--log-file")
-        .arg(temp.path().join("watch.log"))
-        .args(["watch", "evil", "--json"])
-        .env("HOME", temp.path().join("home"))
-        .env("XDG_CACHE_HOME", temp.path().join("home/.cache"))
+    let mut child = watch_command(temp.path(), &config, &["evil", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -335,16 +343,7 @@ async fn diff_and_watch_show_escapes_in_values_and_file_names_visibly() {
     );
 
     // `watch` prints the drift event with both values; all of it escaped.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hhdash"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--store")
-        .arg(temp.path().join("watch.redb"))
-        .arg("--log-file")
-        .arg(temp.path().join("watch.log"))
-        .args(["watch", "termsafe"])
-        .env("HOME", temp.path().join("home"))
-        .env("XDG_CACHE_HOME", temp.path().join("home/.cache"))
+    let mut child = watch_command(temp.path(), &config, &["termsafe"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
