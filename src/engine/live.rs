@@ -173,9 +173,11 @@ impl Target<'_> {
             Target::Index { index, resources } => {
                 let status = update_status(resources, &key, value.as_deref(), now);
                 burst.statuses.push((key.clone(), status));
+                // Per watch event: fixed words, no formatting.
                 let message = match what {
-                    LogKind::Deleted => "deleted from the cluster".to_string(),
-                    what => format!("{what:?} in the cluster").to_lowercase(),
+                    LogKind::Deleted => "deleted from the cluster",
+                    LogKind::Added => "added in the cluster",
+                    _ => "modified in the cluster",
                 };
                 burst
                     .entries
