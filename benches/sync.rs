@@ -44,7 +44,7 @@ fn bench_sync(c: &mut Criterion) {
         b.iter(|| {
             let set = desired::parse_files(
                 files.iter().map(|(p, t)| (p.as_str(), t.as_bytes())),
-                "default",
+                &hhdash::config::Namespaces::single("default"),
                 "0000",
             );
             assert_eq!(set.objects.len(), DOCUMENTS);
@@ -58,7 +58,7 @@ fn bench_sync(c: &mut Criterion) {
         b.iter(|| {
             let set = desired::parse_files(
                 files.iter().map(|(p, t)| (p.as_str(), t.as_bytes())),
-                "default",
+                &hhdash::config::Namespaces::single("default"),
                 "0000",
             );
             let written = store
@@ -150,7 +150,7 @@ fn bench_alias_bomb(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("parse_150kb_bomb", |b| {
         b.iter(|| {
-            let set = desired::parse_files([("bomb.yaml", bomb.as_bytes())], "default", "0");
+            let set = desired::parse_files([("bomb.yaml", bomb.as_bytes())], &hhdash::config::Namespaces::single("default"), "0");
             assert_eq!(set.skipped.len(), 1);
             black_box(set)
         })

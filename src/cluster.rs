@@ -197,7 +197,7 @@ impl FabricClient {
                 detail: format!("not a valid URL: {e}"),
             })?;
         let mut config = kube::Config::new(url);
-        config.default_namespace = fabric.namespace.clone();
+        config.default_namespace = fabric.namespaces.default.clone();
         config.connect_timeout = Some(CONNECT_TIMEOUT);
         config.read_timeout = Some(REQUEST_TIMEOUT);
         // Count the read timeout from the request, not from when a pooled connection went idle.
@@ -236,7 +236,7 @@ impl FabricClient {
         watch_config.reset_reader_on_write = false;
         Ok(FabricClient {
             fabric: fabric.name.clone(),
-            namespace: fabric.namespace.clone(),
+            namespace: fabric.namespaces.default.clone(),
             server: fabric.kubernetes.server.clone(),
             client: build(config)?,
             watch_client: build(watch_config)?,

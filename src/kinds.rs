@@ -173,6 +173,92 @@ fn agent_generations(object: &Value) -> String {
     )
 }
 
+/// The keys of the map at `path`, space-separated (Gateway interfaces, GatewayPeering sides).
+fn map_keys(object: &Value, pointer: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_object)
+        .map(|map| map.keys().cloned().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// `a@b` for each entry of the list at `pointer` (an empty `b` leaves `a` alone).
+fn list_pairs(object: &Value, pointer: &str, first: &str, second: &str, sep: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let (a, b) = (text_at(item, &[first]), text_at(item, &[second]));
+                    if b.is_empty() { a } else { format!("{a}{sep}{b}") }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+/// Per side of a GatewayPeering, the NAT modes its exposes use (`vpc-1:masquerade`), or
+/// `none` when no expose translates.
+fn peering_nat(object: &Value) -> String {
+    let Some(sides) = object.pointer("/spec/peering").and_then(Value::as_object) else {
+        return String::new();
+    };
+    let mut modes = Vec::new();
+    for (side, peer) in sides {
+        let exposes = peer.get("expose").and_then(Value::as_array);
+        for expose in exposes.into_iter().flatten() {
+            if let Some(nat) = expose.get("nat").and_then(Value::as_object) {
+                for mode in nat.keys() {
+                    let entry = format!("{side}:{mode}");
+                    if !modes.contains(&entry) {
+                        modes.push(entry);
+                    }
+                }
+            }
+        }
+    }
+    if modes.is_empty() {
+        "none".to_string()
+    } else {
+        modes.join(" ")
+    }
+}
+
+/// `-` without an ACL, else its default action (`deny-unless-exposed` when left empty, as
+/// the webhook fills in) and the number of rules.
+fn peering_acl(object: &Value) -> String {
+    let Some(acl) = object.pointer("/spec/acl") else {
+        return "-".to_string();
+    };
+    let default = match text_at(acl, &["default"]) {
+        empty if empty.is_empty() => "deny-unless-exposed".to_string(),
+        default => default,
+    };
+    let rules = acl.get("rules").and_then(Value::as_array).map_or(0, Vec::len);
+    format!("{default} ({rules} rules)")
+}
+
+/// How many BGP neighbors a GatewayAgent reports `established`, of all it reports.
+fn gateway_bgp(object: &Value) -> String {
+    let Some(vrfs) = object
+        .pointer("/status/state/bgp/vrfs")
+        .and_then(Value::as_object)
+    else {
+        return String::new();
+    };
+    let states: Vec<&str> = vrfs
+        .values()
+        .filter_map(|vrf| vrf.get("neighbors").and_then(Value::as_object))
+        .flat_map(|neighbors| neighbors.values())
+        .map(|n| n.get("sessionState").and_then(Value::as_str).unwrap_or(""))
+        .collect();
+    let up = states.iter().filter(|s| **s == "established").count();
+    format!("{up}/{} up", states.len())
+}
+
 macro_rules! col {
     ($header:expr, $($path:expr),+) => {
         Column { header: $header, cell: |o| text_at(o, &[$($path),+]) }
@@ -182,8 +268,16 @@ macro_rules! col {
 const VPC: &str = "vpc.githedgehog.com";
 const WIRING: &str = "wiring.githedgehog.com";
 const AGENT: &str = "agent.githedgehog.com";
+const GATEWAY: &str = "gateway.githedgehog.com";
+const GWINT: &str = "gwint.githedgehog.com";
 
-/// The registry, in apply order. The 12 Hedgehog kinds of the seed, then Agent (read-only).
+/// The registry, in apply order: the 12 fabric kinds and the three gateway kinds Git holds,
+/// then the read-only kinds the controller writes (Agent, VPCInfo, GatewayAgent).
+///
+/// Gateway ranks follow the documented procedure and the references: GatewayGroup references
+/// nothing (0); a Gateway names its groups and is created after its gateway Connections (3,
+/// after Connection's 2); a GatewayPeering names a group, VPCs and `ext.` Externals (4, after
+/// VPC and External's 3). Prune runs the ranks in reverse.
 pub static KINDS: &[KindInfo] = &[
     KindInfo {
         kind: "SwitchGroup",
@@ -223,6 +317,18 @@ pub static KINDS: &[KindInfo] = &[
         wiring: false,
         set_lists: &["spec.subnets"],
         columns: &[col!("Subnets", "spec", "subnets")],
+    },
+    KindInfo {
+        kind: "GatewayGroup",
+        group: GATEWAY,
+        version: "v1alpha1",
+        plural: "gatewaygroups",
+        short_names: &["gwgr"],
+        namespaced: true,
+        apply_rank: Some(0),
+        wiring: true,
+        set_lists: &[],
+        columns: &[],
     },
     KindInfo {
         kind: "Switch",
@@ -319,6 +425,35 @@ pub static KINDS: &[KindInfo] = &[
         ],
     },
     KindInfo {
+        kind: "Gateway",
+        group: GATEWAY,
+        version: "v1alpha1",
+        plural: "gateways",
+        short_names: &["gw"],
+        namespaced: true,
+        apply_rank: Some(3),
+        wiring: true,
+        // Gateway.Default() sorts groups by name (and Validate refuses duplicate names).
+        set_lists: &["spec.groups"],
+        columns: &[
+            col!("ASN", "spec", "asn"),
+            col!("ProtoIP", "spec", "protocolIP"),
+            col!("VTEPIP", "spec", "vtepIP"),
+            Column {
+                header: "Interfaces",
+                cell: |o| map_keys(o, "/spec/interfaces"),
+            },
+            Column {
+                header: "Neighbors",
+                cell: |o| list_pairs(o, "/spec/neighbors", "ip", "asn", "@"),
+            },
+            Column {
+                header: "Groups",
+                cell: |o| list_pairs(o, "/spec/groups", "name", "priority", ":"),
+            },
+        ],
+    },
+    KindInfo {
         kind: "ExternalAttachment",
         group: VPC,
         version: "v1beta1",
@@ -387,6 +522,34 @@ pub static KINDS: &[KindInfo] = &[
         ],
     },
     KindInfo {
+        kind: "GatewayPeering",
+        group: GATEWAY,
+        version: "v1alpha1",
+        plural: "gatewaypeerings",
+        short_names: &["gwpeer"],
+        namespaced: true,
+        apply_rank: Some(4),
+        wiring: false,
+        // No list is sorted by the webhook: ACL rules are evaluated top-down, and expose, ips,
+        // as and ports are plain ordered lists.
+        set_lists: &[],
+        columns: &[
+            Column {
+                header: "Sides",
+                cell: |o| map_keys(o, "/spec/peering"),
+            },
+            Column {
+                header: "NAT",
+                cell: peering_nat,
+            },
+            Column {
+                header: "ACL",
+                cell: peering_acl,
+            },
+            col!("Group", "spec", "gatewayGroup"),
+        ],
+    },
+    KindInfo {
         kind: "Agent",
         group: AGENT,
         version: "v1beta1",
@@ -407,6 +570,52 @@ pub static KINDS: &[KindInfo] = &[
                 cell: agent_generations,
             },
             col!("Version", "status", "version"),
+        ],
+    },
+    KindInfo {
+        kind: "VPCInfo",
+        group: GATEWAY,
+        version: "v1alpha1",
+        plural: "vpcinfos",
+        short_names: &["gwvpc"],
+        namespaced: true,
+        apply_rank: None,
+        wiring: false,
+        set_lists: &[],
+        columns: &[
+            col!("VNI", "spec", "vni"),
+            Column {
+                header: "Subnets",
+                cell: |o| map_keys(o, "/spec/subnets"),
+            },
+            col!("InternalID", "status", "internalID"),
+        ],
+    },
+    KindInfo {
+        kind: "GatewayAgent",
+        group: GWINT,
+        version: "v1alpha1",
+        plural: "gatewayagents",
+        short_names: &["gwag"],
+        namespaced: true,
+        apply_rank: None,
+        wiring: false,
+        set_lists: &[],
+        columns: &[
+            Column {
+                header: "Heartbeat",
+                cell: agent_heartbeat,
+            },
+            Column {
+                header: "Applied/Gen",
+                cell: agent_generations,
+            },
+            col!("FRRGen", "status", "state", "frr", "lastAppliedGen"),
+            col!("Version", "status", "agentVersion"),
+            Column {
+                header: "BGP",
+                cell: gateway_bgp,
+            },
         ],
     },
 ];
@@ -434,6 +643,58 @@ const AGENT_LIVE_FIELDS: &[&str] = &[
     "/status/rebootRequired",
 ];
 
+/// What hhdash keeps of a live GatewayAgent: identity, generation and the status health reads.
+/// Its spec is a full copy of the Gateway, its peerings and VPCs (large, and Git already has
+/// it), and its per-VPC/per-peering traffic counters change every few seconds.
+const GATEWAY_AGENT_LIVE_FIELDS: &[&str] = &[
+    "/apiVersion",
+    "/kind",
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/uid",
+    "/metadata/resourceVersion",
+    "/metadata/generation",
+    "/metadata/creationTimestamp",
+    "/spec/agentVersion",
+    "/status/agentVersion",
+    "/status/lastHeartbeat",
+    "/status/lastAppliedGen",
+    "/status/lastAppliedTime",
+    "/status/state/frr",
+    "/status/state/dataplane",
+    "/status/state/bgp",
+];
+
+/// A kind name Hedgehog used before and no longer serves, with what to write instead.
+#[derive(Debug)]
+pub struct RenamedKind {
+    pub group: &'static str,
+    pub kind: &'static str,
+    pub now: &'static str,
+    /// What else changed besides the kind, for the per-document message.
+    pub also: &'static str,
+}
+
+/// Older spellings a Git repository may still hold. hhdash does not rewrite them: the old
+/// `Peering` also had other NAT fields (`as` alone for stateless NAT, `nat.stateful`), which
+/// today's schema silently drops, so a blind rename could apply a different peering than the
+/// author meant. Each such document is a per-document error naming the new spelling.
+pub static RENAMED_KINDS: &[RenamedKind] = &[RenamedKind {
+    group: GATEWAY,
+    kind: "Peering",
+    now: "GatewayPeering",
+    also: "check its NAT too: `as` without `nat` (old stateless NAT) and `nat.stateful` were \
+           replaced by `nat.static`, `nat.masquerade` and `nat.portForward`",
+}];
+
+/// The renamed kind a document's apiVersion and kind spell, if any.
+pub fn renamed(api_version: &str, kind: &str) -> Option<&'static RenamedKind> {
+    let group = api_version.split('/').next().unwrap_or_default();
+    RENAMED_KINDS
+        .iter()
+        .find(|renamed| renamed.group == group && renamed.kind == kind)
+}
+
 impl KindInfo {
     /// The JSON pointers of the only fields kept from live objects of this kind, or `None` to
     /// keep them whole. Controller-owned kinds hhdash only reads for health are cut down to what
@@ -441,6 +702,7 @@ impl KindInfo {
     pub fn live_fields(&self) -> Option<&'static [&'static str]> {
         match self.kind {
             "Agent" => Some(AGENT_LIVE_FIELDS),
+            "GatewayAgent" => Some(GATEWAY_AGENT_LIVE_FIELDS),
             _ => None,
         }
     }
@@ -510,10 +772,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn registry_holds_the_twelve_seed_kinds_plus_agent() {
-        assert_eq!(desired_kinds().count(), 12);
-        assert_eq!(KINDS.len(), 13);
-        assert!(!by_kind("Agent").unwrap().writable());
+    fn registry_holds_the_fabric_and_gateway_kinds_and_three_read_only_ones() {
+        assert_eq!(desired_kinds().count(), 15);
+        assert_eq!(KINDS.len(), 18);
+        for read_only in ["Agent", "VPCInfo", "GatewayAgent"] {
+            assert!(!by_kind(read_only).unwrap().writable(), "{read_only}");
+        }
+        assert_eq!(by_kind("GatewayAgent").unwrap().api_version(), "gwint.githedgehog.com/v1alpha1");
+        assert!(is_hedgehog_group("gwint.githedgehog.com/v1alpha1"));
+        assert_eq!(renamed("gateway.githedgehog.com/v1alpha1", "Peering").unwrap().now, "GatewayPeering");
+        assert!(renamed("example.com/v1", "Peering").is_none());
     }
 
     #[test]
@@ -525,6 +793,11 @@ mod tests {
         assert!(rank("Connection") < rank("VPC"));
         assert!(rank("VPC") < rank("VPCAttachment"));
         assert!(rank("External") < rank("ExternalPeering"));
+        assert!(rank("GatewayGroup") < rank("Gateway"));
+        assert!(rank("Connection") < rank("Gateway"), "gateway-add.md: Connections first");
+        for referenced in ["Gateway", "GatewayGroup", "VPC", "External"] {
+            assert!(rank(referenced) < rank("GatewayPeering"), "{referenced}");
+        }
         let ranks: Vec<u8> = desired_kinds().map(|k| k.apply_rank.unwrap()).collect();
         assert!(
             ranks.windows(2).all(|w| w[0] <= w[1]),
@@ -537,7 +810,9 @@ mod tests {
         assert_eq!(lookup("vpcs").unwrap().kind, "VPC");
         assert_eq!(lookup("conn").unwrap().kind, "Connection");
         assert_eq!(lookup("switch").unwrap().kind, "Switch");
-        assert!(lookup("gateway").is_none());
+        assert_eq!(lookup("gw").unwrap().kind, "Gateway");
+        assert_eq!(lookup("gatewaypeerings").unwrap().kind, "GatewayPeering");
+        assert!(lookup("peering").is_none());
     }
 
     #[test]
@@ -585,5 +860,49 @@ mod tests {
         let info = by_kind("Connection").unwrap();
         let cells: Vec<String> = info.columns.iter().map(|c| (c.cell)(&conn)).collect();
         assert_eq!(cells, ["unbundled", "server-01/enp2s1 leaf-01/E1/1"]);
+
+        let gateway = json!({"spec": {"asn": 65534, "protocolIP": "172.30.8.2/32",
+            "vtepIP": "172.30.12.2/32",
+            "interfaces": {"enp2s1": {"ips": ["172.30.128.1/31"]}, "enp2s2": {}},
+            "neighbors": [{"ip": "172.30.128.0", "asn": 65101, "source": "enp2s1"}],
+            "groups": [{"name": "default"}, {"name": "group-1", "priority": 10}]}});
+        let info = by_kind("Gateway").unwrap();
+        let cells: Vec<String> = info.columns.iter().map(|c| (c.cell)(&gateway)).collect();
+        assert_eq!(
+            cells,
+            ["65534", "172.30.8.2/32", "172.30.12.2/32", "enp2s1 enp2s2", "172.30.128.0@65101",
+             "default group-1:10"]
+        );
+
+        let peering = json!({"spec": {"gatewayGroup": "", "peering": {
+            "vpc-1": {"expose": [{"ips": [{"cidr": "10.0.1.0/24"}]}]},
+            "vpc-2": {"expose": [{"ips": [{"cidr": "10.0.2.0/24"}], "as": [{"cidr": "192.168.0.0/24"}],
+                                  "nat": {"masquerade": {"idleTimeout": "2m0s"}}}]}},
+            "acl": {"rules": [{"action": "allow"}]}}});
+        let info = by_kind("GatewayPeering").unwrap();
+        let cells: Vec<String> = info.columns.iter().map(|c| (c.cell)(&peering)).collect();
+        assert_eq!(cells, ["vpc-1 vpc-2", "vpc-2:masquerade", "deny-unless-exposed (1 rules)", ""]);
+    }
+
+    #[test]
+    fn live_gateway_agents_keep_health_state_not_the_copied_spec_or_counters() {
+        let agent = json!({
+            "apiVersion": "gwint.githedgehog.com/v1alpha1", "kind": "GatewayAgent",
+            "metadata": {"name": "gateway-1", "namespace": "default", "generation": 3},
+            "spec": {"agentVersion": "v1", "gateway": {"asn": 65534}, "peerings": {"p": {}}},
+            "status": {"lastHeartbeat": "2026-01-01T00:00:00Z", "lastAppliedGen": 3,
+                       "state": {"frr": {"lastAppliedGen": 3},
+                                 "vpcs": {"vpc-1": {"p": 1, "b": 2, "d": 0}},
+                                 "bgp": {"vrfs": {"default": {"neighbors": {
+                                     "172.30.128.0": {"sessionState": "established"},
+                                     "172.30.128.2": {"sessionState": "active"}}}}}}}
+        });
+        let info = by_kind("GatewayAgent").unwrap();
+        let kept = info.keep_live_fields(agent);
+        assert!(kept.pointer("/spec/gateway").is_none());
+        assert!(kept.pointer("/status/state/vpcs").is_none());
+        assert_eq!(kept["spec"]["agentVersion"], "v1");
+        let cells: Vec<String> = info.columns.iter().map(|c| (c.cell)(&kept)).collect();
+        assert_eq!(cells, ["2026-01-01T00:00:00Z", "3/3", "3", "", "1/2 up"]);
     }
 }

@@ -148,7 +148,7 @@ fn fetch_and_store(
             .files
             .iter()
             .map(|f| (f.path.as_str(), f.bytes.as_slice())),
-        &fabric.namespace,
+        &fabric.namespaces,
         &snapshot.commit,
     );
     // Files too large to read cost themselves only, like a document with a syntax error.

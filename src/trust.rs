@@ -21,7 +21,7 @@ pub fn source_id(fabric: &FabricConfig) -> String {
         crate::git::redact_url(&fabric.git.url),
         fabric.git.branch,
         fabric.git.directory,
-        fabric.namespace
+        fabric.namespaces
     )
 }
 

@@ -5,7 +5,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use color_eyre::eyre::{Result, eyre};
+use color_eyre::eyre::{Result, bail, eyre};
 
 // Every line printed here quotes Git or the cluster somewhere: these print through the one
 // terminal sanitizer (JSON goes through `sanitize::print_json`).
@@ -59,8 +59,8 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
                     "read only"
                 };
                 println!(
-                    "ok  fabric {}: connected to {} ({}), Hedgehog CRDs served, RBAC: {access} in namespace {}",
-                    fabric.name, fabric.kubernetes.server, report.server_version, fabric.namespace
+                    "ok  fabric {}: connected to {} ({}), Hedgehog CRDs served, RBAC: {access} in namespace(s) {}",
+                    fabric.name, fabric.kubernetes.server, report.server_version, fabric.namespaces
                 );
                 for warning in &report.warnings {
                     println!("    warning: {warning}");
@@ -145,15 +145,29 @@ pub struct ApplyOptions {
 fn parse_only(fabric: &FabricConfig, only: &[String]) -> Result<Vec<ObjectKey>> {
     only.iter()
         .map(|spec| {
-            let (kind, name) = spec
-                .split_once('/')
-                .ok_or_else(|| eyre!("--only {spec}: use KIND/NAME, e.g. VPC/vpc-1"))?;
+            let parts: Vec<&str> = spec.split('/').collect();
+            let (kind, namespace, name) = match parts.as_slice() {
+                [kind, name] => (*kind, None, *name),
+                [kind, namespace, name] => (*kind, Some(*namespace), *name),
+                _ => bail!(
+                    "--only {spec}: use KIND/NAME or KIND/NAMESPACE/NAME, e.g. VPC/vpc-1"
+                ),
+            };
             let info = kinds::lookup(kind)
                 .filter(|k| k.writable())
                 .ok_or_else(|| eyre!("--only {spec}: {kind} is not a kind hhdash applies"))?;
+            let namespaces = &fabric.namespaces;
+            let namespace = namespace.unwrap_or_else(|| namespaces.for_kind(info.kind));
+            if !namespaces.manages(namespace) {
+                bail!(
+                    "--only {spec}: fabric {} does not manage namespace {namespace:?} (it manages {})",
+                    fabric.name,
+                    namespaces.describe()
+                );
+            }
             Ok(ObjectKey {
                 kind: info.kind.to_string(),
-                namespace: fabric.namespace.clone(),
+                namespace: namespace.to_string(),
                 name: name.to_string(),
             })
         })

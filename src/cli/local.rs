@@ -23,9 +23,9 @@ pub(super) fn check_file(paths: &Paths) -> Result<Outcome> {
         Ok(config) => {
             for fabric in &config.fabrics {
                 println!(
-                    "ok  fabric {}: namespace {}, server {}, git {} (branch {}, directory {:?})",
+                    "ok  fabric {}: namespace(s) {}, server {}, git {} (branch {}, directory {:?})",
                     fabric.name,
-                    fabric.namespace,
+                    fabric.namespaces,
                     fabric.kubernetes.server,
                     crate::git::redact_url(&fabric.git.url),
                     fabric.git.branch,
@@ -106,7 +106,7 @@ pub(super) fn status(
     for fabric in config.select(names)? {
         summaries.push(output::FabricSummary {
             name: &fabric.name,
-            namespace: &fabric.namespace,
+            namespace: fabric.namespaces.to_string(),
             status: store.fabric_status(&fabric.name)?,
             desired: store.desired_counts(&fabric.name)?,
             live: store.live(&fabric.name)?.len(),

@@ -140,7 +140,8 @@ pub(super) fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
 #[derive(Serialize)]
 pub(super) struct FabricSummary<'a> {
     pub(super) name: &'a str,
-    pub(super) namespace: &'a str,
+    /// The managed namespaces, comma-separated.
+    pub(super) namespace: String,
     #[serde(serialize_with = "status_as_json")]
     pub(super) status: FabricStatus,
     pub(super) desired: std::collections::BTreeMap<String, usize>,
@@ -165,7 +166,7 @@ pub(super) fn print_status(summaries: &[FabricSummary], json: bool) -> Result<()
     };
     for summary in summaries {
         let s = &summary.status;
-        println!("{}  (namespace {})", summary.name, summary.namespace);
+        println!("{}  (namespace(s) {})", summary.name, summary.namespace);
         let error = |e: &Option<String>| {
             e.as_ref()
                 .map(|e| format!("  error: {e}"))

@@ -7,6 +7,7 @@
 mod raw;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -59,10 +60,61 @@ pub struct WatchConfig {
     pub critical_drift_threshold: Option<usize>,
 }
 
+/// The namespaces a fabric spans, and where a document without `metadata.namespace` goes.
+/// Nothing outside `managed` is read, written or pruned: every watch, list, apply and RBAC
+/// probe is made per (kind, namespace) over this set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespaces {
+    /// Where a document without a namespace goes, unless `by_kind` says otherwise.
+    pub default: String,
+    /// Every namespace the fabric manages, sorted, without repeats; holds `default` and every
+    /// `by_kind` value.
+    pub managed: Vec<String>,
+    /// `kind_namespaces`: per kind (registry spelling), where its documents without a
+    /// namespace go.
+    pub by_kind: BTreeMap<&'static str, String>,
+}
+
+impl Namespaces {
+    /// A fabric in one namespace (the usual Hedgehog fabric, all in `default`).
+    pub fn single(namespace: &str) -> Namespaces {
+        Namespaces {
+            default: namespace.to_string(),
+            managed: vec![namespace.to_string()],
+            by_kind: BTreeMap::new(),
+        }
+    }
+
+    /// Where a document of `kind` without `metadata.namespace` goes.
+    pub fn for_kind(&self, kind: &str) -> &str {
+        self.by_kind.get(kind).unwrap_or(&self.default)
+    }
+
+    pub fn manages(&self, namespace: &str) -> bool {
+        self.managed.iter().any(|managed| managed == namespace)
+    }
+
+    /// `"default"` or `"default", "fab"`: how messages name the managed set.
+    pub fn describe(&self) -> String {
+        self.managed
+            .iter()
+            .map(|ns| format!("{ns:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Namespaces {
+    /// `default` or `default,fab`: how one-line summaries name the managed set.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.managed.join(","))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FabricConfig {
     pub name: String,
-    pub namespace: String,
+    pub namespaces: Namespaces,
     pub kubernetes: KubernetesConfig,
     pub git: GitConfig,
     pub watch: WatchConfig,

@@ -40,6 +40,9 @@ pub(super) enum RawKeys {
 pub(super) struct RawFabric {
     pub(super) name: Option<String>,
     pub(super) namespace: Option<String>,
+    pub(super) namespaces: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) kind_namespaces: BTreeMap<String, String>,
     pub(super) kubernetes: Option<RawKubernetes>,
     pub(super) git: Option<RawGit>,
     #[serde(default)]

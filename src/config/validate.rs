@@ -2,13 +2,13 @@
 //! every problem with its fabric and key, so one run of `hhdash check` reports them all; paths
 //! are taken relative to the configuration file, and no setting falls back to another fabric's.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use super::raw::{RawConfig, RawGit, RawKeys, RawKubernetes, RawUi, RawWatch};
 use super::{
     CaSource, Config, ConfigError, DEFAULT_POLL_SECS, FabricConfig, GitConfig, KubernetesConfig,
-    Problem, TokenSource, UiConfig, WatchConfig,
+    Namespaces, Problem, TokenSource, UiConfig, WatchConfig,
 };
 use crate::kinds;
 
@@ -57,20 +57,18 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
             }
             Some(name) => Some(name.to_string()),
         };
-        let namespace = fabric.namespace.unwrap_or_else(|| "default".to_string());
-        if !is_dns_label(&namespace, false) {
-            validator.problem(
-                "namespace",
-                format!("{namespace:?} is not a valid Kubernetes namespace"),
-            );
-        }
+        let namespaces = validator.namespaces(
+            fabric.namespace,
+            fabric.namespaces,
+            fabric.kind_namespaces,
+        );
         let kubernetes = validator.kubernetes(fabric.kubernetes);
         let git = validator.git(fabric.git);
         let watch = validator.watch(fabric.watch);
         if let (Some(name), Some(kubernetes), Some(git)) = (name, kubernetes, git) {
             fabrics.push(FabricConfig {
                 name,
-                namespace,
+                namespaces,
                 kubernetes,
                 git,
                 watch,
@@ -408,6 +406,103 @@ impl Validator<'_> {
             valid = false;
         }
         valid.then_some(limits)
+    }
+
+    /// `namespace`, `namespaces` and `kind_namespaces` into the fabric's [`Namespaces`]. With
+    /// neither `namespace` nor `namespaces`, the fabric is `default` alone (where Hedgehog
+    /// keeps every kind today).
+    fn namespaces(
+        &mut self,
+        namespace: Option<String>,
+        namespaces: Option<Vec<String>>,
+        kind_namespaces: BTreeMap<String, String>,
+    ) -> Namespaces {
+        let valid = |ns: &String| is_dns_label(ns, false);
+        let mut managed: Vec<String> = Vec::new();
+        match &namespaces {
+            Some(list) if list.is_empty() => {
+                self.problem("namespaces", "is empty; list at least one namespace")
+            }
+            Some(list) => {
+                for ns in list {
+                    if !valid(ns) {
+                        self.problem(
+                            "namespaces",
+                            format!("{ns:?} is not a valid Kubernetes namespace"),
+                        );
+                    } else if managed.contains(ns) {
+                        self.problem("namespaces", format!("{ns:?} is listed twice"));
+                    } else {
+                        managed.push(ns.clone());
+                    }
+                }
+            }
+            None => {}
+        }
+        let default = match (namespace, &namespaces) {
+            (Some(ns), _) if !valid(&ns) => {
+                self.problem(
+                    "namespace",
+                    format!("{ns:?} is not a valid Kubernetes namespace"),
+                );
+                ns
+            }
+            (Some(ns), Some(_)) if !managed.contains(&ns) => {
+                self.problem(
+                    "namespace",
+                    format!(
+                        "{ns:?} is not in namespaces; add it there, or drop namespace to use \
+                         the first of namespaces"
+                    ),
+                );
+                ns
+            }
+            (Some(ns), _) => ns,
+            (None, Some(_)) => managed.first().cloned().unwrap_or_default(),
+            (None, None) => "default".to_string(),
+        };
+        if namespaces.is_none() {
+            managed.push(default.clone());
+        }
+        let mut by_kind = BTreeMap::new();
+        for (kind, ns) in kind_namespaces {
+            let key = format!("kind_namespaces.{kind}");
+            match kinds::lookup(&kind) {
+                Some(info) if info.writable() => {
+                    if !managed.contains(&ns) {
+                        self.problem(
+                            &key,
+                            format!(
+                                "{ns:?} is not a namespace this fabric manages; add it to \
+                                 namespaces"
+                            ),
+                        );
+                    } else if by_kind.insert(info.kind, ns).is_some() {
+                        self.problem(&key, format!("{} is given twice", info.kind));
+                    }
+                }
+                Some(info) => self.problem(
+                    &key,
+                    format!(
+                        "{} is owned by the Hedgehog controller and never comes from Git",
+                        info.kind
+                    ),
+                ),
+                None => {
+                    let known: Vec<&str> = kinds::desired_kinds().map(|k| k.kind).collect();
+                    self.problem(
+                        &key,
+                        format!("unknown kind; known: {}", known.join(", ")),
+                    )
+                }
+            }
+        }
+        managed.sort();
+        Namespaces {
+            default,
+            managed,
+            by_kind,
+        }
     }
 
     fn watch(&mut self, raw: RawWatch) -> WatchConfig {

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{DesiredObject, DesiredSet, SkipReason, Skipped, Source};
 use crate::bounded_yaml::{self, YamlError};
+use crate::config::Namespaces;
 use crate::kinds::{self, KindInfo, ObjectKey};
 
 /// One YAML document cut out of a file, with the file line it starts on.
@@ -84,7 +85,7 @@ fn is_valid_name(name: &str) -> bool {
 /// Checks one parsed document against the registry and fabric; returns the object or why not.
 fn validate(
     mut object: Value,
-    fabric_namespace: &str,
+    namespaces: &Namespaces,
 ) -> Result<(ObjectKey, Value, &'static KindInfo), SkipReason> {
     let (Some(api_version), Some(kind)) = (
         object.get("apiVersion").and_then(Value::as_str),
@@ -93,6 +94,14 @@ fn validate(
         return Err(SkipReason::NotAnObject);
     };
     let (api_version, kind) = (api_version.to_string(), kind.to_string());
+    if let Some(renamed) = kinds::renamed(&api_version, &kind) {
+        return Err(SkipReason::RenamedKind {
+            kind,
+            api_version,
+            now: renamed.now.to_string(),
+            also: renamed.also.to_string(),
+        });
+    }
     let info = match kinds::by_kind(&kind) {
         Some(info) if info.api_version() == api_version => info,
         Some(info) if kinds::is_hedgehog_group(&api_version) => {
@@ -125,23 +134,25 @@ fn validate(
         }
         None => return Err(SkipReason::MissingName { kind }),
     };
-    match metadata.get("namespace").and_then(Value::as_str) {
+    let namespace = match metadata.get("namespace").and_then(Value::as_str) {
         None | Some("") => {
-            metadata.insert("namespace".into(), Value::from(fabric_namespace));
+            let namespace = namespaces.for_kind(info.kind).to_string();
+            metadata.insert("namespace".into(), Value::from(namespace.as_str()));
+            namespace
         }
-        Some(namespace) if namespace != fabric_namespace => {
+        Some(namespace) if !namespaces.manages(namespace) => {
             return Err(SkipReason::ForeignNamespace {
                 kind,
                 name,
                 namespace: namespace.to_string(),
-                fabric_namespace: fabric_namespace.to_string(),
+                fabric_namespace: namespaces.describe(),
             });
         }
-        Some(_) => {}
-    }
+        Some(namespace) => namespace.to_string(),
+    };
     let key = ObjectKey {
         kind,
-        namespace: fabric_namespace.to_string(),
+        namespace,
         name,
     };
     Ok((key, object, info))
@@ -153,7 +164,7 @@ pub fn parse_file(
     set: &mut DesiredSet,
     file: &str,
     bytes: &[u8],
-    fabric_namespace: &str,
+    namespaces: &Namespaces,
     commit: &str,
 ) {
     let text = match std::str::from_utf8(bytes) {
@@ -225,7 +236,7 @@ pub fn parse_file(
             }
         };
         let claims = claimed_identity(&parsed);
-        match validate(parsed, fabric_namespace) {
+        match validate(parsed, namespaces) {
             Ok((key, object, _info)) => set.objects.push(DesiredObject {
                 key,
                 object,
@@ -279,7 +290,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> DesiredSet {
-        parse_files([("f.yaml", text.as_bytes())], "default", "abc")
+        parse_files([("f.yaml", text.as_bytes())], &Namespaces::single("default"), "abc")
     }
 
     #[test]
@@ -317,7 +328,7 @@ mod tests {
                  apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata:\n  name: s2\n  namespace: other\n"
                     .as_bytes(),
             )],
-            "fab-a",
+            &Namespaces::single("fab-a"),
             "c1",
         );
         assert_eq!(set.objects.len(), 1);
@@ -326,6 +337,46 @@ mod tests {
             set.skipped[0].reason,
             SkipReason::ForeignNamespace { .. }
         ));
+    }
+
+    #[test]
+    fn a_fabric_spanning_namespaces_places_each_kind_and_refuses_the_rest() {
+        let namespaces = Namespaces {
+            default: "default".into(),
+            managed: vec!["default".into(), "fab".into()],
+            by_kind: [("Gateway", "fab".to_string())].into(),
+        };
+        let text = "apiVersion: gateway.githedgehog.com/v1alpha1\nkind: Gateway\nmetadata:\n  name: gw-1\n---\n\
+             apiVersion: gateway.githedgehog.com/v1alpha1\nkind: GatewayPeering\nmetadata:\n  name: p1\n---\n\
+             apiVersion: gateway.githedgehog.com/v1alpha1\nkind: GatewayPeering\nmetadata:\n  name: p2\n  namespace: fab\n---\n\
+             apiVersion: gateway.githedgehog.com/v1alpha1\nkind: GatewayPeering\nmetadata:\n  name: p3\n  namespace: kube-system\n";
+        let set = parse_files([("f.yaml", text.as_bytes())], &namespaces, "c1");
+        let placed: Vec<String> = set.objects.iter().map(|o| o.key.to_string()).collect();
+        assert_eq!(
+            placed,
+            ["Gateway/fab/gw-1", "GatewayPeering/default/p1", "GatewayPeering/fab/p2"]
+        );
+        assert_eq!(set.objects[0].object["metadata"]["namespace"], "fab");
+        assert_eq!(set.skipped.len(), 1);
+        let message = set.skipped[0].reason.to_string();
+        assert!(
+            message.contains("\"kube-system\"") && message.contains("\"default\", \"fab\""),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_old_peering_kind_is_an_error_that_names_gateway_peering() {
+        let text = "apiVersion: gateway.githedgehog.com/v1alpha1\nkind: Peering\nmetadata:\n  name: vpc-1--vpc-2\n\
+                    spec:\n  peering:\n    vpc-1: {}\n    vpc-2: {}\n";
+        let set = parse_files([("old.yaml", text.as_bytes())], &Namespaces::single("default"), "c1");
+        assert!(set.objects.is_empty());
+        let skipped = &set.skipped[0];
+        assert!(skipped.reason.is_error());
+        assert_eq!((skipped.file.as_str(), skipped.line), ("old.yaml", 1));
+        let message = skipped.reason.to_string();
+        assert!(message.contains("kind: GatewayPeering"), "{message}");
+        assert!(message.contains("nat.masquerade"), "{message}");
     }
 
     #[test]

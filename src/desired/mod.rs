@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::Namespaces;
 use crate::kinds::{self, ObjectKey};
 
 mod file;
@@ -77,7 +78,7 @@ const PARALLEL_PARSE_BYTES: usize = 512 * 1024;
 /// Parses every file of a commit into the desired set and finds duplicates across files.
 pub fn parse_files<'a>(
     files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    fabric_namespace: &str,
+    namespaces: &Namespaces,
     commit: &str,
 ) -> DesiredSet {
     let files: Vec<(&str, &[u8])> = files.into_iter().collect();
@@ -95,7 +96,7 @@ pub fn parse_files<'a>(
                     scope.spawn(move || {
                         let mut set = DesiredSet::default();
                         for (path, bytes) in part {
-                            parse_file(&mut set, path, bytes, fabric_namespace, commit);
+                            parse_file(&mut set, path, bytes, namespaces, commit);
                         }
                         set
                     })
@@ -112,7 +113,7 @@ pub fn parse_files<'a>(
         }
     } else {
         for (path, bytes) in files {
-            parse_file(&mut set, path, bytes, fabric_namespace, commit);
+            parse_file(&mut set, path, bytes, namespaces, commit);
         }
     }
     let mut seen: HashMap<&ObjectKey, &Source> = HashMap::with_capacity(set.objects.len());
@@ -155,7 +156,7 @@ mod tests {
         let doc = "apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: v\n";
         let set = parse_files(
             [("a.yaml", doc.as_bytes()), ("dir/b.yaml", doc.as_bytes())],
-            "default",
+            &Namespaces::single("default"),
             "c",
         );
         assert_eq!(set.duplicates.len(), 1);
@@ -186,12 +187,12 @@ mod tests {
         assert!(with_copy.iter().map(|(_, t)| t.len()).sum::<usize>() >= PARALLEL_PARSE_BYTES);
         let parallel = parse_files(
             with_copy.iter().map(|(p, t)| (p.as_str(), t.as_bytes())),
-            "default",
+            &Namespaces::single("default"),
             "c",
         );
         let mut serial = DesiredSet::default();
         for (path, text) in &with_copy {
-            parse_file(&mut serial, path, text.as_bytes(), "default", "c");
+            parse_file(&mut serial, path, text.as_bytes(), &Namespaces::single("default"), "c");
         }
         assert_eq!(parallel.objects, serial.objects);
         assert_eq!(parallel.skipped, serial.skipped);

@@ -40,7 +40,15 @@ pub enum SkipReason {
         kind: String,
         name: String,
     },
-    /// The document names a namespace other than the fabric's.
+    /// A kind Hedgehog renamed (`Peering` → `GatewayPeering`); today's fabrics do not serve it.
+    RenamedKind {
+        kind: String,
+        api_version: String,
+        now: String,
+        also: String,
+    },
+    /// The document names a namespace the fabric does not manage (`fabric_namespace` lists
+    /// the ones it does).
     ForeignNamespace {
         kind: String,
         name: String,
@@ -77,6 +85,7 @@ impl SkipReason {
             SkipReason::Syntax { .. }
                 | SkipReason::MissingName { .. }
                 | SkipReason::InvalidName { .. }
+                | SkipReason::RenamedKind { .. }
                 | SkipReason::FileTooLarge { .. }
                 | SkipReason::DocumentTooLarge { .. }
                 | SkipReason::TooDeep { .. }
@@ -109,6 +118,17 @@ impl fmt::Display for SkipReason {
                     "{kind} is owned by the Hedgehog controller; hhdash only reads it"
                 )
             }
+            SkipReason::RenamedKind {
+                kind,
+                api_version,
+                now,
+                also,
+            } => write!(
+                f,
+                "{kind} ({api_version}) is the old name of {now}, which Hedgehog fabrics serve \
+                 today; hhdash does not apply it: change `kind: {kind}` to `kind: {now}`, and \
+                 {also}"
+            ),
             SkipReason::MissingName { kind } => write!(f, "{kind} has no metadata.name"),
             SkipReason::InvalidName { kind, name } => write!(
                 f,
@@ -121,7 +141,8 @@ impl fmt::Display for SkipReason {
                 fabric_namespace,
             } => write!(
                 f,
-                "{kind} {name} is in namespace {namespace:?}, but this fabric manages {fabric_namespace:?}"
+                "{kind} {name} is in namespace {namespace:?}, but this fabric manages {fabric_namespace} \
+                 only: add the namespace to the fabric's namespaces, or move the document"
             ),
             SkipReason::FileTooLarge { bytes, limit } => write!(
                 f,

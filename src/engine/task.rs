@@ -136,7 +136,7 @@ impl Engine {
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let engine = Engine {
             index: DriftIndex::new(fabric.watch.critical_drift_threshold),
-            live: LiveState::new(&fabric.namespace),
+            live: LiveState::new(&fabric.namespaces.default),
             watch_wanted: fabric.watch.enabled,
             fabric,
             ctx,
