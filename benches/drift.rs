@@ -182,7 +182,7 @@ fn full_index(fabric: &Fabric) -> DriftIndex {
     let mut index = DriftIndex::new(Some(1_000));
     index.set_desired_all(fabric.desired.clone());
     for (kind, objects) in &fabric.live_by_kind {
-        index.replace_live_kind(kind, objects.clone());
+        index.replace_live_kind(kind, "default", objects.clone());
     }
     index
 }
@@ -210,7 +210,7 @@ fn bench_drift(c: &mut Criterion) {
                 let mut index = DriftIndex::new(Some(1_000));
                 index.set_desired_all(desired);
                 for (kind, objects) in live_by_kind {
-                    index.replace_live_kind(&kind, objects);
+                    index.replace_live_kind(&kind, "default", objects);
                 }
                 index
             },

@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use crate::cluster::{ClusterError, FabricClient};
+use crate::config::Namespaces;
 use crate::desired::DesiredObject;
 use crate::kinds::{self, ObjectKey};
 use crate::status::{KubernetesState, ResourceStatus, Timestamp};
@@ -202,13 +203,14 @@ pub enum Origin {
 /// server's answer differs from the live object in (None when it is not known).
 pub fn log_entry(
     key: &ObjectKey,
+    namespaces: &Namespaces,
     result: &Result<Value, ClusterError>,
     options: Options,
     origin: Origin,
     would_change: Option<usize>,
     now: Timestamp,
 ) -> LogEntry {
-    let object = Some(key.kind_name());
+    let object = Some(namespaces.object_name(key));
     let (what, message) = match result {
         Err(error) => (LogKind::Error, error.to_string()),
         Ok(_) if options.dry_run => (
@@ -346,8 +348,9 @@ mod tests {
     #[test]
     fn log_lines_say_what_happened_and_who_asked() {
         let k = key("VPC", "vpc-1");
+        let single = Namespaces::single("default");
         let ok = Ok(json!({}));
-        let applied = log_entry(&k, &ok, Options::default(), Origin::Cli, None, 1);
+        let applied = log_entry(&k, &single, &ok, Options::default(), Origin::Cli, None, 1);
         assert_eq!(applied.what, LogKind::Apply);
         assert_eq!(applied.object.as_deref(), Some("VPC/vpc-1"));
         assert!(applied.message.contains("from the CLI"));
@@ -355,9 +358,9 @@ mod tests {
             dry_run: true,
             ..Default::default()
         };
-        let none = log_entry(&k, &ok, dry, Origin::Dashboard, Some(0), 1);
+        let none = log_entry(&k, &single, &ok, dry, Origin::Dashboard, Some(0), 1);
         assert_eq!(none.message, "dry run: no change");
-        let some = log_entry(&k, &ok, dry, Origin::Dashboard, Some(3), 1);
+        let some = log_entry(&k, &single, &ok, dry, Origin::Dashboard, Some(3), 1);
         assert_eq!(some.message, "dry run: would change 3 field(s)");
         assert_eq!(
             summary(Options::default(), 2, 1, 4),

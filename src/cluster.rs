@@ -4,6 +4,11 @@
 //! objects, and turns every failure into a `ClusterError` a human can act on. It keeps no
 //! state between calls; the engine owns the loops.
 //!
+//! A fabric may span several namespaces (`config::Namespaces`): every list, apply, delete and
+//! RBAC probe is made per (kind, namespace) over the managed ones, an object goes to its own
+//! key's namespace, and a request for any other namespace is refused (`Unmanaged`) before it
+//! leaves hhdash.
+//!
 //! A server that accepts connections but never answers (frozen, behind a dropped VPN or a hung
 //! load balancer) must cost a bounded wait, never a hang: every one-shot request (version,
 //! list, apply, delete, access review) runs on a client whose connect (TCP and TLS) and reads
@@ -13,6 +18,7 @@
 
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
@@ -22,7 +28,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde_json::Value;
 
-use crate::config::{CaSource, FabricConfig};
+use crate::config::{CaSource, FabricConfig, Namespaces};
 use crate::kinds::{self, KindInfo, ObjectKey};
 use crate::secret::Secret;
 
@@ -108,6 +114,15 @@ pub enum ClusterError {
         what: String,
         detail: String,
     },
+    #[error(
+        "fabric {fabric}: {object}: namespace {namespace:?} is not one this fabric manages ({managed}); nothing outside them is written: add it to the fabric's namespaces, or move the object"
+    )]
+    Unmanaged {
+        fabric: String,
+        object: String,
+        namespace: String,
+        managed: String,
+    },
     #[error("fabric {fabric}: {what}: {detail}")]
     Other {
         fabric: String,
@@ -143,7 +158,9 @@ impl ClusterError {
 #[derive(Clone)]
 pub struct FabricClient {
     pub fabric: String,
-    pub namespace: String,
+    /// Every read, watch, write and RBAC probe is made per (kind, namespace) over
+    /// `namespaces.managed`, and never outside it.
+    pub namespaces: Namespaces,
     pub server: String,
     /// For one-shot requests: short connect and read timeouts.
     client: kube::Client,
@@ -236,7 +253,7 @@ impl FabricClient {
         watch_config.reset_reader_on_write = false;
         Ok(FabricClient {
             fabric: fabric.name.clone(),
-            namespace: fabric.namespaces.default.clone(),
+            namespaces: fabric.namespaces.clone(),
             server: fabric.kubernetes.server.clone(),
             client: build(config)?,
             watch_client: build(watch_config)?,
@@ -245,18 +262,15 @@ impl FabricClient {
         })
     }
 
-    /// For one-shot requests on a kind (short timeouts).
-    pub fn api(&self, info: &KindInfo) -> Api<DynamicObject> {
-        Api::namespaced_with(self.client.clone(), &self.namespace, &api_resource(info))
+    /// For one-shot requests on a kind in one of the fabric's namespaces (short timeouts).
+    pub fn api(&self, info: &KindInfo, namespace: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), namespace, &api_resource(info))
     }
 
-    /// For watching a kind: the long read timeout a quiet watch needs.
-    pub fn watch_api(&self, info: &KindInfo) -> Api<DynamicObject> {
-        Api::namespaced_with(
-            self.watch_client.clone(),
-            &self.namespace,
-            &api_resource(info),
-        )
+    /// For watching a kind in one of the fabric's namespaces: the long read timeout a quiet
+    /// watch needs.
+    pub fn watch_api(&self, info: &KindInfo, namespace: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.watch_client.clone(), namespace, &api_resource(info))
     }
 
     /// One cheap request (GET /version, which every authenticated client may read) that must
@@ -265,7 +279,7 @@ impl FabricClient {
     pub async fn probe(&self, within: Duration) -> Result<(), ClusterError> {
         match tokio::time::timeout(within, self.client.apiserver_version()).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(self.classify(error, "get", "/version")),
+            Ok(Err(error)) => Err(self.classify(error, "get", "/version", self.cluster_scope())),
             Err(_) => Err(ClusterError::NoAnswer {
                 fabric: self.fabric.clone(),
                 server: self.server.clone(),
@@ -275,14 +289,27 @@ impl FabricClient {
         }
     }
 
-    /// Turns a kube error into one that says what failed and what to do.
-    pub fn classify(&self, error: kube::Error, verb: &str, resource: &str) -> ClusterError {
+    /// What a request without a namespace (version, access reviews) names as its namespace
+    /// should the server forbid it: the fabric's default.
+    fn cluster_scope(&self) -> &str {
+        &self.namespaces.default
+    }
+
+    /// Turns a kube error into one that says what failed and what to do; `namespace` is the
+    /// one the request was made in.
+    pub fn classify(
+        &self,
+        error: kube::Error,
+        verb: &str,
+        resource: &str,
+        namespace: &str,
+    ) -> ClusterError {
         classify(
             error,
             &Context {
                 fabric: &self.fabric,
                 server: &self.server,
-                namespace: &self.namespace,
+                namespace,
                 ca: &self.ca_description,
                 token: &self.token_description,
                 verb,
@@ -291,15 +318,15 @@ impl FabricClient {
         )
     }
 
-    /// Server version, then the permissions hhdash needs in its namespace (not cluster-wide),
-    /// then that the Hedgehog CRDs are served.
+    /// Server version, then the permissions hhdash needs in each of its namespaces (not
+    /// cluster-wide), then that the Hedgehog CRDs are served.
     /// `needs_write`: warn when the token cannot apply.
     pub async fn check(&self, needs_write: bool) -> Result<ConnectionReport, ClusterError> {
         let version = self
             .client
             .apiserver_version()
             .await
-            .map_err(|e| self.classify(e, "get", "/version"))?;
+            .map_err(|e| self.classify(e, "get", "/version", self.cluster_scope()))?;
         let mut warnings = Vec::new();
         if self.ca_description.starts_with("no CA") {
             warnings.push(format!(
@@ -307,19 +334,25 @@ impl FabricClient {
                 self.fabric
             ));
         }
-        // A list of each kind proves the CRD is served and the token may read it.
+        // A list of each kind in each namespace proves the CRD is served and the token may
+        // read it there. A missing CRD is missing in every namespace: named once.
+        let lists =
+            self.per_kind_and_namespace(kinds::KINDS.iter(), |info, namespace| async move {
+                self.api(info, namespace)
+                    .list_metadata(&ListParams::default().limit(1))
+                    .await
+                    .map(|_| ())
+            });
         let mut missing = Vec::new();
-        for info in kinds::KINDS {
-            match self
-                .api(info)
-                .list_metadata(&ListParams::default().limit(1))
-                .await
-            {
-                Ok(_) => {}
+        for (info, namespace, result) in lists.await {
+            match result {
+                Ok(()) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {
-                    missing.push(info.kind.to_string())
+                    if !missing.contains(&info.kind.to_string()) {
+                        missing.push(info.kind.to_string())
+                    }
                 }
-                Err(error) => return Err(self.classify(error, "list", info.plural)),
+                Err(error) => return Err(self.classify(error, "list", info.plural, namespace)),
             }
         }
         if !missing.is_empty() {
@@ -329,24 +362,37 @@ impl FabricClient {
                 kinds: missing,
             });
         }
-        for info in kinds::KINDS {
-            self.access_review(info, "watch").await?;
+        let watches = self.per_kind_and_namespace(kinds::KINDS.iter(), |info, namespace| {
+            self.access_review(info, namespace, "watch")
+        });
+        for (_, _, result) in watches.await {
+            result?;
         }
         // Writes are probed, not required: a read-only token still monitors; apply will say why
         // it cannot write.
+        let patches = self.per_kind_and_namespace(kinds::desired_kinds(), |info, namespace| {
+            self.access_review(info, namespace, "patch")
+        });
         let mut can_write = true;
-        for info in kinds::desired_kinds() {
-            if let Err(ClusterError::Forbidden { verb, resource, .. }) =
-                self.access_review(info, "patch").await
-            {
-                can_write = false;
-                if needs_write {
-                    warnings.push(format!(
-                        "fabric {}: the token may not {verb} {resource} in {}: read-only, apply will be refused",
-                        self.fabric, self.namespace
-                    ));
+        for (_, _, result) in patches.await {
+            match result {
+                Ok(()) => {}
+                Err(ClusterError::Forbidden {
+                    verb,
+                    resource,
+                    namespace,
+                    ..
+                }) => {
+                    can_write = false;
+                    if needs_write {
+                        warnings.push(format!(
+                            "fabric {}: the token may not {verb} {resource} in namespace {namespace}: read-only, apply will be refused",
+                            self.fabric
+                        ));
+                    }
+                    break;
                 }
-                break;
+                Err(other) => return Err(other),
             }
         }
         Ok(ConnectionReport {
@@ -356,12 +402,53 @@ impl FabricClient {
         })
     }
 
-    /// Asks the server whether this token may `verb` the kind in the fabric's namespace.
-    async fn access_review(&self, info: &KindInfo, verb: &str) -> Result<(), ClusterError> {
+    /// Runs `request` for each of `kinds` in each managed namespace, a few at a time, and
+    /// returns the outcomes in that order (namespace by namespace, kind by kind), so the first
+    /// failure reported is always the same one.
+    async fn per_kind_and_namespace<'a, T, F, Fut>(
+        &'a self,
+        kinds: impl Iterator<Item = &'static KindInfo>,
+        request: F,
+    ) -> Vec<(&'static KindInfo, &'a str, T)>
+    where
+        F: Fn(&'static KindInfo, &'a str) -> Fut,
+        Fut: std::future::Future<Output = T> + 'a,
+    {
+        /// Requests in flight at once: fast on a remote server, gentle on a small one.
+        const IN_FLIGHT: usize = 8;
+        let kinds: Vec<&'static KindInfo> = kinds.collect();
+        let pairs: Vec<(&'static KindInfo, &'a str)> = self
+            .namespaces
+            .managed
+            .iter()
+            .flat_map(|namespace| kinds.iter().map(move |info| (*info, namespace.as_str())))
+            .collect();
+        // Made up front (a future does nothing until polled), so no closure is held across
+        // an await of the caller's (spawned) future.
+        let pending: Vec<_> = pairs
+            .into_iter()
+            .map(|(info, namespace)| {
+                let answer = request(info, namespace);
+                async move { (info, namespace, answer.await) }
+            })
+            .collect();
+        futures::stream::iter(pending)
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await
+    }
+
+    /// Asks the server whether this token may `verb` the kind in `namespace`.
+    async fn access_review(
+        &self,
+        info: &KindInfo,
+        namespace: &str,
+        verb: &str,
+    ) -> Result<(), ClusterError> {
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes {
-                    namespace: Some(self.namespace.clone()),
+                    namespace: Some(namespace.to_string()),
                     verb: Some(verb.to_string()),
                     group: Some(info.group.to_string()),
                     resource: Some(info.plural.to_string()),
@@ -375,7 +462,7 @@ impl FabricClient {
         let result = reviews
             .create(&PostParams::default(), &review)
             .await
-            .map_err(|e| self.classify(e, "create", "selfsubjectaccessreviews"))?;
+            .map_err(|e| self.classify(e, "create", "selfsubjectaccessreviews", namespace))?;
         if result.status.is_some_and(|s| s.allowed) {
             Ok(())
         } else {
@@ -383,19 +470,33 @@ impl FabricClient {
                 fabric: self.fabric.clone(),
                 verb: verb.to_string(),
                 resource: format!("{}.{}", info.plural, info.group),
-                namespace: self.namespace.clone(),
+                namespace: namespace.to_string(),
                 detail: String::new(),
             })
         }
     }
 
-    /// Every object of a kind in the fabric's namespace, managed fields stripped.
+    /// Every object of a kind in every namespace the fabric manages (and nowhere else),
+    /// namespace by namespace, managed fields stripped.
     pub async fn list(&self, info: &KindInfo) -> Result<Vec<(ObjectKey, Value)>, ClusterError> {
+        futures::stream::iter(&self.namespaces.managed)
+            .then(|namespace| self.list_in(info, namespace))
+            .try_concat()
+            .await
+    }
+
+    /// Every object of a kind in one of the fabric's namespaces, managed fields stripped.
+    pub async fn list_in(
+        &self,
+        info: &KindInfo,
+        namespace: &str,
+    ) -> Result<Vec<(ObjectKey, Value)>, ClusterError> {
+        self.check_managed(namespace, || format!("{} in {namespace}", info.plural))?;
         let list = self
-            .api(info)
+            .api(info, namespace)
             .list(&ListParams::default())
             .await
-            .map_err(|e| self.classify(e, "list", info.plural))?;
+            .map_err(|e| self.classify(e, "list", info.plural, namespace))?;
         Ok(list
             .items
             .into_iter()
@@ -403,8 +504,28 @@ impl FabricClient {
             .collect())
     }
 
-    /// Server-side apply of one Git object; returns the object as the server has it (or would,
-    /// with `dry_run`).
+    /// Defence in depth for the rule that nothing outside the fabric's namespaces is read or
+    /// written: callers only ever pass managed namespaces; a bug that did not is refused here.
+    fn check_managed(
+        &self,
+        namespace: &str,
+        object: impl FnOnce() -> String,
+    ) -> Result<(), ClusterError> {
+        if self.namespaces.manages(namespace) {
+            Ok(())
+        } else {
+            Err(ClusterError::Unmanaged {
+                fabric: self.fabric.clone(),
+                object: object(),
+                namespace: namespace.to_string(),
+                managed: self.namespaces.describe(),
+            })
+        }
+    }
+
+    /// Server-side apply of one Git object into its own namespace (`key.namespace`, which must
+    /// be one the fabric manages); returns the object as the server has it (or would, with
+    /// `dry_run`).
     pub async fn apply(
         &self,
         info: &KindInfo,
@@ -413,11 +534,12 @@ impl FabricClient {
         dry_run: bool,
         force: bool,
     ) -> Result<Value, ClusterError> {
+        self.check_managed(&key.namespace, || key.to_string())?;
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.dry_run = dry_run;
         params.force = force;
         let applied = self
-            .api(info)
+            .api(info, &key.namespace)
             .patch(&key.name, &params, &Patch::Apply(object))
             .await
             .map_err(|e| self.classify_object(e, "patch", info, key))?;
@@ -426,7 +548,8 @@ impl FabricClient {
         Ok(value)
     }
 
-    /// Deletes an object (prune); only ever called for orphans the operator confirmed.
+    /// Deletes an object (prune) in its own namespace, which must be one the fabric manages;
+    /// only ever called for orphans the operator confirmed.
     /// `expected`: (uid, resourceVersion) the object must still have, or the server refuses
     /// (409) — an object re-created or changed since it was judged an orphan stays.
     pub async fn delete(
@@ -436,6 +559,7 @@ impl FabricClient {
         expected: Option<&(String, String)>,
         dry_run: bool,
     ) -> Result<(), ClusterError> {
+        self.check_managed(&key.namespace, || key.to_string())?;
         let params = kube::api::DeleteParams {
             dry_run,
             preconditions: expected.map(|(uid, version)| kube::api::Preconditions {
@@ -444,11 +568,17 @@ impl FabricClient {
             }),
             ..Default::default()
         };
-        self.api(info)
+        self.api(info, &key.namespace)
             .delete(&key.name, &params)
             .await
             .map_err(|e| self.classify_object(e, "delete", info, key))?;
         Ok(())
+    }
+
+    /// How messages name an object: `Kind/name` in a fabric of one namespace, where that is
+    /// unambiguous; `Kind/namespace/name` once the fabric spans several.
+    pub fn object_name(&self, key: &ObjectKey) -> String {
+        self.namespaces.object_name(key)
     }
 
     fn classify_object(
@@ -458,7 +588,7 @@ impl FabricClient {
         info: &KindInfo,
         key: &ObjectKey,
     ) -> ClusterError {
-        let object = key.kind_name();
+        let object = self.object_name(key);
         match error {
             kube::Error::Api(status) if status.code == 409 => ClusterError::Conflict {
                 fabric: self.fabric.clone(),
@@ -474,7 +604,7 @@ impl FabricClient {
                     message: status.message,
                 }
             }
-            other => self.classify(other, verb, info.plural),
+            other => self.classify(other, verb, info.plural, &key.namespace),
         }
     }
 
@@ -651,5 +781,75 @@ fn classify(error: kube::Error, cx: &Context) -> ClusterError {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// A fabric over `default` and `fab` whose server nothing listens on: a request that left
+    /// hhdash would fail as Unreachable, not as Unmanaged.
+    fn client() -> FabricClient {
+        let text = "[[fabric]]\nname = \"east\"\nnamespaces = [\"default\", \"fab\"]\n[fabric.kubernetes]\nserver = \"https://127.0.0.1:9\"\ntoken_env = \"EAST_TOKEN\"\ninsecure_skip_tls_verify = true\n[fabric.git]\nurl = \"/srv/git/fabrics\"\nbranch = \"main\"\ndirectory = \"east\"\n";
+        let fabric = Config::parse(text, std::path::Path::new("/tmp/config.toml"))
+            .unwrap()
+            .fabrics
+            .remove(0);
+        FabricClient::new(&fabric, &Secret::new("token")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn nothing_outside_the_managed_namespaces_is_read_written_or_deleted() {
+        let client = client();
+        let info = kinds::by_kind("GatewayPeering").unwrap();
+        let key = ObjectKey {
+            kind: info.kind.into(),
+            namespace: "kube-system".into(),
+            name: "p".into(),
+        };
+        let object = serde_json::json!({});
+        let unmanaged = |error: ClusterError| {
+            let text = error.to_string();
+            assert!(matches!(error, ClusterError::Unmanaged { .. }), "{text}");
+            assert!(text.contains("\"kube-system\""), "{text}");
+            assert!(text.contains("\"default\", \"fab\""), "{text}");
+        };
+        unmanaged(
+            client
+                .apply(info, &key, &object, true, false)
+                .await
+                .unwrap_err(),
+        );
+        unmanaged(client.delete(info, &key, None, true).await.unwrap_err());
+        unmanaged(client.list_in(info, "kube-system").await.unwrap_err());
+        // A managed namespace gets as far as the (absent) server.
+        let managed = ObjectKey {
+            namespace: "fab".into(),
+            ..key
+        };
+        let error = client.apply(info, &managed, &object, true, false).await;
+        assert!(error.unwrap_err().is_unreachable());
+    }
+
+    #[test]
+    fn objects_are_named_with_their_namespace_once_a_fabric_has_several() {
+        let key = ObjectKey {
+            kind: "Gateway".into(),
+            namespace: "fab".into(),
+            name: "gw-1".into(),
+        };
+        assert_eq!(client_names(&["default", "fab"], &key), "Gateway/fab/gw-1");
+        assert_eq!(client_names(&["fab"], &key), "Gateway/gw-1");
+    }
+
+    fn client_names(managed: &[&str], key: &ObjectKey) -> String {
+        let namespaces = Namespaces {
+            default: managed[0].to_string(),
+            managed: managed.iter().map(|ns| ns.to_string()).collect(),
+            by_kind: Default::default(),
+        };
+        namespaces.object_name(key)
     }
 }

@@ -17,8 +17,8 @@ pub struct ObjectKey {
 }
 
 impl ObjectKey {
-    /// `Kind/name`: how logs, prompts and messages name an object (a fabric's objects share
-    /// one namespace, so it is left out).
+    /// `Kind/name`, without the namespace: how a fabric of one namespace names its objects
+    /// (`config::Namespaces::object_name` picks this or `Kind/namespace/name`).
     pub fn kind_name(&self) -> String {
         format!("{}/{}", self.kind, self.name)
     }

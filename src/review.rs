@@ -102,9 +102,12 @@ pub async fn review(
     let mut index = DriftIndex::new(None);
     index.set_orphans_trusted(distrust.is_none());
     index.set_desired_all(desired.iter().map(|(k, d)| (k.clone(), d.object.clone())));
-    for info in kinds::desired_kinds() {
-        let live = client.list(info).await?;
-        index.replace_live_kind(info.kind, live);
+    // Only the fabric's own namespaces: an object anywhere else is never an orphan to prune.
+    for namespace in &config.namespaces.managed {
+        for info in kinds::desired_kinds() {
+            let live = client.list_in(info, namespace).await?;
+            index.replace_live_kind(info.kind, namespace, live);
+        }
     }
     let mut objects = Vec::new();
     for (key, verdict) in index.iter() {

@@ -2,6 +2,7 @@
 //! engine's own folding (`engine::live`): the same `LiveState::fold` and `Burst::write` the
 //! engine runs, timed here without the network.
 
+use hhdash::config::Namespaces;
 use hhdash::drift::DriftIndex;
 use hhdash::engine::live::{Burst, LiveState};
 use kube::runtime::watcher::Event as WatchEvent;
@@ -12,12 +13,12 @@ fn info_of(key: &ObjectKey) -> &'static KindInfo {
     kinds::by_kind(&key.kind).unwrap_or_else(|| panic!("{} is a registered kind", key.kind))
 }
 
-/// The fabric's namespace (where the engine keys Agents), from the objects themselves.
-fn namespace_of(entries: &[(ObjectKey, Value)]) -> String {
+/// The fabric's namespace (each watcher watches one), from the objects themselves.
+fn namespace_of(entries: &[(ObjectKey, Value)]) -> Arc<str> {
     entries
         .first()
-        .map(|(key, _)| key.namespace.clone())
-        .unwrap_or_default()
+        .map(|(key, _)| Arc::from(key.namespace.as_str()))
+        .unwrap_or_else(|| Arc::from(""))
 }
 
 /// What the engine stores for a re-list of every kind: each kind's Init, its objects and
@@ -25,7 +26,8 @@ fn namespace_of(entries: &[(ObjectKey, Value)]) -> String {
 /// the caller, inside the timing, like the engine drops it after sending the rows).
 pub fn write_store(store: &Store, entries: Vec<(ObjectKey, Value)>) -> Burst {
     let now = hhdash::status::now();
-    let mut state = LiveState::new(&namespace_of(&entries));
+    let namespace = namespace_of(&entries);
+    let mut state = LiveState::new(&Namespaces::single(&namespace));
     let mut index = DriftIndex::new(None);
     let mut burst = Burst::default();
     let mut by_kind: BTreeMap<&'static str, Vec<(ObjectKey, Value)>> = BTreeMap::new();
@@ -37,12 +39,13 @@ pub fn write_store(store: &Store, entries: Vec<(ObjectKey, Value)>) -> Burst {
     }
     for (kind, objects) in by_kind {
         let info = kinds::by_kind(kind).expect("registered");
-        state.fold(&mut index, info, WatchEvent::Init, now, &mut burst);
+        let ns = &namespace;
+        state.fold(&mut index, info, ns, WatchEvent::Init, now, &mut burst);
         for (key, object) in objects {
             let event = WatchEvent::InitApply((key, Arc::new(object)));
-            state.fold(&mut index, info, event, now, &mut burst);
+            state.fold(&mut index, info, ns, event, now, &mut burst);
         }
-        state.fold(&mut index, info, WatchEvent::InitDone, now, &mut burst);
+        state.fold(&mut index, info, ns, WatchEvent::InitDone, now, &mut burst);
     }
     burst
         .write(store, FABRIC)
@@ -62,7 +65,8 @@ pub fn burst_commit_cost(dir: &Path, engine_store: &Store) -> String {
     assert!(!live.is_empty(), "the engine stored live objects");
     let entries: Vec<(ObjectKey, Value)> = live.into_iter().collect();
     drop(write_store(&store, entries.clone()));
-    let mut state = LiveState::new(&namespace_of(&entries));
+    let namespace = namespace_of(&entries);
+    let mut state = LiveState::new(&Namespaces::single(&namespace));
     let mut index = DriftIndex::new(None);
     let per_burst = 5;
     let rounds = 2 * hhdash::store::LOG_ENTRIES_PER_FABRIC as usize / per_burst;
@@ -73,7 +77,7 @@ pub fn burst_commit_cost(dir: &Path, engine_store: &Store) -> String {
         for i in 0..per_burst {
             let (key, object) = &entries[(round * per_burst + i) % entries.len()];
             let event = WatchEvent::Apply((key.clone(), Arc::new(object.clone())));
-            state.fold(&mut index, info_of(key), event, now, &mut burst);
+            state.fold(&mut index, info_of(key), &namespace, event, now, &mut burst);
         }
         let t = Instant::now();
         burst

@@ -119,7 +119,7 @@ pub async fn diff(
         value["sync"] = review.sync.to_json();
         crate::sanitize::print_json(&value)?;
     } else {
-        output::print_review(&review, &fabric.kubernetes.server);
+        output::print_review(&review, &fabric.kubernetes.server, &fabric.namespaces);
     }
     // A desired set that cannot say what Git does not want makes the diff incomplete: an
     // error (2), never "in sync" (0) nor a list of orphans (1).
@@ -216,9 +216,8 @@ pub async fn apply(
                 .find(|o| &o.key == key && o.desired.is_some())
                 .ok_or_else(|| {
                     eyre!(
-                        "--only {}/{}: not in the synced desired set of fabric {}",
-                        key.kind,
-                        key.name,
+                        "--only {}: not in the synced desired set of fabric {}",
+                        fabric.namespaces.object_name(key),
                         fabric.name
                     )
                 })?;
@@ -244,7 +243,7 @@ pub async fn apply(
         apply_options,
     );
     while let Some(step) = run.next().await {
-        let name = step.key.kind_name();
+        let name = client.object_name(&step.key);
         if run.stopped() {
             // The next object would only wait for the same silence (exit 2).
             return Err(eyre!(step.result.unwrap_err()).wrap_err(format!(
@@ -263,6 +262,7 @@ pub async fn apply(
         let status = apply::status_after(None, &step.result, false, None, now);
         let entry = apply::log_entry(
             &step.key,
+            &fabric.namespaces,
             &step.result,
             apply_options,
             apply::Origin::Cli,
@@ -319,12 +319,12 @@ async fn prune(
         .collect();
     orphans.reverse(); // reverse dependency order: referrers before what they refer to
     let (kept, orphans): (Vec<_>, Vec<_>) = orphans.into_iter().partition(|o| o.keep.is_some());
+    let name = |key: &ObjectKey| client.object_name(key);
     for object in &kept {
         println!(
-            "{:>13}  kept   {}/{}: {}",
+            "{:>13}  kept   {}: {}",
             "prune",
-            object.key.kind,
-            object.key.name,
+            name(&object.key),
             object.keep.as_deref().unwrap_or_default()
         );
     }
@@ -334,7 +334,7 @@ async fn prune(
     }
     println!("{} orphan(s) to delete:", orphans.len());
     for object in &orphans {
-        println!("  - {}/{}", object.key.kind, object.key.name);
+        println!("  - {}", name(&object.key));
     }
     let confirmed =
         options.dry_run || options.yes || confirm("Delete these objects from the cluster?")?;
@@ -356,10 +356,10 @@ async fn prune(
             .delete(info, key, object.live_version.as_ref(), options.dry_run)
             .await
         {
-            Ok(()) => println!("{verb:>13}  ok     {}/{}", key.kind, key.name),
+            Ok(()) => println!("{verb:>13}  ok     {}", name(key)),
             Err(error) => {
                 failed += 1;
-                println!("{verb:>13}  FAILED {}/{}: {error}", key.kind, key.name);
+                println!("{verb:>13}  FAILED {}: {error}", name(key));
             }
         }
     }

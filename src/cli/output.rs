@@ -9,7 +9,7 @@ use serde::Serialize;
 #[allow(unused_imports)]
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
-use crate::config::FabricConfig;
+use crate::config::{FabricConfig, Namespaces};
 use crate::drift::Drift;
 use crate::review::Review;
 use crate::status::{self, FabricStatus};
@@ -33,7 +33,8 @@ fn symbol(drift: &Drift) -> &'static str {
     }
 }
 
-pub(super) fn print_review(review: &Review, server: &str) {
+/// `namespaces`: the fabric's, so an object is named with its namespace once there are several.
+pub(super) fn print_review(review: &Review, server: &str, namespaces: &Namespaces) {
     let commit = review
         .sync
         .commit
@@ -73,11 +74,12 @@ pub(super) fn print_review(review: &Review, server: &str) {
             .as_ref()
             .map(|d| format!("  [{}]", d.source))
             .unwrap_or_default();
-        println!(
-            "  {} {}  {what}{source}",
-            symbol(&object.drift),
-            object.key.name
-        );
+        let name = if namespaces.managed.len() > 1 {
+            format!("{}/{}", object.key.namespace, object.key.name)
+        } else {
+            object.key.name.clone()
+        };
+        println!("  {} {name}  {what}{source}", symbol(&object.drift));
         if let Drift::Drifted(diffs) = &object.drift {
             for diff in diffs {
                 println!("      {diff}");

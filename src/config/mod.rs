@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::kinds::KindInfo;
+use crate::kinds::{KindInfo, ObjectKey};
 use raw::RawConfig;
 
 pub use crate::secret::token::{GIT_TOKEN_SLOT, KUBERNETES_TOKEN_SLOT, TokenError, TokenSource};
@@ -92,6 +92,17 @@ impl Namespaces {
 
     pub fn manages(&self, namespace: &str) -> bool {
         self.managed.iter().any(|managed| managed == namespace)
+    }
+
+    /// How messages and log lines name an object: `Kind/name` while the fabric has one
+    /// namespace (unambiguous, and what single-namespace fabrics always showed);
+    /// `Kind/namespace/name` once two objects of one kind and name can live side by side.
+    pub fn object_name(&self, key: &ObjectKey) -> String {
+        if self.managed.len() > 1 {
+            key.to_string()
+        } else {
+            key.kind_name()
+        }
     }
 
     /// `"default"` or `"default", "fab"`: how messages name the managed set.

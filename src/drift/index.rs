@@ -1,7 +1,7 @@
 //! The incremental drift engine of one fabric ([`DriftIndex`]): desired and live values per
 //! object, their verdicts, and the [`Transition`]s a change causes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -93,7 +93,9 @@ impl Change {
 #[derive(Debug)]
 struct KindSlot {
     info: &'static KindInfo,
-    live_known: bool,
+    /// The namespaces whose live view of this kind is known (their watch has listed them);
+    /// an object there without a live value really is missing.
+    live_known: BTreeSet<String>,
     counts: KindCounts,
     entries: BTreeMap<ObjectKey, Entry>,
 }
@@ -102,7 +104,7 @@ impl KindSlot {
     fn new(kind: &str) -> Self {
         KindSlot {
             info: kinds::by_kind(kind).unwrap_or(&UNREGISTERED),
-            live_known: false,
+            live_known: BTreeSet::new(),
             counts: KindCounts::default(),
             entries: BTreeMap::new(),
         }
@@ -130,7 +132,7 @@ pub struct DriftIndex {
     /// The desired set may say what Git does not want (`trust::desired_trust`); while it may
     /// not, live-only objects stay Unknown instead of Orphan.
     orphans_trusted: bool,
-    /// Per kind: its objects, counters and live-known flag. Two ordered levels rather than one
+    /// Per kind: its objects, counters and the namespaces whose live view is known. Two ordered levels rather than one
     /// map of all keys: a lookup compares keys within one kind only, and a kind's re-list
     /// walks just that kind, while iteration stays in key order.
     kinds: BTreeMap<String, KindSlot>,
@@ -223,7 +225,8 @@ impl DriftIndex {
                 let drift = if desired.is_none() && !orphans_known {
                     Drift::Unknown
                 } else {
-                    classify(info, desired.as_ref(), live.as_deref(), slot.live_known)
+                    let live_known = slot.live_known.contains(&key.namespace);
+                    classify(info, desired.as_ref(), live.as_deref(), live_known)
                 };
                 let transition = (!existed || drift != entry.drift).then(|| Transition {
                     key,
@@ -330,26 +333,31 @@ impl DriftIndex {
         self.update(key, Change::Live(live, epoch))
     }
 
-    /// Marks a kind's live view as known (its watch has listed it) or not (the watch stopped);
-    /// objects of that kind without a live value become Missing or Unknown accordingly. Live
-    /// values already seen are kept and still compared. Transitions in key order.
-    pub fn set_live_known(&mut self, kind: &str, known: bool) -> Vec<Transition> {
+    /// Marks a kind's live view in one namespace as known (its watch has listed it) or not
+    /// (the watch stopped); objects of that kind and namespace without a live value become
+    /// Missing or Unknown accordingly. Live values already seen are kept and still compared.
+    /// Transitions in key order.
+    pub fn set_live_known(&mut self, kind: &str, namespace: &str, known: bool) -> Vec<Transition> {
         let slot = self.slot_mut(kind);
-        if slot.live_known == known {
+        let changed = if known {
+            slot.live_known.insert(namespace.to_string())
+        } else {
+            slot.live_known.remove(namespace)
+        };
+        if !changed {
             return Vec::new();
         }
-        slot.live_known = known;
-        self.recheck_without_live(kind)
+        self.recheck_without_live(kind, namespace)
     }
 
-    fn recheck_without_live(&mut self, kind: &str) -> Vec<Transition> {
+    fn recheck_without_live(&mut self, kind: &str, namespace: &str) -> Vec<Transition> {
         let keys: Vec<ObjectKey> = self
             .kinds
             .get(kind)
             .map(|slot| {
                 slot.entries
                     .iter()
-                    .filter(|(_, entry)| entry.live.is_none())
+                    .filter(|(key, entry)| entry.live.is_none() && key.namespace == namespace)
                     .map(|(key, _)| key.clone())
                     .collect()
             })
@@ -359,18 +367,21 @@ impl DriftIndex {
             .collect()
     }
 
-    /// A re-list of one kind: `objects` is now the whole live set of `kind` (objects of other
-    /// kinds in it are applied too, but nothing of theirs is removed). Marks the kind's live
-    /// view known. Each object changes at most once (no Unknown → Missing → InSync chains);
-    /// transitions come for the given objects in their order, then for the rest of the kind
-    /// in key order.
+    /// A re-list of one kind in one namespace: `objects` is now the whole live set of `kind`
+    /// in `namespace` (objects of other kinds or namespaces in it are applied too, but nothing
+    /// of theirs is removed: another namespace's list says nothing about them). Marks the
+    /// kind's live view in that namespace known. Each object changes at most once (no Unknown
+    /// → Missing → InSync chains); transitions come for the given objects in their order, then
+    /// for the rest of the kind and namespace in key order.
     pub fn replace_live_kind(
         &mut self,
         kind: &str,
+        namespace: &str,
         objects: impl IntoIterator<Item = (ObjectKey, Value)>,
     ) -> Vec<Transition> {
         self.replace_live_kind_shared(
             kind,
+            namespace,
             objects
                 .into_iter()
                 .map(|(key, value)| (key, Arc::new(value))),
@@ -384,10 +395,11 @@ impl DriftIndex {
     pub fn replace_live_kind_shared(
         &mut self,
         kind: &str,
+        namespace: &str,
         objects: impl IntoIterator<Item = (ObjectKey, Arc<Value>)>,
     ) -> LiveReplaced {
         let epoch = self.next_epoch();
-        self.slot_mut(kind).live_known = true;
+        self.slot_mut(kind).live_known.insert(namespace.to_string());
         let mut transitions: Vec<Transition> = objects
             .into_iter()
             .filter_map(|(key, value)| self.update(key, Change::Live(Some(value), epoch)))
@@ -395,14 +407,16 @@ impl DriftIndex {
         let gone: Vec<ObjectKey> = self.kinds[kind]
             .entries
             .iter()
-            .filter(|(_, entry)| entry.live.is_some() && entry.live_epoch != epoch)
+            .filter(|(key, entry)| {
+                key.namespace == namespace && entry.live.is_some() && entry.live_epoch != epoch
+            })
             .map(|(key, _)| key.clone())
             .collect();
         for key in &gone {
             transitions.extend(self.update(key.clone(), Change::Live(None, epoch)));
         }
         // Objects never listed may have been Unknown until now: Missing, once.
-        transitions.extend(self.recheck_without_live(kind));
+        transitions.extend(self.recheck_without_live(kind, namespace));
         LiveReplaced { transitions, gone }
     }
 
@@ -449,8 +463,11 @@ impl DriftIndex {
         self.desired_known
     }
 
-    pub fn live_known(&self, kind: &str) -> bool {
-        self.kinds.get(kind).is_some_and(|slot| slot.live_known)
+    /// Whether the watch has listed `kind` in `namespace`.
+    pub fn live_known(&self, kind: &str, namespace: &str) -> bool {
+        self.kinds
+            .get(kind)
+            .is_some_and(|slot| slot.live_known.contains(namespace))
     }
 
     /// Counts for one kind (all zero for a kind the index has never held).

@@ -23,7 +23,7 @@ fn live_only_objects_are_orphans_only_while_the_desired_set_is_trusted() {
     let mut index = DriftIndex::new(None);
     let vpc = json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC",
         "metadata": {"name": "left", "namespace": "default"}, "spec": {}});
-    index.replace_live_kind("VPC", vec![(key("VPC", "left"), vpc)]);
+    index.replace_live_kind("VPC", "default", vec![(key("VPC", "left"), vpc)]);
     let untrusted = index.set_orphans_trusted(false);
     assert!(untrusted.is_empty(), "Unknown before any sync either way");
     index.set_desired_all(Vec::new());
@@ -48,7 +48,7 @@ fn index_follows_git_and_watch_events() {
     assert_eq!(transitions[0].to_string(), "VPC/vpc-1 Absent → Unknown");
     assert_eq!(index.fabric_status(), DriftStatus::default());
 
-    let transitions = index.set_live_known("VPC", true);
+    let transitions = index.set_live_known("VPC", "default", true);
     assert_eq!(transitions[0].to_string(), "VPC/vpc-1 Unknown → Missing");
     assert_eq!(
         index.fabric_status(),
@@ -112,7 +112,7 @@ fn index_follows_git_and_watch_events() {
 #[test]
 fn live_objects_before_the_first_git_sync_are_unknown_not_orphans() {
     let mut index = DriftIndex::new(Some(1));
-    index.set_live_known("VPC", true);
+    index.set_live_known("VPC", "default", true);
     index.set_live(key("VPC", "vpc-1"), Some(vpc_named("vpc-1", 1)));
     assert_eq!(index.get(&key("VPC", "vpc-1")), Some(&Drift::Unknown));
     assert_eq!(index.fabric_status().state, DriftState::InSync);
@@ -129,7 +129,7 @@ fn wiring_missing_or_drifted_is_critical_orphan_is_not() {
     let mut index = DriftIndex::new(None);
     let sw = key("Switch", "spine-01");
     index.set_desired_all([(sw.clone(), switch_named("spine-01"))]);
-    index.replace_live_kind("Switch", []);
+    index.replace_live_kind("Switch", "default", []);
     assert_eq!(
         index.fabric_status(),
         DriftStatus {
@@ -162,6 +162,7 @@ fn threshold_makes_many_drifted_objects_critical() {
     }));
     index.replace_live_kind(
         "VPC",
+        "default",
         [
             (key("VPC", "vpc-1"), vpc_named("vpc-1", 1001)),
             (key("VPC", "vpc-2"), vpc_named("vpc-2", 1002)),
@@ -193,7 +194,8 @@ fn relist_changes_each_object_once_and_marks_the_kind_known() {
         (key("Switch", "s"), switch_named("s")),
     ]);
     index.set_live(key("VPC", "c"), Some(vpc_named("c", 3)));
-    let transitions = index.replace_live_kind("VPC", [(key("VPC", "a"), vpc_named("a", 1))]);
+    let transitions =
+        index.replace_live_kind("VPC", "default", [(key("VPC", "a"), vpc_named("a", 1))]);
     let summary: Vec<String> = transitions.iter().map(ToString::to_string).collect();
     assert_eq!(
         summary,
@@ -203,12 +205,12 @@ fn relist_changes_each_object_once_and_marks_the_kind_known() {
             "VPC/b Unknown → Missing"
         ]
     );
-    assert!(index.live_known("VPC"));
-    assert!(!index.live_known("Switch"));
+    assert!(index.live_known("VPC", "default"));
+    assert!(!index.live_known("Switch", "default"));
     assert_eq!(index.get(&key("Switch", "s")), Some(&Drift::Unknown));
 
     // The watch stops: what was never seen is Unknown again; what was seen stays compared.
-    let transitions = index.set_live_known("VPC", false);
+    let transitions = index.set_live_known("VPC", "default", false);
     assert_eq!(transitions.len(), 1);
     assert_eq!(transitions[0].to_string(), "VPC/b Missing → Unknown");
     assert_eq!(index.get(&key("VPC", "a")), Some(&Drift::InSync));
@@ -222,7 +224,7 @@ fn unchanged_git_sync_recomputes_nothing() {
         (key("VPC", "b"), vpc_named("b", 2)),
     ];
     index.set_desired_all(objects.clone());
-    index.replace_live_kind("VPC", objects.clone());
+    index.replace_live_kind("VPC", "default", objects.clone());
     assert_eq!(index.set_desired_all(objects.clone()), vec![]);
     let mut edited = objects;
     edited[1].1 = vpc_named("b", 7);
@@ -241,4 +243,35 @@ fn kinds_outside_the_registry_are_still_compared() {
     index.set_live(odd.clone(), Some(json!({"spec": {"a": [2, 1]}})));
     assert!(matches!(index.get(&odd), Some(Drift::Drifted(_))));
     assert_eq!(index.kind_counts().count(), 1);
+}
+
+#[test]
+fn a_relist_in_one_namespace_leaves_the_other_namespaces_objects_alone() {
+    let mut index = DriftIndex::new(None);
+    let in_ns = |namespace: &str, name: &str| ObjectKey {
+        namespace: namespace.into(),
+        ..key("VPC", name)
+    };
+    index.set_desired_all([
+        (in_ns("default", "a"), vpc_named("a", 1)),
+        (in_ns("fab", "a"), vpc_named("a", 1)),
+        (in_ns("fab", "b"), vpc_named("b", 2)),
+    ]);
+    index.replace_live_kind("VPC", "fab", [(in_ns("fab", "a"), vpc_named("a", 1))]);
+    // Only fab's view is known: its b is Missing, default's a is still Unknown.
+    assert_eq!(index.get(&in_ns("fab", "b")), Some(&Drift::Missing));
+    assert_eq!(index.get(&in_ns("default", "a")), Some(&Drift::Unknown));
+    assert!(index.live_known("VPC", "fab") && !index.live_known("VPC", "default"));
+
+    index.replace_live_kind(
+        "VPC",
+        "default",
+        [(in_ns("default", "a"), vpc_named("a", 1))],
+    );
+    // default's list does not have fab's a, which must stay live.
+    let replaced = index.replace_live_kind_shared("VPC", "default", []);
+    assert_eq!(replaced.gone, [in_ns("default", "a")]);
+    assert!(index.live(&in_ns("fab", "a")).is_some());
+    assert_eq!(index.get(&in_ns("fab", "a")), Some(&Drift::InSync));
+    assert_eq!(index.get(&in_ns("default", "a")), Some(&Drift::Missing));
 }

@@ -117,7 +117,7 @@ impl Engine {
                 let progress = JobPhase::Progress {
                     done: step.done,
                     total: step.total,
-                    message: step.key.kind_name(),
+                    message: client.object_name(&step.key),
                 };
                 let _ = tx.send(Internal::Applied { options, step });
                 let _ = events
@@ -151,6 +151,7 @@ impl Engine {
             };
             let entry = apply::log_entry(
                 &key,
+                &self.fabric.namespaces,
                 &step.result,
                 options,
                 apply::Origin::Dashboard,
@@ -171,6 +172,7 @@ impl Engine {
         self.live.resources.insert(key.clone(), status.clone());
         let entry = apply::log_entry(
             &key,
+            &self.fabric.namespaces,
             &step.result,
             options,
             apply::Origin::Dashboard,

@@ -16,8 +16,10 @@ impl Engine {
         let stale_after = self.fabric.watch.stale_heartbeat_secs;
         let mut switches: Vec<SwitchHealth> = self
             .live
-            .agents
-            .values()
+            .read_only
+            .iter()
+            .filter(|(key, _)| key.kind == "Agent")
+            .map(|(_, agent)| agent)
             .map(|agent| health::classify_agent(agent, now, stale_after))
             .collect();
         switches.sort_by(|a, b| a.name.cmp(&b.name));

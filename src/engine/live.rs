@@ -1,8 +1,9 @@
 //! live: folding watch events into what the engine knows of the cluster, without I/O. Each
 //! event changes the live state (drift index, resource statuses, Agents, re-lists under way)
-//! and adds to a `Burst`: what one store transaction and one `Rows` event carry. A kind's
-//! re-list is buffered between `Init` and `InitDone` and replaces the kind's live set only
-//! once complete (kube's reflector `Writer` does the same).
+//! and adds to a `Burst`: what one store transaction and one `Rows` event carry. Each
+//! (kind, namespace) has its own watcher; its re-list is buffered between `Init` and
+//! `InitDone` and replaces the live set of that kind in that namespace only once complete
+//! (kube's reflector `Writer` does the same).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use kube::runtime::watcher::Event as WatchEvent;
 use serde_json::Value;
 
 use crate::cluster;
+use crate::config::Namespaces;
 use crate::drift::{DriftIndex, Transition};
 use crate::kinds::{KindInfo, ObjectKey};
 use crate::status::{KubernetesState, ResourceStatus, Timestamp};
@@ -77,28 +79,33 @@ impl Burst {
     }
 }
 
-/// A kind's live objects as the reflector sees them: while a re-list is under way its objects
-/// are buffered; `InitDone` hands them over as the kind's whole live set.
+/// What one watcher covers: a kind in one of the fabric's namespaces.
+pub type WatchedSet = (&'static str, Arc<str>);
+
+/// A (kind, namespace)'s live objects as the reflector sees them: while a re-list is under way
+/// its objects are buffered; `InitDone` hands them over as the whole live set of that kind in
+/// that namespace.
 #[derive(Debug, Default)]
 pub struct Relists {
-    buffers: HashMap<&'static str, Vec<LiveObject>>,
-    /// Kinds whose list has completed since the watchers started.
-    listed: BTreeSet<&'static str>,
+    buffers: HashMap<WatchedSet, Vec<LiveObject>>,
+    /// The (kind, namespace)s whose list has completed since the watchers started.
+    listed: BTreeSet<WatchedSet>,
 }
 
 impl Relists {
-    fn begin(&mut self, kind: &'static str) {
-        self.buffers.insert(kind, Vec::new());
+    fn begin(&mut self, set: WatchedSet) {
+        self.buffers.insert(set, Vec::new());
     }
 
-    fn push(&mut self, kind: &'static str, object: LiveObject) {
-        self.buffers.entry(kind).or_default().push(object);
+    fn push(&mut self, set: WatchedSet, object: LiveObject) {
+        self.buffers.entry(set).or_default().push(object);
     }
 
-    /// The re-list of `kind` is complete: its objects, and the kind counts as listed.
-    fn finish(&mut self, kind: &'static str) -> Vec<LiveObject> {
-        self.listed.insert(kind);
-        self.buffers.remove(kind).unwrap_or_default()
+    /// The re-list of a (kind, namespace) is complete: its objects, and it counts as listed.
+    fn finish(&mut self, set: WatchedSet) -> Vec<LiveObject> {
+        let objects = self.buffers.remove(&set).unwrap_or_default();
+        self.listed.insert(set);
+        objects
     }
 
     /// The watchers stopped: nothing is listed, nothing under way.
@@ -107,45 +114,44 @@ impl Relists {
         self.listed.clear();
     }
 
-    /// Whether no re-list is under way and `kinds` kinds have completed one.
-    pub fn all_listed(&self, kinds: usize) -> bool {
-        self.buffers.is_empty() && self.listed.len() == kinds
+    /// Whether no re-list is under way and `watched` (kind, namespace)s — kinds × namespaces
+    /// — have completed one.
+    pub fn all_listed(&self, watched: usize) -> bool {
+        self.buffers.is_empty() && self.listed.len() == watched
     }
 }
 
 /// Everything the watch has told the engine beside the drift index: per-resource statuses,
-/// the Agents (read-only: switch health, never drift) and the re-lists under way.
+/// the read-only kinds the controllers write (Agents for switch health; never drift) and the
+/// re-lists under way.
 #[derive(Debug)]
 pub struct LiveState {
-    namespace: String,
+    /// How log lines name objects and watched sets (with the namespace once there are several).
+    namespaces: Namespaces,
     pub resources: HashMap<ObjectKey, ResourceStatus>,
-    pub agents: BTreeMap<String, Arc<Value>>,
+    /// Live objects of the read-only kinds (Agent, VPCInfo, GatewayAgent), by key: an Agent in
+    /// one namespace is not the same-named Agent in another.
+    pub read_only: BTreeMap<ObjectKey, Arc<Value>>,
     pub relists: Relists,
 }
 
 /// Where a kind's live objects go: writable kinds into the drift index, with a resource
-/// status, a log line and a row per change; Agents (status written by the switches) into the
-/// switch-health map only. The one place the two differ.
+/// status, a log line and a row per change; read-only kinds (status written by the switches
+/// and controllers) into the read-only map only. The one place the two differ.
 enum Target<'a> {
     Index {
         index: &'a mut DriftIndex,
         resources: &'a mut HashMap<ObjectKey, ResourceStatus>,
+        namespaces: &'a Namespaces,
     },
-    Agents(&'a mut BTreeMap<String, Arc<Value>>),
+    ReadOnly(&'a mut BTreeMap<ObjectKey, Arc<Value>>),
 }
 
 impl Target<'_> {
     fn contains(&self, key: &ObjectKey) -> bool {
         match self {
             Target::Index { index, .. } => index.live(key).is_some(),
-            Target::Agents(agents) => agents.contains_key(&key.name),
-        }
-    }
-
-    fn count(&self, info: &KindInfo) -> usize {
-        match self {
-            Target::Index { index, .. } => index.counts(info.kind).live,
-            Target::Agents(agents) => agents.len(),
+            Target::ReadOnly(objects) => objects.contains_key(key),
         }
     }
 
@@ -170,7 +176,11 @@ impl Target<'_> {
             None => LiveChange::Delete { key: key.clone() },
         });
         match self {
-            Target::Index { index, resources } => {
+            Target::Index {
+                index,
+                resources,
+                namespaces,
+            } => {
                 let status = update_status(resources, &key, value.as_deref(), now);
                 burst.statuses.push((key.clone(), status));
                 // Per watch event: fixed words, no formatting.
@@ -179,25 +189,29 @@ impl Target<'_> {
                     LogKind::Added => "added in the cluster",
                     _ => "modified in the cluster",
                 };
-                burst
-                    .entries
-                    .push(log_line(now, what, Some(key.kind_name()), message));
+                burst.entries.push(log_line(
+                    now,
+                    what,
+                    Some(namespaces.object_name(&key)),
+                    message,
+                ));
                 burst
                     .transitions
                     .extend(index.set_live_shared(key.clone(), value));
                 burst.touched.insert(key);
             }
-            Target::Agents(agents) => {
+            Target::ReadOnly(objects) => {
                 match value {
-                    Some(value) => agents.insert(key.name, value),
-                    None => agents.remove(&key.name),
+                    Some(value) => objects.insert(key, value),
+                    None => objects.remove(&key),
                 };
                 burst.agents_changed = true;
             }
         }
     }
 
-    /// A completed re-list: `objects` is the kind's whole live set; what it lacks is gone.
+    /// A completed re-list: `objects` is the kind's whole live set in `namespace`; what that
+    /// namespace held of the kind and the list lacks is gone. Other namespaces are untouched.
     fn replace(
         &mut self,
         info: &KindInfo,
@@ -213,14 +227,16 @@ impl Target<'_> {
             });
         }
         let gone = match self {
-            Target::Index { index, resources } => {
+            Target::Index {
+                index, resources, ..
+            } => {
                 for (key, object) in &objects {
                     let status = update_status(resources, key, Some(object), now);
                     burst.statuses.push((key.clone(), status));
                     burst.touched.insert(key.clone());
                 }
                 // Ghosts (gone while we were not watching): the index finds them as it sweeps.
-                let replaced = index.replace_live_kind_shared(info.kind, objects);
+                let replaced = index.replace_live_kind_shared(info.kind, namespace, objects);
                 burst.transitions.extend(replaced.transitions);
                 for key in &replaced.gone {
                     let status = update_status(resources, key, None, now);
@@ -229,17 +245,17 @@ impl Target<'_> {
                 }
                 replaced.gone
             }
-            Target::Agents(agents) => {
-                let listed: BTreeMap<String, Arc<Value>> = objects
-                    .into_iter()
-                    .map(|(key, value)| (key.name, value))
-                    .collect();
-                let gone = agents
+            Target::ReadOnly(known) => {
+                let listed: BTreeMap<ObjectKey, Arc<Value>> = objects.into_iter().collect();
+                let in_this_list =
+                    |key: &ObjectKey| key.kind == info.kind && key.namespace == namespace;
+                let gone: Vec<ObjectKey> = known
                     .keys()
-                    .filter(|name| !listed.contains_key(*name))
-                    .map(|name| agent_key(namespace, name))
+                    .filter(|key| in_this_list(key) && !listed.contains_key(*key))
+                    .cloned()
                     .collect();
-                **agents = listed;
+                known.retain(|key, _| !in_this_list(key));
+                known.extend(listed);
                 burst.agents_changed = true;
                 gone
             }
@@ -251,11 +267,11 @@ impl Target<'_> {
 }
 
 impl LiveState {
-    pub fn new(namespace: &str) -> Self {
+    pub fn new(namespaces: &Namespaces) -> Self {
         LiveState {
-            namespace: namespace.to_string(),
+            namespaces: namespaces.clone(),
             resources: HashMap::new(),
-            agents: BTreeMap::new(),
+            read_only: BTreeMap::new(),
             relists: Relists::default(),
         }
     }
@@ -265,31 +281,38 @@ impl LiveState {
             Target::Index {
                 index,
                 resources: &mut self.resources,
+                namespaces: &self.namespaces,
             }
         } else {
-            Target::Agents(&mut self.agents)
+            Target::ReadOnly(&mut self.read_only)
         }
     }
 
-    /// Folds one watch event of kind `info` into the live state and `burst`; `now` stamps its
-    /// statuses and log lines.
+    /// Folds one watch event of kind `info` in `namespace` (the watcher's) into the live state
+    /// and `burst`; `now` stamps its statuses and log lines.
     pub fn fold(
         &mut self,
         index: &mut DriftIndex,
         info: &'static KindInfo,
+        namespace: &Arc<str>,
         event: WatchEvent<LiveObject>,
         now: Timestamp,
         burst: &mut Burst,
     ) {
+        let set = || (info.kind, namespace.clone());
         match event {
-            WatchEvent::Init => self.relists.begin(info.kind),
-            WatchEvent::InitApply(object) => self.relists.push(info.kind, object),
+            WatchEvent::Init => self.relists.begin(set()),
+            WatchEvent::InitApply(object) => self.relists.push(set(), object),
             WatchEvent::InitDone => {
-                let objects = self.relists.finish(info.kind);
-                let namespace = self.namespace.clone();
-                let mut target = self.target(index, info);
-                target.replace(info, &namespace, objects, now, burst);
-                let message = format!("listed {} {}", target.count(info), info.plural);
+                let objects = self.relists.finish(set());
+                let count = objects.len();
+                let message = if self.namespaces.managed.len() > 1 {
+                    format!("listed {count} {} in {namespace}", info.plural)
+                } else {
+                    format!("listed {count} {}", info.plural)
+                };
+                self.target(index, info)
+                    .replace(info, namespace, objects, now, burst);
                 let kind = Some(info.kind.to_string());
                 burst
                     .entries
@@ -364,14 +387,6 @@ pub(super) fn log_line(
         what,
         object,
         message: message.into(),
-    }
-}
-
-fn agent_key(namespace: &str, name: &str) -> ObjectKey {
-    ObjectKey {
-        kind: "Agent".into(),
-        namespace: namespace.to_string(),
-        name: name.to_string(),
     }
 }
 

@@ -12,6 +12,11 @@ use crate::kinds;
 
 const NOW: Timestamp = 1_700_000_000;
 
+/// The namespace of a single-namespace fabric's watchers.
+fn ns() -> Arc<str> {
+    Arc::from("default")
+}
+
 fn vpc() -> &'static KindInfo {
     kinds::by_kind("VPC").unwrap()
 }
@@ -46,7 +51,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         Fixture {
-            state: LiveState::new("default"),
+            state: LiveState::new(&Namespaces::single("default")),
             index: DriftIndex::new(None),
         }
     }
@@ -54,7 +59,7 @@ impl Fixture {
     fn fold(&mut self, info: &'static KindInfo, event: WatchEvent<LiveObject>) -> Burst {
         let mut burst = Burst::default();
         self.state
-            .fold(&mut self.index, info, event, NOW, &mut burst);
+            .fold(&mut self.index, info, &ns(), event, NOW, &mut burst);
         burst
     }
 
@@ -64,13 +69,20 @@ impl Fixture {
             self.state.fold(
                 &mut self.index,
                 info,
+                &ns(),
                 WatchEvent::InitApply(object),
                 NOW,
                 &mut burst,
             );
         }
-        self.state
-            .fold(&mut self.index, info, WatchEvent::InitDone, NOW, &mut burst);
+        self.state.fold(
+            &mut self.index,
+            info,
+            &ns(),
+            WatchEvent::InitDone,
+            NOW,
+            &mut burst,
+        );
         burst
     }
 }
@@ -193,6 +205,7 @@ fn a_relist_is_buffered_until_done_and_what_it_lacks_is_gone() {
     fx.state.fold(
         &mut fx.index,
         vpc(),
+        &ns(),
         WatchEvent::InitApply(object("VPC", "a", "2")),
         NOW,
         &mut burst,
@@ -201,8 +214,14 @@ fn a_relist_is_buffered_until_done_and_what_it_lacks_is_gone() {
     assert!(!fx.state.relists.all_listed(1));
     assert_eq!(fx.index.live(&b).map(|_| ()), Some(()));
 
-    fx.state
-        .fold(&mut fx.index, vpc(), WatchEvent::InitDone, NOW, &mut burst);
+    fx.state.fold(
+        &mut fx.index,
+        vpc(),
+        &ns(),
+        WatchEvent::InitDone,
+        NOW,
+        &mut burst,
+    );
     assert_eq!(lines(&burst), ["Watch VPC listed 1 vpcs"]);
     assert_eq!(deleted(&burst), [&b], "b was deleted while nobody watched");
     assert_eq!(upserted(&burst), [&a]);
@@ -235,7 +254,10 @@ fn agents_feed_switch_health_only_never_rows_statuses_or_lines() {
     let burst = fx.fold(agent(), WatchEvent::Apply(object("Agent", "leaf-1", "2")));
     assert!(burst.entries.is_empty() && burst.statuses.is_empty());
     assert!(burst.agents_changed);
-    assert_eq!(fx.state.agents["leaf-1"]["spec"]["version"], "2");
+    assert_eq!(
+        fx.state.read_only[&key("Agent", "leaf-1")]["spec"]["version"],
+        "2"
+    );
 
     let burst = fx.fold(agent(), WatchEvent::Delete(object("Agent", "leaf-1", "2")));
     assert_eq!(deleted(&burst), [&key("Agent", "leaf-1")]);
@@ -245,8 +267,8 @@ fn agents_feed_switch_health_only_never_rows_statuses_or_lines() {
     let burst = fx.relist(agent(), vec![object("Agent", "leaf-3", "1")]);
     assert_eq!(deleted(&burst), [&key("Agent", "leaf-2")]);
     assert_eq!(
-        fx.state.agents.keys().collect::<Vec<_>>(),
-        [&"leaf-3".to_string()]
+        fx.state.read_only.keys().collect::<Vec<_>>(),
+        [&key("Agent", "leaf-3")]
     );
     assert_eq!(lines(&burst), ["Watch Agent listed 1 agents"]);
 }
@@ -259,6 +281,7 @@ fn a_storm_burst_becomes_one_line_per_kind_of_change_and_keeps_other_lines() {
         fx.state.fold(
             &mut fx.index,
             vpc(),
+            &ns(),
             WatchEvent::Apply(object("VPC", &format!("v{i}"), "1")),
             NOW,
             &mut burst,
@@ -267,6 +290,7 @@ fn a_storm_burst_becomes_one_line_per_kind_of_change_and_keeps_other_lines() {
     fx.state.fold(
         &mut fx.index,
         vpc(),
+        &ns(),
         WatchEvent::Apply(object("VPC", "v0", "2")),
         NOW,
         &mut burst,
@@ -291,6 +315,7 @@ fn a_storm_burst_becomes_one_line_per_kind_of_change_and_keeps_other_lines() {
         fx.state.fold(
             &mut fx.index,
             vpc(),
+            &ns(),
             WatchEvent::Delete((k, v)),
             NOW,
             &mut few,
@@ -326,4 +351,72 @@ fn a_burst_is_written_in_one_transaction_from_the_shared_objects() {
     let log = store.log("east", 10).unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].message, "listed 2 vpcs");
+}
+
+#[test]
+fn a_relist_replaces_only_its_own_namespace_and_lines_name_the_namespace() {
+    let two = Namespaces {
+        default: "default".into(),
+        managed: vec!["default".into(), "fab".into()],
+        by_kind: Default::default(),
+    };
+    let mut state = LiveState::new(&two);
+    let mut index = DriftIndex::new(None);
+    let in_fab = |kind: &str, name: &str| {
+        let (key, value) = object(kind, name, "1");
+        let key = ObjectKey {
+            namespace: "fab".into(),
+            ..key
+        };
+        (key, value)
+    };
+    let mut relist = |info: &'static KindInfo, namespace: &str, objects: Vec<LiveObject>| {
+        let namespace: Arc<str> = Arc::from(namespace);
+        let mut burst = Burst::default();
+        state.fold(
+            &mut index,
+            info,
+            &namespace,
+            WatchEvent::Init,
+            NOW,
+            &mut burst,
+        );
+        for object in objects {
+            let event = WatchEvent::InitApply(object);
+            state.fold(&mut index, info, &namespace, event, NOW, &mut burst);
+        }
+        state.fold(
+            &mut index,
+            info,
+            &namespace,
+            WatchEvent::InitDone,
+            NOW,
+            &mut burst,
+        );
+        burst
+    };
+    relist(vpc(), "default", vec![object("VPC", "a", "1")]);
+    let burst = relist(vpc(), "fab", vec![in_fab("VPC", "a")]);
+    assert_eq!(lines(&burst), ["Watch VPC listed 1 vpcs in fab"]);
+    relist(agent(), "default", vec![object("Agent", "leaf-1", "1")]);
+    relist(agent(), "fab", vec![in_fab("Agent", "leaf-1")]);
+
+    // fab's objects went while nobody watched: only they are gone.
+    let burst = relist(vpc(), "fab", vec![]);
+    assert_eq!(deleted(&burst), [&in_fab("VPC", "a").0]);
+    let burst = relist(agent(), "fab", vec![]);
+    assert_eq!(deleted(&burst), [&in_fab("Agent", "leaf-1").0]);
+    assert!(index.live(&key("VPC", "a")).is_some());
+    assert_eq!(
+        state.read_only.keys().collect::<Vec<_>>(),
+        [&key("Agent", "leaf-1")]
+    );
+    assert!(state.relists.all_listed(2 * 2));
+
+    // An object's line names its namespace once the fabric has several.
+    let mut burst = Burst::default();
+    let fab: Arc<str> = Arc::from("fab");
+    let event = WatchEvent::Apply(in_fab("VPC", "b"));
+    state.fold(&mut index, vpc(), &fab, event, NOW, &mut burst);
+    assert_eq!(lines(&burst), ["Added VPC/fab/b added in the cluster"]);
 }

@@ -21,7 +21,7 @@ use crate::config::FabricConfig;
 use crate::desired::DesiredObject;
 use crate::drift::{DriftIndex, Transition};
 use crate::health::SwitchHealth;
-use crate::kinds::{KindInfo, ObjectKey};
+use crate::kinds::{self, KindInfo, ObjectKey};
 use crate::status::{self, ConnectionState, FabricStatus, WatchState};
 use crate::store::{LogEntry, LogKind, Store};
 use crate::sync::SyncAttempt;
@@ -44,6 +44,8 @@ pub(super) enum Internal {
     Watch {
         generation: u64,
         kind: &'static KindInfo,
+        /// The namespace the watcher watches (Init and InitDone carry no object to say it).
+        namespace: Arc<str>,
         event: Result<WatchEvent<LiveObject>, WatchError>,
     },
     Connected(Result<(FabricClient, ConnectionReport), ClusterError>),
@@ -136,7 +138,7 @@ impl Engine {
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let engine = Engine {
             index: DriftIndex::new(fabric.watch.critical_drift_threshold),
-            live: LiveState::new(&fabric.namespaces.default),
+            live: LiveState::new(&fabric.namespaces),
             watch_wanted: fabric.watch.enabled,
             fabric,
             ctx,
@@ -268,10 +270,15 @@ impl Engine {
             }
         }
         self.judge_trust();
-        for (key, value) in live {
+        // A namespace the fabric no longer manages is not watched: what the store kept of it
+        // would never be re-listed away, so it is not shown at all.
+        let managed = live
+            .into_iter()
+            .filter(|(key, _)| self.fabric.namespaces.manages(&key.namespace));
+        for (key, value) in managed {
             let value = Arc::new(value);
-            if key.kind == "Agent" {
-                self.live.agents.insert(key.name.clone(), value);
+            if kinds::by_kind(&key.kind).is_some_and(|info| !info.writable()) {
+                self.live.read_only.insert(key, value);
             } else {
                 // Cached live values are shown, but verdicts stay Unknown until a fresh list.
                 self.index.set_live_shared(key, Some(value));
@@ -374,10 +381,11 @@ impl Engine {
                 Internal::Watch {
                     generation,
                     kind,
+                    namespace,
                     event,
                 } => {
                     if generation == self.watch_generation {
-                        self.fold_watch_result(kind, event, &mut round);
+                        self.fold_watch_result(kind, &namespace, event, &mut round);
                     }
                 }
                 other => {
@@ -521,7 +529,7 @@ impl Engine {
                 // An object appearing with no verdict yet is not news; its verdict will be.
                 .filter(|t| t.to != crate::drift::DriftKindTag::Unknown)
                 .map(|t| {
-                    let object = Some(t.key.kind_name());
+                    let object = Some(self.fabric.namespaces.object_name(&t.key));
                     log_line(now, LogKind::Drift, object, t.to_string())
                 })
                 .collect();

@@ -1,6 +1,9 @@
-//! watch: the engine's watchers — one kube watcher task per kind, restarted as a generation —
+//! watch: the engine's watchers — one kube watcher task per (kind, namespace) the fabric
+//! manages, restarted as a generation —
 //! and what a round of their events does: fold into one `Burst`, write it in one transaction,
 //! publish it, and move the watch state (Starting → Active, errors, recovery).
+
+use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::runtime::WatchStreamExt;
@@ -18,23 +21,32 @@ use crate::store::LogKind;
 pub(super) enum WatchError {
     #[error(transparent)]
     Cluster(#[from] ClusterError),
-    #[error("fabric {fabric}: watching {plural}: {source}")]
+    #[error("fabric {fabric}: watching {plural} in namespace {namespace}: {source}")]
     Other {
         fabric: String,
         plural: &'static str,
+        namespace: Arc<str>,
         source: watcher::Error,
     },
 }
 
 impl WatchError {
-    fn of(client: &FabricClient, info: &KindInfo, error: watcher::Error) -> WatchError {
+    fn of(
+        client: &FabricClient,
+        info: &KindInfo,
+        namespace: &Arc<str>,
+        error: watcher::Error,
+    ) -> WatchError {
         match error {
             watcher::Error::InitialListFailed(e)
             | watcher::Error::WatchStartFailed(e)
-            | watcher::Error::WatchFailed(e) => client.classify(e, "watch", info.plural).into(),
+            | watcher::Error::WatchFailed(e) => {
+                client.classify(e, "watch", info.plural, namespace).into()
+            }
             other => WatchError::Other {
                 fabric: client.fabric.clone(),
                 plural: info.plural,
+                namespace: namespace.clone(),
                 source: other,
             },
         }
@@ -62,8 +74,23 @@ impl Engine {
         self.watch_generation += 1;
         let generation = self.watch_generation;
         self.set_watch_state(WatchState::Starting, None).await;
-        for info in self.fabric.watch.kinds.clone() {
-            let api = client.watch_api(info);
+        // Namespace by namespace, kind by kind; nothing outside the managed namespaces.
+        let sets: Vec<(&'static KindInfo, Arc<str>)> = self
+            .fabric
+            .namespaces
+            .managed
+            .iter()
+            .flat_map(|namespace| {
+                let namespace: Arc<str> = Arc::from(namespace.as_str());
+                self.fabric
+                    .watch
+                    .kinds
+                    .iter()
+                    .map(move |info| (*info, namespace.clone()))
+            })
+            .collect();
+        for (info, namespace) in sets {
+            let api = client.watch_api(info, &namespace);
             let tx = self.internal_tx.clone();
             let fabric_client = client.clone();
             self.watchers.push(tokio::spawn(async move {
@@ -75,11 +102,12 @@ impl Engine {
                             Some(event) => Ok(event),
                             None => continue,
                         },
-                        Err(error) => Err(WatchError::of(&fabric_client, info, error)),
+                        Err(error) => Err(WatchError::of(&fabric_client, info, &namespace, error)),
                     };
                     let message = Internal::Watch {
                         generation,
                         kind: info,
+                        namespace: namespace.clone(),
                         event,
                     };
                     if tx.send(message).is_err() {
@@ -102,6 +130,7 @@ impl Engine {
     pub(super) fn fold_watch_result(
         &mut self,
         info: &'static KindInfo,
+        namespace: &Arc<str>,
         event: Result<WatchEvent<LiveObject>, WatchError>,
         round: &mut WatchRound,
     ) {
@@ -113,6 +142,7 @@ impl Engine {
                 self.live.fold(
                     &mut self.index,
                     info,
+                    namespace,
                     event,
                     status::now(),
                     &mut round.burst,
@@ -158,8 +188,10 @@ impl Engine {
             self.set_watch_state(WatchState::Error, Some(message)).await;
         } else if round.delivered {
             self.status.watch.last_event = Some(status::now());
-            // Active means every watched kind has been listed: only then is the live view whole.
-            let all_listed = self.live.relists.all_listed(self.fabric.watch.kinds.len());
+            // Active means every watched kind has been listed in every namespace: only then is
+            // the live view whole.
+            let watched = self.fabric.watch.kinds.len() * self.fabric.namespaces.managed.len();
+            let all_listed = self.live.relists.all_listed(watched);
             if self.status.watch.state != WatchState::Active && all_listed {
                 let recovered = self.status.watch.state == WatchState::Error
                     || std::mem::take(&mut self.relist_after_outage);

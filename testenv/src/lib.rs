@@ -72,8 +72,8 @@ pub mod webhook;
 
 pub use error::Error;
 pub use paths::{
-    KUBERNETES_VERSION, bin_dir, cache_dir, crds_dir, hedgehog_dir, read_yaml_docs, samples_dir,
-    shared_dir, workspace_root,
+    KUBERNETES_VERSION, bin_dir, cache_dir, crds_dir, gateway_crds_dir, hedgehog_dir,
+    read_yaml_docs, samples_dir, shared_dir, workspace_root,
 };
 pub use plane::{ControlPlane, FIELD_MANAGER, Identity, Options, StartupTimings};
 pub use process::log_tail;

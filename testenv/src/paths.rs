@@ -8,6 +8,8 @@
 //!   `<workspace root>/../shared`).
 //! * `HHDASH_CRDS_DIR`: the CRDs to install (default
 //!   `<shared>/hedgehog/crds`).
+//! * `HHDASH_GATEWAY_CRDS_DIR`: the gateway CRDs installed beside them (default
+//!   `<shared>/hedgehog/crds-gateway`).
 //! * `HHDASH_CONTROL_PLANE_BIN`: a directory holding `kube-apiserver`,
 //!   `kubectl` and `etcd` (default
 //!   `${HHDASH_CACHE:-$HOME/.cache/hhdash}/control-plane/v1.34.4/bin`).
@@ -58,6 +60,21 @@ pub fn crds_dir() -> Result<PathBuf, Error> {
                 .map_err(|source| Error::SharedDirMissing { path, source })
         }
         None => Ok(hedgehog_dir()?.join("crds")),
+    }
+}
+
+/// The directory whose `*.yaml` gateway CRDs (Gateway, GatewayGroup, GatewayPeering, VPCInfo,
+/// GatewayAgent) are installed beside [`crds_dir`]'s: `HHDASH_GATEWAY_CRDS_DIR`, else
+/// `<shared>/hedgehog/crds-gateway` (kept apart so `crds/` stays the 16 fabric CRDs).
+pub fn gateway_crds_dir() -> Result<PathBuf, Error> {
+    match std::env::var_os("HHDASH_GATEWAY_CRDS_DIR") {
+        Some(dir) => {
+            let path = PathBuf::from(dir);
+            check_dir(&path)
+                .map(|()| path.clone())
+                .map_err(|source| Error::SharedDirMissing { path, source })
+        }
+        None => Ok(hedgehog_dir()?.join("crds-gateway")),
     }
 }
 

@@ -42,10 +42,15 @@ async fn all_crds_established_and_kinds_listable() {
     let plane = plane_with_ns("t-crds").await;
     let client = plane.client(Identity::Admin);
 
-    // Every file in the CRD dir is installed and Established.
+    // Every file in the CRD dir and in the gateway CRD dir is installed and Established.
     let dir = testenv::crds_dir().expect("shared CRDs");
     let files = std::fs::read_dir(&dir).expect("reading CRD dir").count();
     assert_eq!(files, 16, "16 CRD files in {}", dir.display());
+    let gateway_dir = testenv::gateway_crds_dir().expect("shared gateway CRDs");
+    let gateway_files = std::fs::read_dir(&gateway_dir)
+        .expect("reading the gateway CRD dir")
+        .count();
+    assert_eq!(gateway_files, 5, "5 CRD files in {}", gateway_dir.display());
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let hedgehog: Vec<_> = crds
         .list(&ListParams::default())
@@ -55,7 +60,7 @@ async fn all_crds_established_and_kinds_listable() {
         .into_iter()
         .filter(|c| c.spec.group.ends_with(".githedgehog.com"))
         .collect();
-    assert_eq!(hedgehog.len(), 16);
+    assert_eq!(hedgehog.len(), 16 + 5);
     for crd in &hedgehog {
         let conditions = crd
             .status
@@ -70,7 +75,13 @@ async fn all_crds_established_and_kinds_listable() {
             crd.metadata.name
         );
     }
-    assert_eq!(plane.crds().len(), 16);
+    assert_eq!(plane.crds().len(), 16 + 5);
+    assert!(
+        hedgehog
+            .iter()
+            .any(|c| c.metadata.name.as_deref() == Some("gatewaypeerings.gateway.githedgehog.com")),
+        "the gateway CRDs are installed"
+    );
 
     // The 12 kinds plus Agent are listable (empty) in the namespace, as
     // Operator (the kinds it manages) and Reader.
@@ -106,7 +117,7 @@ async fn all_crds_established_and_kinds_listable() {
             .lines()
             .filter(|l| l.contains(".githedgehog.com"))
             .count(),
-        16
+        16 + 5
     );
     let out = common::run_with_deadline(
         plane

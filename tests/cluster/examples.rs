@@ -235,7 +235,7 @@ async fn the_rbac_example_grants_what_hhdash_needs_in_one_namespace_and_nothing_
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     assert!(
-        text.contains(&format!("RBAC: read and apply in namespace {ns}")),
+        text.contains(&format!("RBAC: read and apply in namespace(s) {ns}")),
         "{text}"
     );
     assert!(!text.contains("warning"), "{text}");
@@ -317,4 +317,16 @@ async fn the_rbac_example_grants_what_hhdash_needs_in_one_namespace_and_nothing_
         ),
         403
     );
+    // The gateway's controller-written kinds are read-only too.
+    for kind in ["VPCInfo", "GatewayAgent"] {
+        let api = Api::<DynamicObject>::namespaced_with(sa.clone(), ns, &resource(kind));
+        assert!(api.list(&list).await.is_ok(), "{kind} is readable");
+        let info = hhdash::kinds::by_kind(kind).unwrap();
+        let object = json!({"apiVersion": info.api_version(), "kind": kind,
+            "metadata": {"name": "x", "namespace": ns}, "spec": {}});
+        let patched = api
+            .patch("x", &PatchParams::apply("hhdash"), &Patch::Apply(&object))
+            .await;
+        assert_eq!(api_code(patched), 403, "{kind} is read-only");
+    }
 }

@@ -23,6 +23,7 @@ mod cluster_prune;
 mod cluster_webhook;
 mod examples;
 mod hostile_git;
+mod namespaces;
 mod secrets;
 mod terminal_safety;
 mod watch_signals;

@@ -38,6 +38,9 @@ pub struct Options {
     /// CRDs to install. Default: `HHDASH_CRDS_DIR`, else
     /// `<shared>/hedgehog/crds`.
     pub crds_dir: Option<PathBuf>,
+    /// Gateway CRDs installed beside `crds_dir`'s. Default: `HHDASH_GATEWAY_CRDS_DIR`, else
+    /// `<shared>/hedgehog/crds-gateway`.
+    pub gateway_crds_dir: Option<PathBuf>,
     /// Install the CRDs at start. Default: `true`.
     pub install_crds: bool,
     /// Run the API server with its watch cache (`--watch-cache`), as real
@@ -60,6 +63,7 @@ impl Default for Options {
         Options {
             namespaces: vec!["default".to_string()],
             crds_dir: None,
+            gateway_crds_dir: None,
             install_crds: true,
             watch_cache: true,
             ready_timeout: Duration::from_secs(60),
@@ -126,14 +130,20 @@ impl ControlPlane {
     pub async fn start_with(opts: Options) -> Result<ControlPlane, Error> {
         let t0 = Instant::now();
         let bin_dir = paths::bin_dir()?;
-        let crds_dir = match (&opts.install_crds, &opts.crds_dir) {
-            (false, _) => None,
-            (true, Some(dir)) => Some(dir.clone()),
-            (true, None) => Some(paths::crds_dir()?),
-        };
-        let crd_docs = match &crds_dir {
-            Some(dir) => crds::load(dir)?,
-            None => Vec::new(),
+        let crd_docs = if opts.install_crds {
+            let fabric = match &opts.crds_dir {
+                Some(dir) => dir.clone(),
+                None => paths::crds_dir()?,
+            };
+            let gateway = match &opts.gateway_crds_dir {
+                Some(dir) => dir.clone(),
+                None => paths::gateway_crds_dir()?,
+            };
+            let mut docs = crds::load(&fabric)?;
+            docs.extend(crds::load(&gateway)?);
+            docs
+        } else {
+            Vec::new()
         };
 
         let dir = tempfile::Builder::new()

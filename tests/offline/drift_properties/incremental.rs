@@ -9,21 +9,24 @@ use hhdash::status::{DriftState, DriftStatus};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-/// The objects of the model fabric: two wiring Switches, two VPCs, one IPv4Namespace.
-const UNIVERSE: &[(&str, &str)] = &[
-    ("Switch", "leaf-01"),
-    ("Switch", "spine-01"),
-    ("VPC", "vpc-1"),
-    ("VPC", "vpc-2"),
-    ("IPv4Namespace", "default"),
+/// The objects of the model fabric, which spans two namespaces: two wiring Switches, two VPCs
+/// and one IPv4Namespace in `default`, and a VPC of the same name in `fab`.
+const UNIVERSE: &[(&str, &str, &str)] = &[
+    ("Switch", "default", "leaf-01"),
+    ("Switch", "default", "spine-01"),
+    ("VPC", "default", "vpc-1"),
+    ("VPC", "default", "vpc-2"),
+    ("VPC", "fab", "vpc-1"),
+    ("IPv4Namespace", "default", "default"),
 ];
 const UNIVERSE_KINDS: &[&str] = &["Switch", "VPC", "IPv4Namespace"];
+const NAMESPACES: &[&str] = &["default", "fab"];
 
 fn object_key(index: usize) -> ObjectKey {
-    let (kind, name) = UNIVERSE[index];
+    let (kind, namespace, name) = UNIVERSE[index];
     ObjectKey {
         kind: kind.into(),
-        namespace: "default".into(),
+        namespace: namespace.into(),
         name: name.into(),
     }
 }
@@ -31,7 +34,7 @@ fn object_key(index: usize) -> ObjectKey {
 /// Variant `v` of an object. Desired variants and live variants with the same `v` agree
 /// (live adds server fields and reorders its set list), different ones differ.
 fn variant(index: usize, v: u8, live: bool) -> Value {
-    let (kind, name) = UNIVERSE[index];
+    let (kind, _, name) = UNIVERSE[index];
     let mut list = vec![format!("g{v}"), "common".into()];
     let mut object = json!({"apiVersion": "x/v1", "kind": kind, "metadata": {"name": name},
         "spec": {"value": v}});
@@ -55,20 +58,22 @@ fn variant(index: usize, v: u8, live: bool) -> Value {
 enum Op {
     SetDesiredAll(Vec<(usize, u8)>),
     SetLive(usize, Option<u8>),
-    SetLiveKnown(usize, bool),
-    ReplaceLiveKind(usize, Vec<(usize, u8)>),
+    SetLiveKnown(usize, usize, bool),
+    ReplaceLiveKind(usize, usize, Vec<(usize, u8)>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let key = 0..UNIVERSE.len();
     let kind = 0..UNIVERSE_KINDS.len();
+    let namespace = 0..NAMESPACES.len();
     let v = 0u8..3;
     prop_oneof![
         2 => prop::collection::vec((key.clone(), v.clone()), 0..7).prop_map(Op::SetDesiredAll),
         4 => (key.clone(), prop::option::of(v.clone())).prop_map(|(k, v)| Op::SetLive(k, v)),
-        2 => (kind.clone(), any::<bool>()).prop_map(|(k, b)| Op::SetLiveKnown(k, b)),
-        2 => (kind, prop::collection::vec((key, v), 0..5))
-            .prop_map(|(k, objects)| Op::ReplaceLiveKind(k, objects)),
+        2 => (kind.clone(), namespace.clone(), any::<bool>())
+            .prop_map(|(k, n, b)| Op::SetLiveKnown(k, n, b)),
+        2 => (kind, namespace, prop::collection::vec((key, v), 0..5))
+            .prop_map(|(k, n, objects)| Op::ReplaceLiveKind(k, n, objects)),
     ]
 }
 
@@ -78,7 +83,8 @@ struct Model {
     desired_known: bool,
     desired: BTreeMap<ObjectKey, Value>,
     live: BTreeMap<ObjectKey, Value>,
-    live_known: BTreeSet<String>,
+    /// (kind, namespace)s whose live view is known.
+    live_known: BTreeSet<(String, String)>,
 }
 
 impl Model {
@@ -94,7 +100,8 @@ impl Model {
                 kinds::by_kind(&key.kind).unwrap(),
                 desired,
                 live,
-                self.live_known.contains(&key.kind),
+                self.live_known
+                    .contains(&(key.kind.clone(), key.namespace.clone())),
             )),
         }
     }
@@ -164,26 +171,32 @@ proptest! {
                     };
                     index.set_live(object_key(k), value).into_iter().collect()
                 }
-                Op::SetLiveKnown(kind, known) => {
-                    let kind = UNIVERSE_KINDS[kind];
+                Op::SetLiveKnown(kind, namespace, known) => {
+                    let (kind, namespace) = (UNIVERSE_KINDS[kind], NAMESPACES[namespace]);
+                    let set = (kind.to_string(), namespace.to_string());
                     if known {
-                        model.live_known.insert(kind.into());
+                        model.live_known.insert(set);
                     } else {
-                        model.live_known.remove(kind);
+                        model.live_known.remove(&set);
                     }
-                    index.set_live_known(kind, known)
+                    index.set_live_known(kind, namespace, known)
                 }
-                Op::ReplaceLiveKind(kind, objects) => {
-                    let kind = UNIVERSE_KINDS[kind];
+                Op::ReplaceLiveKind(kind, namespace, objects) => {
+                    let (kind, namespace) = (UNIVERSE_KINDS[kind], NAMESPACES[namespace]);
                     let objects: Vec<(ObjectKey, Value)> = objects
                         .into_iter()
-                        .filter(|(k, _)| UNIVERSE[*k].0 == kind)
+                        .filter(|(k, _)| UNIVERSE[*k].0 == kind && UNIVERSE[*k].1 == namespace)
                         .map(|(k, v)| (object_key(k), variant(k, v, true)))
                         .collect();
-                    model.live.retain(|key, _| key.kind != kind);
+                    // Only that kind in that namespace is replaced.
+                    model
+                        .live
+                        .retain(|key, _| key.kind != kind || key.namespace != namespace);
                     model.live.extend(objects.iter().cloned());
-                    model.live_known.insert(kind.into());
-                    index.replace_live_kind(kind, objects)
+                    model
+                        .live_known
+                        .insert((kind.to_string(), namespace.to_string()));
+                    index.replace_live_kind(kind, namespace, objects)
                 }
             };
 
@@ -231,7 +244,7 @@ proptest! {
 #[test]
 fn variants_agree_only_with_themselves() {
     // Guards the model above: same variant in sync, different variant drifted.
-    for (index, (kind, _)) in UNIVERSE.iter().enumerate() {
+    for (index, (kind, _, _)) in UNIVERSE.iter().enumerate() {
         let info = kinds::by_kind(kind).unwrap();
         for d in 0..3 {
             for l in 0..3 {
