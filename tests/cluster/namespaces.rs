@@ -14,6 +14,7 @@ use hhdash::status::WatchState;
 use hhdash::store::LogKind;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
+use testenv::Identity;
 
 const GATEWAY: &str = "\
 apiVersion: gateway.githedgehog.com/v1alpha1
@@ -71,15 +72,19 @@ fn run(dir: &Path, config: &Path, args: &[&str]) -> (Option<i32>, String) {
 }
 
 /// A config whose fabric `name` manages `namespace` and `{namespace}-fab`, with Gateways placed
-/// in the second, talking to `plane` with the operator token.
+/// in the second, talking to `plane` with the token of `who`.
 fn two_namespace_fabric(
     plane: &testenv::ControlPlane,
+    who: Identity,
     namespace: &str,
     name: &str,
     files: &[(&str, &[u8])],
 ) -> (tempfile::TempDir, PathBuf) {
     let (temp, config) = common::git_fabric(plane, namespace, name, files, "env");
-    let text = std::fs::read_to_string(&config).unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    let operator = plane.token_file(Identity::Operator).display().to_string();
+    assert!(text.contains(&operator), "{text}");
+    text = text.replace(&operator, &plane.token_file(who).display().to_string());
     let single = format!("namespace = \"{namespace}\"\n");
     assert!(text.contains(&single), "{text}");
     let two = format!(
@@ -124,8 +129,8 @@ async fn a_fabric_over_two_namespaces_applies_watches_and_prunes_each_and_leaves
     let ns = "ns-two";
     let fab = "ns-two-fab";
     let other = "ns-two-other";
-    // The operator token may act in all three: only the fabric's config keeps hhdash out of
-    // the third.
+    // A cluster-admin token, which may act in every namespace: only the fabric's config keeps
+    // hhdash out of the third.
     for namespace in [ns, fab, other] {
         plane.grant(namespace).await.unwrap();
     }
@@ -149,7 +154,7 @@ async fn a_fabric_over_two_namespaces_applies_watches_and_prunes_each_and_leaves
         ("env/peering.yaml", PEERING.as_bytes()),
         ("env/group.yaml", GROUP.as_bytes()),
     ];
-    let (temp, config) = two_namespace_fabric(plane, ns, ns, &files);
+    let (temp, config) = two_namespace_fabric(plane, Identity::Admin, ns, ns, &files);
     let (code, text) = run(temp.path(), &config, &["sync"]);
     assert_eq!(code, Some(0), "{text}");
     let (code, text) = run(temp.path(), &config, &["apply", ns]);
@@ -271,8 +276,13 @@ async fn check_names_the_namespace_a_role_is_missing_in() {
     let ns = "ns-half";
     // The operator's Role exists in ns only; ns-half-fab has none.
     plane.grant(ns).await.unwrap();
-    let (temp, config) =
-        two_namespace_fabric(plane, ns, ns, &[("env/group.yaml", GROUP.as_bytes())]);
+    let (temp, config) = two_namespace_fabric(
+        plane,
+        Identity::Operator,
+        ns,
+        ns,
+        &[("env/group.yaml", GROUP.as_bytes())],
+    );
     let (code, text) = run(temp.path(), &config, &["check"]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("RBAC forbids"), "{text}");
