@@ -35,8 +35,8 @@ pub struct Options {
     /// Namespaces to create and [`grant`](ControlPlane::grant) at start.
     /// Default: `["default"]`.
     pub namespaces: Vec<String>,
-    /// CRDs to install. Default: `HHDASH_CRDS_DIR`, else
-    /// `<shared>/hedgehog/crds`.
+    /// CRDs to install. Default: `HHDASH_CRDS_DIR`, else `<shared>/hedgehog/crds` and
+    /// `<shared>/hedgehog/crds-gateway`.
     pub crds_dir: Option<PathBuf>,
     /// Install the CRDs at start. Default: `true`.
     pub install_crds: bool,
@@ -132,7 +132,15 @@ impl ControlPlane {
             (true, None) => Some(paths::crds_dir()?),
         };
         let crd_docs = match &crds_dir {
-            Some(dir) => crds::load(dir)?,
+            Some(dir) => {
+                let mut docs = crds::load(dir)?;
+                // The gateway kinds' CRDs are kept apart (`crds/` stays the 16 fabric files);
+                // the default set is both.
+                if opts.crds_dir.is_none() && std::env::var_os("HHDASH_CRDS_DIR").is_none() {
+                    docs.extend(crds::load(&paths::hedgehog_dir()?.join("crds-gateway"))?);
+                }
+                docs
+            }
             None => Vec::new(),
         };
 
