@@ -27,7 +27,9 @@ pub(super) fn parse(text: &str) -> Option<i128> {
             .unwrap_or(rest.len());
         let (number, after) = rest.split_at(digits);
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        if (whole.is_empty() && fraction.is_empty()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        if (whole.is_empty() && fraction.is_empty())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let unit_len = after
@@ -121,7 +123,11 @@ mod tests {
             ("-2m", "-2m0s"),
             ("1h1m1s", "1h1m1s"),
         ] {
-            assert_eq!(parse(text).map(format).as_deref(), Some(canonical), "{text}");
+            assert_eq!(
+                parse(text).map(format).as_deref(),
+                Some(canonical),
+                "{text}"
+            );
         }
         for bad in ["", "5", "m", "5x", "1..5s", "-", ".s", "five minutes"] {
             assert_eq!(parse(bad), None, "{bad:?}");

@@ -103,7 +103,8 @@ pub use compare::{compare, compare_exact};
 pub use counts::KindCounts;
 pub use index::{DriftIndex, LiveReplaced, Transition};
 pub use rewrite::{
-    IGNORED_METADATA, IGNORED_TOP_LEVEL, Rewrite, WEBHOOK_REWRITES, WebhookRewrite, is_webhook_owned,
+    IGNORED_METADATA, IGNORED_TOP_LEVEL, Rewrite, WEBHOOK_REWRITES, WebhookRewrite,
+    is_webhook_owned,
 };
 
 /// One JSON path where live differs from what Git sets.

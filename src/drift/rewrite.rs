@@ -462,16 +462,20 @@ mod tests {
             "groups": [{"name": "default"}], "profiling": {}}));
         assert_eq!(compare(info, &sparse, &defaulted), vec![]);
         // Written as Go's zero values in Git: each is what Default() replaces.
-        let zeros = gateway(json!({"asn": 65534, "workers": 0, "groups": [], "profiling": {},
-            "logs": {"default": "", "tags": {}, "rateLimit": {"burst": 0, "replenishPerSecond": 0}}}));
+        let zeros = gateway(
+            json!({"asn": 65534, "workers": 0, "groups": [], "profiling": {},
+            "logs": {"default": "", "tags": {}, "rateLimit": {"burst": 0, "replenishPerSecond": 0}}}),
+        );
         let stored = stored_gateway(json!({"asn": 65534, "workers": 4,
             "groups": [{"name": "default"}], "profiling": {},
             "logs": {"default": "info", "tags": {"all": "info"},
                      "rateLimit": {"burst": 50, "replenishPerSecond": 5}}}));
         assert_eq!(compare(info, &zeros, &stored), vec![]);
         // Groups are sorted by name.
-        let groups = gateway(json!({"groups": [{"name": "zeta", "priority": 1}, {"name": "alpha"}]}));
-        let sorted = stored_gateway(json!({"groups": [{"name": "alpha"}, {"name": "zeta", "priority": 1}]}));
+        let groups =
+            gateway(json!({"groups": [{"name": "zeta", "priority": 1}, {"name": "alpha"}]}));
+        let sorted =
+            stored_gateway(json!({"groups": [{"name": "alpha"}, {"name": "zeta", "priority": 1}]}));
         assert_eq!(compare(info, &groups, &sorted), vec![]);
     }
 
@@ -496,15 +500,26 @@ mod tests {
                 diff("spec.workers", Some(json!(0)), Some(json!(8))),
             ]
         );
-        let limited = gateway(json!({"logs": {"rateLimit": {"burst": 0, "replenishPerSecond": 0}}}));
-        let other_limits = stored_gateway(json!({"logs": {"rateLimit": {"burst": 10, "replenishPerSecond": 5}}}));
+        let limited =
+            gateway(json!({"logs": {"rateLimit": {"burst": 0, "replenishPerSecond": 0}}}));
+        let other_limits =
+            stored_gateway(json!({"logs": {"rateLimit": {"burst": 10, "replenishPerSecond": 5}}}));
         assert_eq!(
             compare(info, &limited, &other_limits),
-            vec![diff("spec.logs.rateLimit.burst", Some(json!(0)), Some(json!(10)))]
+            vec![diff(
+                "spec.logs.rateLimit.burst",
+                Some(json!(0)),
+                Some(json!(10))
+            )]
         );
         let member = gateway(json!({"groups": [{"name": "group-1", "priority": 10}]}));
         assert_eq!(
-            compare(info, &member, &stored_gateway(json!({"groups": [{"name": "default"}]}))).len(),
+            compare(
+                info,
+                &member,
+                &stored_gateway(json!({"groups": [{"name": "default"}]}))
+            )
+            .len(),
             1,
             "another group is drift"
         );
@@ -554,7 +569,8 @@ mod tests {
             "acl": {"default": "deny-unless-exposed",
                     "rules": [{"from": "vpc-1", "action": "deny", "scope": "flow", "match": {}}]}}));
         assert_eq!(compare(info, &zeros, &stored), vec![]);
-        let short = peering(json!({"peering": sides(json!({"masquerade": {"idleTimeout": "5m"}}))}));
+        let short =
+            peering(json!({"peering": sides(json!({"masquerade": {"idleTimeout": "5m"}}))}));
         let canonical = stored_peering(json!({"gatewayGroup": "default",
             "peering": sides(json!({"masquerade": {"idleTimeout": "5m0s"}}))}));
         assert_eq!(compare(info, &short, &canonical), vec![]);
@@ -563,7 +579,11 @@ mod tests {
         labelled["metadata"]["labels"] = json!({"vpc.gateway.githedgehog.com/vpc-1": "false"});
         assert_eq!(compare(info, &labelled, &canonical), vec![]);
         labelled["metadata"]["labels"] = json!({"team": "red"});
-        assert_eq!(compare(info, &labelled, &canonical).len(), 1, "a user label is compared");
+        assert_eq!(
+            compare(info, &labelled, &canonical).len(),
+            1,
+            "a user label is compared"
+        );
     }
 
     #[test]
@@ -576,7 +596,11 @@ mod tests {
         live_one["spec"]["gatewayGroup"] = json!("default");
         assert_eq!(
             compare(info, &peering(one_side), &live_one),
-            vec![diff("spec.gatewayGroup", Some(json!("")), Some(json!("default")))]
+            vec![diff(
+                "spec.gatewayGroup",
+                Some(json!("")),
+                Some(json!("default"))
+            )]
         );
         // A zero idle timeout keeps its canonical form only.
         let mut three = sides(json!({"masquerade": {"idleTimeout": "0s"}}));
@@ -584,10 +608,21 @@ mod tests {
         let mut live_three = peering(json!({"peering": three.clone()}));
         live_three["spec"]["peering"]["vpc-1"]["expose"][0]["nat"]["masquerade"]["idleTimeout"] =
             json!("2m0s");
-        assert_eq!(compare(info, &peering(json!({"peering": three.clone()})), &live_three).len(), 1);
+        assert_eq!(
+            compare(
+                info,
+                &peering(json!({"peering": three.clone()})),
+                &live_three
+            )
+            .len(),
+            1
+        );
         live_three["spec"]["peering"]["vpc-1"]["expose"][0]["nat"]["masquerade"]["idleTimeout"] =
             json!("0s");
-        assert_eq!(compare(info, &peering(json!({"peering": three})), &live_three), vec![]);
+        assert_eq!(
+            compare(info, &peering(json!({"peering": three})), &live_three),
+            vec![]
+        );
     }
 
     #[test]
