@@ -366,9 +366,12 @@ fn unserved_and_foreign_documents_name_file_and_line() {
     );
 }
 
+/// Documents per kind, as a README table row lists them.
+type KindCounts = &'static [(&'static str, usize)];
+
 /// The README's `docs-gateway/` table: (file, documents, documents per kind). FabNode is not a
 /// fabric kind (fabricator's); everything else is an object hhdash manages.
-const DOCS_GATEWAY: [(&str, usize, &[(&str, usize)]); 17] = [
+const DOCS_GATEWAY: [(&str, usize, KindCounts); 17] = [
     (
         "gateway-acls__gw-acl-bidir.yaml",
         1,
