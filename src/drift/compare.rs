@@ -10,7 +10,7 @@ use serde_json::{Map, Number, Value};
 use super::FieldDiff;
 use super::path::{Seg, compare_paths, matches_any, render_path};
 use super::rewrite::{
-    IGNORED_METADATA, IGNORED_TOP_LEVEL, as_stored, is_stored_form, is_webhook_owned,
+    IGNORED_METADATA, IGNORED_TOP_LEVEL, as_stored, is_webhook_owned, stored_forms,
 };
 use crate::kinds::KindInfo;
 fn numbers_equal(a: &Number, b: &Number) -> bool {
@@ -49,15 +49,18 @@ struct Walk<'a> {
     mode: Mode,
     kind: &'a str,
     set_lists: &'a [&'a str],
+    /// The whole object on the Git (or dry-run) side: some webhook rewrites depend on it.
+    object: &'a Value,
     diffs: Vec<(Vec<Seg<'a>>, FieldDiff)>,
 }
 
 impl<'a> Walk<'a> {
-    fn new(mode: Mode, kind: &'a KindInfo) -> Self {
+    fn new(mode: Mode, kind: &'a KindInfo, object: &'a Value) -> Self {
         Walk {
             mode,
             kind: kind.kind,
             set_lists: kind.set_lists,
+            object,
             diffs: Vec::new(),
         }
     }
@@ -65,7 +68,9 @@ impl<'a> Walk<'a> {
     /// Whether `live` is what the webhooks store for the Git value `desired` at `path`
     /// ([`super::WEBHOOK_REWRITES`]; semantic mode only, exact mode compares two stored forms).
     fn rewritten(&self, path: &[Seg], desired: &Value, live: &Value) -> bool {
-        self.mode == Mode::Semantic && is_stored_form(self.kind, path, desired, live)
+        self.mode == Mode::Semantic
+            && stored_forms(self.kind, self.object, path, desired)
+                .any(|stored| scalars_equal(&stored, live))
     }
 
     fn finish(mut self) -> Vec<FieldDiff> {
@@ -222,6 +227,7 @@ impl<'a> Walk<'a> {
             mode: self.mode,
             kind: self.kind,
             set_lists: self.set_lists,
+            object: self.object,
             diffs: Vec::new(),
         };
         let mut path = path.to_vec();
@@ -273,7 +279,7 @@ impl<'a> Walk<'a> {
 /// path. Empty means in sync. Rules: see the `drift` module doc.
 pub fn compare(kind: &KindInfo, desired: &Value, live: &Value) -> Vec<FieldDiff> {
     let desired = as_stored(kind, desired);
-    let mut walk = Walk::new(Mode::Semantic, kind);
+    let mut walk = Walk::new(Mode::Semantic, kind, &desired);
     walk.semantic(&mut Vec::new(), &desired, Some(live));
     walk.finish()
 }
@@ -281,7 +287,7 @@ pub fn compare(kind: &KindInfo, desired: &Value, live: &Value) -> Vec<FieldDiff>
 /// Exact drift: every path where a server-side dry-run apply of the Git object (`dry_run`)
 /// and `live` differ, in both directions, sorted by path. Rules: see the `drift` module doc.
 pub fn compare_exact(kind: &KindInfo, dry_run: &Value, live: &Value) -> Vec<FieldDiff> {
-    let mut walk = Walk::new(Mode::Exact, kind);
+    let mut walk = Walk::new(Mode::Exact, kind, dry_run);
     walk.exact(&mut Vec::new(), Some(dry_run), Some(live));
     walk.finish()
 }

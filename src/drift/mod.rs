@@ -13,9 +13,9 @@
 //!   default).
 //! * **Webhook-owned labels and annotations**: keys of `metadata.labels` and
 //!   `metadata.annotations` for which [`is_webhook_owned`] holds are ignored (the Hedgehog
-//!   webhooks delete user labels containing `fabric.githedgehog.com/` and add their own, and
-//!   kubectl writes its last-applied annotation). Every other label or annotation Git sets is
-//!   compared.
+//!   webhooks delete user labels containing `fabric.githedgehog.com/` and add their own, the
+//!   gateway webhook adds `vpc.gateway.githedgehog.com/<side>`, and kubectl writes its
+//!   last-applied annotation). Every other label or annotation Git sets is compared.
 //! * **Unset**: `null` in Git means "unset" and matches anything live, absence included. An
 //!   empty map or list in Git (`spec: {}`, `ecmp: {}`, `groups: []`) also sets nothing: the
 //!   webhooks round-trip objects through Go structs, which drop `omitempty` empty values and
@@ -27,7 +27,7 @@
 //!   order and duplicates are irrelevant. Today these are IPv4Namespace `spec.subnets`; Switch
 //!   `spec.groups` and `spec.vlanNamespaces`; VPC `spec.subnets.*.dhcp.options.{dnsServers,
 //!   timeServers,advertisedRoutes}`; ExternalPeering `spec.permit.vpc.subnets` and
-//!   `spec.permit.external.prefixes`. A set element from Git matches a live element by the
+//!   `spec.permit.external.prefixes`; Gateway `spec.groups`. A set element from Git matches a live element by the
 //!   same semantic rules (a map element may gain server fields). A differing set is reported
 //!   once, at the list's path, with both whole lists.
 //! * **Other lists** compare element by element when both have the same length (so a changed
@@ -39,8 +39,14 @@
 //! * **Webhook rewrites**: where the webhooks *rewrite* a value Git sets into the form they
 //!   store, the Git value matches a live value equal to its rewrite ([`WEBHOOK_REWRITES`]):
 //!   VPCAttachment `subnet: vpc-1` stored as `vpc-1/default`, Switch port (group) speeds
-//!   stored without their `SPEED_` prefix. Any other live value is drift as usual. And a
-//!   Switch's `groups` (a set list) gain its `redundancy.group` (`rewrite::as_stored`).
+//!   stored without their `SPEED_` prefix; Gateway zero values (`workers: 0`, `logs.default:
+//!   ""`, rate limit `0`s) stored as their defaults (4, `info`, 50 and 5); GatewayPeering NAT
+//!   idle timeouts stored as Go writes durations (`5m` → `5m0s`), and, for two-sided peerings
+//!   only (`GatewayPeering.Default()` stops before its spec otherwise), a zero timeout as
+//!   `2m0s`, an empty `gatewayGroup` as `default`, an empty `acl.default` as
+//!   `deny-unless-exposed` and an empty rule `scope` as `flow`. Any other live value is drift
+//!   as usual. And a Switch's `groups` (a set list) gain its `redundancy.group`
+//!   (`rewrite::as_stored`).
 //!
 //! What semantic mode cannot know: the other rewrites — normalised DHCP static MACs (map
 //! keys), `dhcp.range`/`options` removed when `dhcp.enable` is false. Git written in the stored form (as hhfab output is) never hits
@@ -86,6 +92,7 @@ use crate::kinds::KindInfo;
 
 mod compare;
 mod counts;
+mod go_duration;
 mod index;
 mod path;
 mod rewrite;
@@ -96,7 +103,8 @@ pub use compare::{compare, compare_exact};
 pub use counts::KindCounts;
 pub use index::{DriftIndex, LiveReplaced, Transition};
 pub use rewrite::{
-    IGNORED_METADATA, IGNORED_TOP_LEVEL, Rewrite, WEBHOOK_REWRITES, is_webhook_owned,
+    IGNORED_METADATA, IGNORED_TOP_LEVEL, Rewrite, WEBHOOK_REWRITES, WebhookRewrite,
+    is_webhook_owned,
 };
 
 /// One JSON path where live differs from what Git sets.

@@ -22,6 +22,7 @@ mod cluster_flow;
 mod cluster_prune;
 mod cluster_webhook;
 mod examples;
+mod gateway_samples;
 mod hostile_git;
 mod namespaces;
 mod secrets;

@@ -31,6 +31,11 @@
 //! other namespace are refused with the real message ("only default namespace is currently
 //! supported"). Lookups stay within the object's namespace.
 //!
+//! **Gateway kinds** (Gateway, GatewayGroup, GatewayPeering) get the mutating webhook only:
+//! their defaulting is imitated, their validation is not (the real one also refuses any
+//! namespace but `default`, and runs a dataplane validator testenv does not have), so they are
+//! accepted in any namespace, as on a bare API server with the defaults applied.
+//!
 //! It is an imitation: only what is listed in the two submodules' docs is checked or
 //! defaulted; everything else the real webhooks validate (IP ranges, name lengths, VLAN
 //! ranges, port names, SwitchProfiles, …) is accepted. Turn it off with
@@ -57,7 +62,7 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::plane::FIELD_MANAGER;
 
-pub use defaulting::{LABEL_DOMAIN, default_object};
+pub use defaulting::{GATEWAY_KINDS, GATEWAY_VERSION, LABEL_DOMAIN, default_object};
 pub use validation::{KINDS, VERSION, webhook_kinds};
 
 /// Name of both webhook configurations.
@@ -190,14 +195,19 @@ impl Webhook {
                 name: Some(CONFIGURATION_NAME.into()),
                 ..Default::default()
             },
-            webhooks: Some(self.entries(ca_pem, "mutate", &["CREATE", "UPDATE"])),
+            webhooks: Some(self.entries(ca_pem, "mutate", &["CREATE", "UPDATE"], mutated_kinds())),
         };
         let validating = ValidatingWebhookConfiguration {
             metadata: ObjectMeta {
                 name: Some(CONFIGURATION_NAME.into()),
                 ..Default::default()
             },
-            webhooks: Some(self.entries(ca_pem, "validate", &["CREATE", "UPDATE", "DELETE"])),
+            webhooks: Some(self.entries(
+                ca_pem,
+                "validate",
+                &["CREATE", "UPDATE", "DELETE"],
+                webhook_kinds().map(|&(group, kind, plural)| (group, VERSION, kind, plural)),
+            )),
         };
         let pp = PatchParams::apply(FIELD_MANAGER).force();
         Api::<MutatingWebhookConfiguration>::all(client.clone())
@@ -211,26 +221,28 @@ impl Webhook {
         Ok(())
     }
 
-    /// One webhook entry per kind with a webhook, named as the real ones (`mvpc.kb.io`,
-    /// `vvpc.kb.io`, …), calling `https://127.0.0.1:<port>/<prefix>-<group>-<version>-<kind>`
-    /// for `operations`, `failurePolicy: Fail`, `sideEffects: None`. `W` is
-    /// `MutatingWebhook` or `ValidatingWebhook`: the same fields in two types with nothing
-    /// in common, so the entry is written once, in their JSON form.
-    fn entries<W: DeserializeOwned>(
+    /// One webhook entry per (group, version, kind, plural) of `kinds`, named as the real
+    /// ones (`mvpc.kb.io`, `vvpc.kb.io`, …), calling
+    /// `https://127.0.0.1:<port>/<prefix>-<group>-<version>-<kind>` for `operations`,
+    /// `failurePolicy: Fail`, `sideEffects: None`. `W` is `MutatingWebhook` or
+    /// `ValidatingWebhook`: the same fields in two types with nothing in common, so the entry
+    /// is written once, in their JSON form.
+    fn entries<'k, W: DeserializeOwned>(
         &self,
         ca_pem: &str,
         prefix: &str,
         operations: &[&str],
+        kinds: impl Iterator<Item = (&'k str, &'k str, &'k str, &'k str)>,
     ) -> Vec<W> {
         let ca_bundle = base64::engine::general_purpose::STANDARD.encode(ca_pem);
-        webhook_kinds()
-            .map(|(group, kind, plural)| {
+        kinds
+            .map(|(group, version, kind, plural)| {
                 let lower = kind.to_lowercase();
                 let entry = json!({
                     "name": format!("{}{lower}.kb.io", &prefix[..1]),
                     "clientConfig": {
                         "url": format!(
-                            "https://127.0.0.1:{}/{prefix}-{}-{VERSION}-{lower}",
+                            "https://127.0.0.1:{}/{prefix}-{}-{version}-{lower}",
                             self.port,
                             group.replace('.', "-")
                         ),
@@ -238,7 +250,7 @@ impl Webhook {
                     },
                     "rules": [{
                         "apiGroups": [group],
-                        "apiVersions": [VERSION],
+                        "apiVersions": [version],
                         "operations": operations,
                         "resources": [plural],
                     }],
@@ -302,6 +314,21 @@ impl Webhook {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The kinds the mutating webhook covers: every kind with a webhook, and the gateway kinds.
+/// The gateway kinds get no validating webhook here: the real one refuses any namespace but
+/// `default` and needs the dataplane validator, while tests give each fabric its own
+/// namespaces.
+fn mutated_kinds() -> impl Iterator<Item = (&'static str, &'static str, &'static str, &'static str)>
+{
+    webhook_kinds()
+        .map(|&(group, kind, plural)| (group, VERSION, kind, plural))
+        .chain(
+            GATEWAY_KINDS
+                .iter()
+                .map(|&(group, kind, plural)| (group, GATEWAY_VERSION, kind, plural)),
+        )
 }
 
 impl Drop for Webhook {

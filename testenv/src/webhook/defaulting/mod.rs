@@ -30,20 +30,29 @@
 //!   `[default]`, the redundancy group appended to `groups`, both lists sorted,
 //!   `linkFlapErrDisable` sub-fields defaulted (3, 30, 300); labels profile,
 //!   `switchgroup.`/`vlanns.fabric.githedgehog.com/<name>`; `boot`, `redundancy`, `ecmp`
-//!   materialised as `{}`.
+//!   materialised as `{}`;
+//! * Gateway, GatewayGroup, GatewayPeering (`gateway.githedgehog.com/v1alpha1`): their labels
+//!   are left alone (no `fabric.githedgehog.com/` rule there); Gateway gets log level, tags,
+//!   rate limit, workers and sorted groups, GatewayPeering (two-sided only) its side labels,
+//!   NAT idle timeouts, group, ACL default and rule scopes (details in `gateway`).
 //!
 //! Not imitated: the rest of the Go round trip (zero values of `omitempty` fields dropped,
-//! other nested structs materialised) and the VLANNamespace range normaliser (whose result
-//! the real code keeps only when it fails).
+//! other nested structs materialised, `metav1.Duration`s rewritten in Go's form: `5m` →
+//! `5m0s`) and the VLANNamespace range normaliser (whose result the real code keeps only
+//! when it fails).
 
 //!
 //! This module holds the shared steps (namespace, labels, Go-struct materialising) and the
-//! VPC-side references; `vpc` the subnet defaults, `wiring` Connections and Switches.
+//! VPC-side references; `vpc` the subnet defaults, `wiring` Connections and Switches,
+//! `gateway` the gateway kinds.
 
 use serde_json::{Map, Value, json};
 
+mod gateway;
 mod vpc;
 mod wiring;
+
+pub use gateway::{GATEWAY_KINDS, GATEWAY_VERSION};
 
 use vpc::vpc;
 pub(crate) use wiring::connection_endpoints;
@@ -103,6 +112,16 @@ pub fn default_object(kind: &str, object: &mut Value) {
         }
         "Connection" => connection(spec, &mut labels),
         "Switch" => switch(spec, &mut labels),
+        "Gateway" => {
+            gateway::gateway(spec);
+            false
+        }
+        "GatewayPeering" => {
+            labels = original.clone();
+            gateway::peering(spec, &mut labels);
+            true
+        }
+        "GatewayGroup" => false,
         _ => true,
     };
     put_labels(
