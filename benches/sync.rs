@@ -150,7 +150,11 @@ fn bench_alias_bomb(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("parse_150kb_bomb", |b| {
         b.iter(|| {
-            let set = desired::parse_files([("bomb.yaml", bomb.as_bytes())], &hhdash::config::Namespaces::single("default"), "0");
+            let set = desired::parse_files(
+                [("bomb.yaml", bomb.as_bytes())],
+                &hhdash::config::Namespaces::single("default"),
+                "0",
+            );
             assert_eq!(set.skipped.len(), 1);
             black_box(set)
         })

@@ -192,7 +192,11 @@ fn list_pairs(object: &Value, pointer: &str, first: &str, second: &str, sep: &st
                 .iter()
                 .map(|item| {
                     let (a, b) = (text_at(item, &[first]), text_at(item, &[second]));
-                    if b.is_empty() { a } else { format!("{a}{sep}{b}") }
+                    if b.is_empty() {
+                        a
+                    } else {
+                        format!("{a}{sep}{b}")
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -237,7 +241,10 @@ fn peering_acl(object: &Value) -> String {
         empty if empty.is_empty() => "deny-unless-exposed".to_string(),
         default => default,
     };
-    let rules = acl.get("rules").and_then(Value::as_array).map_or(0, Vec::len);
+    let rules = acl
+        .get("rules")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     format!("{default} ({rules} rules)")
 }
 
@@ -778,9 +785,17 @@ mod tests {
         for read_only in ["Agent", "VPCInfo", "GatewayAgent"] {
             assert!(!by_kind(read_only).unwrap().writable(), "{read_only}");
         }
-        assert_eq!(by_kind("GatewayAgent").unwrap().api_version(), "gwint.githedgehog.com/v1alpha1");
+        assert_eq!(
+            by_kind("GatewayAgent").unwrap().api_version(),
+            "gwint.githedgehog.com/v1alpha1"
+        );
         assert!(is_hedgehog_group("gwint.githedgehog.com/v1alpha1"));
-        assert_eq!(renamed("gateway.githedgehog.com/v1alpha1", "Peering").unwrap().now, "GatewayPeering");
+        assert_eq!(
+            renamed("gateway.githedgehog.com/v1alpha1", "Peering")
+                .unwrap()
+                .now,
+            "GatewayPeering"
+        );
         assert!(renamed("example.com/v1", "Peering").is_none());
     }
 
@@ -794,7 +809,10 @@ mod tests {
         assert!(rank("VPC") < rank("VPCAttachment"));
         assert!(rank("External") < rank("ExternalPeering"));
         assert!(rank("GatewayGroup") < rank("Gateway"));
-        assert!(rank("Connection") < rank("Gateway"), "gateway-add.md: Connections first");
+        assert!(
+            rank("Connection") < rank("Gateway"),
+            "gateway-add.md: Connections first"
+        );
         for referenced in ["Gateway", "GatewayGroup", "VPC", "External"] {
             assert!(rank(referenced) < rank("GatewayPeering"), "{referenced}");
         }
@@ -870,8 +888,14 @@ mod tests {
         let cells: Vec<String> = info.columns.iter().map(|c| (c.cell)(&gateway)).collect();
         assert_eq!(
             cells,
-            ["65534", "172.30.8.2/32", "172.30.12.2/32", "enp2s1 enp2s2", "172.30.128.0@65101",
-             "default group-1:10"]
+            [
+                "65534",
+                "172.30.8.2/32",
+                "172.30.12.2/32",
+                "enp2s1 enp2s2",
+                "172.30.128.0@65101",
+                "default group-1:10"
+            ]
         );
 
         let peering = json!({"spec": {"gatewayGroup": "", "peering": {
@@ -881,7 +905,15 @@ mod tests {
             "acl": {"rules": [{"action": "allow"}]}}});
         let info = by_kind("GatewayPeering").unwrap();
         let cells: Vec<String> = info.columns.iter().map(|c| (c.cell)(&peering)).collect();
-        assert_eq!(cells, ["vpc-1 vpc-2", "vpc-2:masquerade", "deny-unless-exposed (1 rules)", ""]);
+        assert_eq!(
+            cells,
+            [
+                "vpc-1 vpc-2",
+                "vpc-2:masquerade",
+                "deny-unless-exposed (1 rules)",
+                ""
+            ]
+        );
     }
 
     #[test]

@@ -57,11 +57,8 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
             }
             Some(name) => Some(name.to_string()),
         };
-        let namespaces = validator.namespaces(
-            fabric.namespace,
-            fabric.namespaces,
-            fabric.kind_namespaces,
-        );
+        let namespaces =
+            validator.namespaces(fabric.namespace, fabric.namespaces, fabric.kind_namespaces);
         let kubernetes = validator.kubernetes(fabric.kubernetes);
         let git = validator.git(fabric.git);
         let watch = validator.watch(fabric.watch);
@@ -490,10 +487,7 @@ impl Validator<'_> {
                 ),
                 None => {
                     let known: Vec<&str> = kinds::desired_kinds().map(|k| k.kind).collect();
-                    self.problem(
-                        &key,
-                        format!("unknown kind; known: {}", known.join(", ")),
-                    )
+                    self.problem(&key, format!("unknown kind; known: {}", known.join(", ")))
                 }
             }
         }

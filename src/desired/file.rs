@@ -290,7 +290,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> DesiredSet {
-        parse_files([("f.yaml", text.as_bytes())], &Namespaces::single("default"), "abc")
+        parse_files(
+            [("f.yaml", text.as_bytes())],
+            &Namespaces::single("default"),
+            "abc",
+        )
     }
 
     #[test]
@@ -354,7 +358,11 @@ mod tests {
         let placed: Vec<String> = set.objects.iter().map(|o| o.key.to_string()).collect();
         assert_eq!(
             placed,
-            ["Gateway/fab/gw-1", "GatewayPeering/default/p1", "GatewayPeering/fab/p2"]
+            [
+                "Gateway/fab/gw-1",
+                "GatewayPeering/default/p1",
+                "GatewayPeering/fab/p2"
+            ]
         );
         assert_eq!(set.objects[0].object["metadata"]["namespace"], "fab");
         assert_eq!(set.skipped.len(), 1);
@@ -369,7 +377,11 @@ mod tests {
     fn the_old_peering_kind_is_an_error_that_names_gateway_peering() {
         let text = "apiVersion: gateway.githedgehog.com/v1alpha1\nkind: Peering\nmetadata:\n  name: vpc-1--vpc-2\n\
                     spec:\n  peering:\n    vpc-1: {}\n    vpc-2: {}\n";
-        let set = parse_files([("old.yaml", text.as_bytes())], &Namespaces::single("default"), "c1");
+        let set = parse_files(
+            [("old.yaml", text.as_bytes())],
+            &Namespaces::single("default"),
+            "c1",
+        );
         assert!(set.objects.is_empty());
         let skipped = &set.skipped[0];
         assert!(skipped.reason.is_error());

@@ -192,7 +192,13 @@ mod tests {
         );
         let mut serial = DesiredSet::default();
         for (path, text) in &with_copy {
-            parse_file(&mut serial, path, text.as_bytes(), &Namespaces::single("default"), "c");
+            parse_file(
+                &mut serial,
+                path,
+                text.as_bytes(),
+                &Namespaces::single("default"),
+                "c",
+            );
         }
         assert_eq!(parallel.objects, serial.objects);
         assert_eq!(parallel.skipped, serial.skipped);

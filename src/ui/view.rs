@@ -328,7 +328,10 @@ mod tests {
         assert_eq!(View::parse("Drift"), Some(View::Drift));
         assert_eq!(View::parse("nope"), None);
         assert_eq!(View::parse("gw").map(View::title), Some("Gateway"));
-        assert_eq!(View::parse("gwpeer").map(View::title), Some("GatewayPeering"));
+        assert_eq!(
+            View::parse("gwpeer").map(View::title),
+            Some("GatewayPeering")
+        );
         // Drift, Switches, the 15 kinds Git holds and the three read-only ones.
         assert_eq!(View::all().count(), 20);
     }

@@ -94,7 +94,7 @@ token_env = "WEST_TOKEN"
 url = "/srv/repo"
 directory = "/etc"
 [fabric.watch]
-kinds = ["VPC", "Gateway"]
+kinds = ["VPC", "Peering"]
 "#,
             open_token.display()
         ),
@@ -124,7 +124,7 @@ kinds = ["VPC", "Gateway"]
         "fabric west: kubernetes.ca_cert_file: missing",
         "fabric west: git.branch: missing",
         "fabric west: git.directory",
-        "fabric west: watch.kinds: unknown kind \"Gateway\"",
+        "fabric west: watch.kinds: unknown kind \"Peering\"",
     ] {
         assert!(
             report.contains(expected),

@@ -26,7 +26,11 @@ fn cases() -> u32 {
 }
 
 fn parse(text: &[u8]) -> DesiredSet {
-    desired::parse_files([("f.yaml", text)], &hhdash::config::Namespaces::single("default"), "c0ffee")
+    desired::parse_files(
+        [("f.yaml", text)],
+        &hhdash::config::Namespaces::single("default"),
+        "c0ffee",
+    )
 }
 
 fn vpc(name: &str) -> String {

@@ -50,7 +50,13 @@ pub fn sample_objects() -> Vec<DesiredObject> {
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let bytes = std::fs::read(&path).unwrap();
-        desired::parse_file(&mut set, &name, &bytes, &hhdash::config::Namespaces::single("default"), COMMIT);
+        desired::parse_file(
+            &mut set,
+            &name,
+            &bytes,
+            &hhdash::config::Namespaces::single("default"),
+            COMMIT,
+        );
     }
     assert!(
         set.objects.len() >= 9,
