@@ -146,17 +146,16 @@ async fn every_docs_gateway_file_applies_and_its_defaults_are_in_sync() {
     let mut rejected = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let original = std::fs::read_to_string(dir.join(file)).unwrap();
-        // The docs' Gateway names namespace `fab` literally: that file's fabric is `fab`
-        // (shared by nothing else in this binary); every other file gets its own namespace,
-        // standing in for `default`.
+        // Every file gets its own namespace, standing in for `default`. The docs' Gateway names
+        // namespace `fab` literally: that file's fabric spans its own namespace and `fab`, as
+        // a fabric configured after the docs would (`namespaces = [.., "fab"]`).
         let names_fab = documents(&original)
             .iter()
             .any(|d| d["metadata"]["namespace"] == "fab" && d["kind"] == "Gateway");
-        let ns = if names_fab {
-            "fab".to_string()
-        } else {
-            format!("gwdocs-{index:02}")
-        };
+        let ns = format!("gwdocs-{index:02}");
+        if names_fab {
+            plane.grant("fab").await.unwrap();
+        }
         plane.grant(&ns).await.unwrap();
         let text = original.replace("namespace: default", &format!("namespace: {ns}"));
         let needs_wiring =
@@ -171,6 +170,16 @@ async fn every_docs_gateway_file_applies_and_its_defaults_are_in_sync() {
         let refs: Vec<(&str, &[u8])> = repo_files.iter().map(|(p, b)| (p.as_str(), *b)).collect();
         let fabric = format!("gwdocs{index:02}");
         let (temp, config) = common::git_fabric(plane, &ns, &fabric, &refs, "docs");
+        if names_fab {
+            let text = std::fs::read_to_string(&config).unwrap();
+            let spanning = text.replacen(
+                &format!("namespace = \"{ns}\"\n"),
+                &format!("namespace = \"{ns}\"\nnamespaces = [\"{ns}\", \"fab\"]\n"),
+                1,
+            );
+            assert_ne!(text, spanning, "{config:?}");
+            std::fs::write(&config, spanning).unwrap();
+        }
 
         let (code, out) = run(&temp, &config, &["sync"]);
         assert_eq!(code, Some(0), "{file}: sync: {out}");
@@ -210,10 +219,17 @@ async fn every_docs_gateway_file_applies_and_its_defaults_are_in_sync() {
             "{file}: {out}"
         );
         for object in &objects {
+            // A fabric over several namespaces names its objects Kind/namespace/name (the
+            // only document of the spanning file is the docs' Gateway, in `fab`).
+            let shown = if names_fab {
+                object.replacen('/', "/fab/", 1)
+            } else {
+                object.clone()
+            };
             match rejects.iter().find(|(_, name, _)| *name == object.as_str()) {
                 None => assert!(
                     out.lines()
-                        .any(|l| l.trim() == format!("apply  ok     {object}")),
+                        .any(|l| l.trim() == format!("apply  ok     {shown}")),
                     "{file}: {object} applied: {out}"
                 ),
                 Some((_, _, reason)) => {
