@@ -55,7 +55,8 @@ async fn all_crds_established_and_kinds_listable() {
         .into_iter()
         .filter(|c| c.spec.group.ends_with(".githedgehog.com"))
         .collect();
-    assert_eq!(hedgehog.len(), 16);
+    // The 16 fabric CRDs and the 5 gateway CRDs of `crds-gateway`.
+    assert_eq!(hedgehog.len(), 21);
     for crd in &hedgehog {
         let conditions = crd
             .status
@@ -70,7 +71,7 @@ async fn all_crds_established_and_kinds_listable() {
             crd.metadata.name
         );
     }
-    assert_eq!(plane.crds().len(), 16);
+    assert_eq!(plane.crds().len(), 21);
 
     // The 12 kinds plus Agent are listable (empty) in the namespace, as
     // Operator (the kinds it manages) and Reader.

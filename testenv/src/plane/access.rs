@@ -15,8 +15,14 @@ use super::{ControlPlane, FIELD_MANAGER};
 use crate::Error;
 
 /// The API groups of the Hedgehog kinds users manage.
-const MANAGED_GROUPS: [&str; 2] = ["vpc.githedgehog.com", "wiring.githedgehog.com"];
+const MANAGED_GROUPS: [&str; 3] = [
+    "vpc.githedgehog.com",
+    "wiring.githedgehog.com",
+    "gateway.githedgehog.com",
+];
 const AGENT_GROUP: &str = "agent.githedgehog.com";
+/// The gateway's health objects (GatewayAgent), read-only like Agents.
+const GATEWAY_AGENT_GROUP: &str = "gwint.githedgehog.com";
 
 /// Who talks to the API server. Each identity has a random bearer token per
 /// control plane, so the tokens of one control plane are rejected (401) by
@@ -26,8 +32,9 @@ pub enum Identity {
     /// User `hhdash-admin` in group `system:masters`: may do anything.
     Admin,
     /// User `hhdash-operator`: after [`ControlPlane::grant`], all verbs on the
-    /// `vpc.` and `wiring.githedgehog.com` kinds and get/list/watch on
-    /// `agents.agent.githedgehog.com` in the granted namespace; nothing else.
+    /// `vpc.`, `wiring.` and `gateway.githedgehog.com` kinds and get/list/watch on
+    /// `agents.agent.` and `gatewayagents.gwint.githedgehog.com` in the granted namespace;
+    /// nothing else.
     Operator,
     /// User `hhdash-reader`: after [`ControlPlane::grant`], get/list/watch on
     /// the same kinds in the granted namespace; nothing else.
@@ -109,6 +116,7 @@ impl ControlPlane {
                 vec![
                     rule(&MANAGED_GROUPS, &["*"], &["*"]),
                     rule(&[AGENT_GROUP], &["agents"], &read),
+                    rule(&[GATEWAY_AGENT_GROUP], &["gatewayagents"], &read),
                 ],
             ),
             (
@@ -116,6 +124,7 @@ impl ControlPlane {
                 vec![
                     rule(&MANAGED_GROUPS, &["*"], &read),
                     rule(&[AGENT_GROUP], &["agents"], &read),
+                    rule(&[GATEWAY_AGENT_GROUP], &["gatewayagents"], &read),
                 ],
             ),
         ];

@@ -131,10 +131,17 @@ impl ControlPlane {
             (true, Some(dir)) => Some(dir.clone()),
             (true, None) => Some(paths::crds_dir()?),
         };
-        let crd_docs = match &crds_dir {
+        let mut crd_docs = match &crds_dir {
             Some(dir) => crds::load(dir)?,
             None => Vec::new(),
         };
+        // The gateway CRDs live apart from the 16 fabric ones; installed with the default set.
+        if opts.install_crds
+            && opts.crds_dir.is_none()
+            && std::env::var_os("HHDASH_CRDS_DIR").is_none()
+        {
+            crd_docs.extend(crds::load(&paths::hedgehog_dir()?.join("crds-gateway"))?);
+        }
 
         let dir = tempfile::Builder::new()
             .prefix("hhdash-testenv-")
