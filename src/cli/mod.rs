@@ -265,7 +265,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 fn dashboard(cli: &Cli, paths: &Paths, read_only: bool) -> Result<Outcome> {
     let config = Config::load(&paths.config)?;
     let store = std::sync::Arc::new(Store::open(&cli.store_path(&config))?);
-    let options = crate::ui::Options::from_config(&config.ui, read_only);
+    let options =
+        crate::ui::Options::from_config(&config.ui, read_only).with_namespaces_of(&config.fabrics);
     let runtime = runtime()?;
     let result = runtime.block_on(async {
         // Engines coalesce watch storms into `Rows` bursts; this is room for several.

@@ -3,7 +3,7 @@
 //! need the outside world into `Effect`s (engine commands, clipboard, quit); the commands are
 //! made in one place, `commands.rs`. It performs no I/O and reads no clock: `now` is handed in.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::engine::{Command, EngineEvent, JobKind, JobPhase};
 use crate::kinds::ObjectKey;
@@ -32,6 +32,9 @@ pub struct Options {
     /// Lines of the event pane (without its title).
     pub event_pane_lines: u16,
     pub theme: Theme,
+    /// The fabrics whose config manages more than one namespace: their lists show a NAMESPACE
+    /// column, so two objects of the same kind and name stay apart.
+    pub multi_namespace: BTreeSet<String>,
 }
 
 impl Default for Options {
@@ -41,6 +44,7 @@ impl Default for Options {
             keys: KeyOverrides::new(),
             event_pane_lines: 5,
             theme: Theme::from_env(),
+            multi_namespace: BTreeSet::new(),
         }
     }
 }
@@ -53,7 +57,19 @@ impl Options {
             keys: ui.keys.clone(),
             event_pane_lines: ui.event_pane_lines,
             theme: Theme::from_env(),
+            multi_namespace: BTreeSet::new(),
         }
+    }
+
+    /// Marks the fabrics of `fabrics` that manage more than one namespace (see
+    /// [`Options::multi_namespace`]).
+    pub fn with_namespaces_of(mut self, fabrics: &[crate::config::FabricConfig]) -> Options {
+        self.multi_namespace = fabrics
+            .iter()
+            .filter(|f| f.namespaces.managed.len() > 1)
+            .map(|f| f.name.clone())
+            .collect();
+        self
     }
 }
 
@@ -143,7 +159,14 @@ pub struct App {
 impl App {
     pub fn new(fabrics: impl IntoIterator<Item = String>, options: Options, now: Timestamp) -> App {
         App {
-            fabrics: fabrics.into_iter().map(FabricModel::new).collect(),
+            fabrics: fabrics
+                .into_iter()
+                .map(|name| {
+                    let mut model = FabricModel::new(name);
+                    model.multi_namespace = options.multi_namespace.contains(&model.name);
+                    model
+                })
+                .collect(),
             selected: 0,
             view: View::Drift,
             focus: Focus::Table,
@@ -419,7 +442,8 @@ impl App {
                 self.notify(Tone::Info, text);
             }
             Action::Sort => {
-                let columns = view::columns(self.view);
+                let multi_namespace = self.fabric().is_some_and(|f| f.multi_namespace);
+                let columns = view::columns(self.view, multi_namespace);
                 self.sort.column = (self.sort.column + 1) % columns.len();
                 self.sort.reverse = false;
                 let header = columns[self.sort.column].header;

@@ -98,7 +98,7 @@ impl Listing {
             self.offset = 0;
         }
         let needle = filter.to_lowercase();
-        let columns = view::columns(view);
+        let columns = view::columns(view, fabric.multi_namespace);
         let col = columns.get(sort.column).map(|c| c.col).unwrap_or(Col::Name);
         let mut rows: Vec<usize>;
         if view == View::Agents {
@@ -150,7 +150,7 @@ impl Listing {
     /// in it (an empty column is the first to go on a narrow terminal).
     fn measure(&self, fabric: &FabricModel, view: View) -> Vec<(u16, bool)> {
         let width = |text: &str| Span::raw(text).width() as u16;
-        view::columns(view)
+        view::columns(view, fabric.multi_namespace)
             .iter()
             .map(|column| {
                 let header = width(column.header);

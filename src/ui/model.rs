@@ -19,7 +19,7 @@ pub struct Entry {
     pub kind: usize,
     /// The registry's columns for this kind, read from live (else desired) once.
     pub cells: Vec<String>,
-    /// Lowercased kind, name, cells and verdict: what `/` searches.
+    /// Lowercased kind, namespace, name, cells and verdict: what `/` searches.
     pub haystack: String,
 }
 
@@ -39,7 +39,13 @@ impl Entry {
             (Some(info), None) => vec![String::new(); info.columns.len()],
             _ => Vec::new(),
         };
-        let mut haystack = format!("{} {} {}", row.key.kind, row.key.name, row.drift.tag());
+        let mut haystack = format!(
+            "{} {} {} {}",
+            row.key.kind,
+            row.key.namespace,
+            row.key.name,
+            row.drift.tag()
+        );
         for cell in &cells {
             haystack.push(' ');
             haystack.push_str(cell);
@@ -128,6 +134,8 @@ pub struct FabricModel {
     /// The last failed job's message, until a job of the same kind succeeds.
     pub job_error: Option<(JobKind, String)>,
     pub disconnected_since: Option<Timestamp>,
+    /// The fabric's config manages more than one namespace: lists show a NAMESPACE column.
+    pub multi_namespace: bool,
     /// Bumped on every change of rows or switches: views rebuild their indices when it moves.
     pub generation: u64,
     settled: u64,
@@ -147,6 +155,7 @@ impl FabricModel {
             switches: Vec::new(),
             jobs: Vec::new(),
             job_error: None,
+            multi_namespace: false,
             disconnected_since: None,
             generation: 1,
             settled: 0,

@@ -63,11 +63,26 @@ fn tab_label(view: View, fabric: Option<&FabricModel>) -> String {
     }
 }
 
+/// The view tabs: as many as fit, scrolled so the selected one is shown (`‹` `›` mark tabs cut
+/// off on either side), and at the right end which view of how many this is (`9/20`): with
+/// 20 views only a few fit at 80 columns, and the count says how far `]` and `[` have to go.
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let fabric = app.fabric();
     let labels: Vec<(View, String)> = View::all().map(|v| (v, tab_label(v, fabric))).collect();
     let selected = labels.iter().position(|(v, _)| *v == app.view).unwrap_or(0);
     let width = |i: usize| labels[i].1.chars().count() + 3;
+    let position = format!("{}/{}", selected + 1, labels.len());
+    let [tabs_area, position_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(position.len() as u16 + 1),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::styled(position, app.theme.tone(Tone::Dim)))
+            .alignment(ratatui::layout::Alignment::Right),
+        position_area,
+    );
+    let area = tabs_area;
     // Start at the first tab, or late enough that the selected one fits.
     let available = (area.width as usize).saturating_sub(2);
     let mut first = 0;
@@ -280,7 +295,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let height = inner.height.saturating_sub(1) as usize;
     app.page = height.max(1);
     app.listing.scroll_into_view(height);
-    let all_columns = view::columns(app.view);
+    let multi_namespace = app.fabric().is_some_and(|f| f.multi_namespace);
+    let all_columns = view::columns(app.view, multi_namespace);
     let fitted = fit_widths(
         &all_columns,
         &app.listing.widths,

@@ -82,6 +82,8 @@ impl View {
 pub enum Col {
     Kind,
     Name,
+    /// `namespace/name`: the name column of a fabric that spans more than one namespace.
+    NamespacedName,
     Drift,
     Kubernetes,
     /// The n-th registry column of the row's kind.
@@ -109,6 +111,7 @@ const fn column(header: &'static str, col: Col, max: u16) -> Column {
     let min = match col {
         Col::Name => 16,
         Col::Kind => 10,
+        Col::NamespacedName => 20,
         Col::Drift => 11,
         Col::Kubernetes | Col::SwitchState => 9,
         _ => 6,
@@ -122,8 +125,21 @@ const fn column(header: &'static str, col: Col, max: u16) -> Column {
 }
 
 /// The columns of a view. The verdict comes right after the name so it stays visible on an
-/// 80-column terminal; kind columns follow.
-pub fn columns(view: View) -> Vec<Column> {
+/// 80-column terminal; kind columns follow. In a fabric that spans more than one namespace
+/// (`multi_namespace`) the name column reads `namespace/name`: two objects of one kind and name
+/// in two namespaces are two rows, and the name alone cannot tell them apart. (A column of its
+/// own would move the verdict right and shift the column numbers the sort keeps per view.)
+pub fn columns(view: View, multi_namespace: bool) -> Vec<Column> {
+    let mut columns = kind_columns(view);
+    if multi_namespace && view != View::Agents {
+        for column in columns.iter_mut().filter(|c| c.col == Col::Name) {
+            *column = self::column("NAMESPACE/NAME", Col::NamespacedName, 60);
+        }
+    }
+    columns
+}
+
+fn kind_columns(view: View) -> Vec<Column> {
     match view {
         View::Drift => vec![
             column("KIND", Col::Kind, 18),
@@ -187,6 +203,10 @@ pub fn entry_cell(entry: &Entry, col: Col) -> Cow<'_, str> {
     match col {
         Col::Kind => Cow::Borrowed(entry.row.key.kind.as_str()),
         Col::Name => Cow::Borrowed(entry.row.key.name.as_str()),
+        Col::NamespacedName => Cow::Owned(format!(
+            "{}/{}",
+            entry.row.key.namespace, entry.row.key.name
+        )),
         Col::Drift => Cow::Owned(theme::drift(&entry.row.drift).text()),
         Col::Kubernetes => Cow::Owned(theme::kubernetes(entry.row.kubernetes.state).text()),
         Col::Registry(i) => Cow::Borrowed(entry.cells.get(i).map(String::as_str).unwrap_or("")),
@@ -267,6 +287,7 @@ pub fn compare_entries(a: &Entry, b: &Entry, col: Col) -> Ordering {
     let primary = match col {
         Col::Kind => a.kind.cmp(&b.kind),
         Col::Name => Ordering::Equal,
+        Col::NamespacedName => natural_cmp(&a.row.key.namespace, &b.row.key.namespace),
         Col::Drift | Col::Detail => {
             theme::drift_severity(&a.row.drift).cmp(&theme::drift_severity(&b.row.drift))
         }
@@ -280,6 +301,7 @@ pub fn compare_entries(a: &Entry, b: &Entry, col: Col) -> Ordering {
     primary
         .then_with(|| a.kind.cmp(&b.kind))
         .then_with(|| natural_cmp(&a.row.key.name, &b.row.key.name))
+        .then_with(|| a.row.key.namespace.cmp(&b.row.key.namespace))
 }
 
 fn kube_rank(entry: &Entry) -> u8 {

@@ -48,18 +48,22 @@ fn refs(files: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
         .collect()
 }
 
-/// Objects per kind in the example fabric: 2 spines + 4 leaves, 8 servers, 17 connections
-/// (8 fabric, 1 MCLAG domain, 2 MCLAG, 2 ESLAG, 1 bundled, 3 unbundled), 3 VPCs.
-const EXAMPLE_COUNTS: [(&str, usize); 9] = [
+/// Objects per kind in the example fabric: 2 spines + 4 leaves, 8 servers, 19 connections
+/// (8 fabric, 1 MCLAG domain, 2 MCLAG, 2 ESLAG, 1 bundled, 3 unbundled, 2 gateway), 3 VPCs, and
+/// a gateway: GatewayGroup `default`, Gateway `gateway-1`, GatewayPeering `db--mgmt` (NAT).
+const EXAMPLE_COUNTS: [(&str, usize); 12] = [
     ("SwitchGroup", 2),
     ("VLANNamespace", 1),
     ("IPv4Namespace", 1),
+    ("GatewayGroup", 1),
     ("Switch", 6),
     ("Server", 8),
-    ("Connection", 17),
+    ("Connection", 19),
+    ("Gateway", 1),
     ("VPC", 3),
     ("VPCAttachment", 7),
     ("VPCPeering", 1),
+    ("GatewayPeering", 1),
 ];
 
 #[test]
@@ -91,7 +95,7 @@ fn the_example_fabric_syncs_with_nothing_skipped() {
         .collect();
     assert_eq!(counts, expected);
     // One object per file, as in a GitOps tree.
-    assert_eq!(report["files"], 46);
+    assert_eq!(report["files"], 51);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +123,7 @@ async fn the_example_fabric_applies_cleanly_and_the_demo_commit_on_top() {
     let out = run(&["apply", "demo"]);
     let text = common::output_text(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("46 object(s) applied, 0 failed"), "{text}");
+    assert!(text.contains("51 object(s) applied, 0 failed"), "{text}");
     let out = run(&["diff", "demo"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     // Exact mode too: a server-side dry run of every Git object changes nothing live.
@@ -244,7 +248,7 @@ async fn the_rbac_example_grants_what_hhdash_needs_in_one_namespace_and_nothing_
     assert!(out.status.success(), "{}", common::output_text(&out));
     let out = run(&["apply", "demo"]);
     let text = common::output_text(&out);
-    assert!(text.contains("46 object(s) applied, 0 failed"), "{text}");
+    assert!(text.contains("51 object(s) applied, 0 failed"), "{text}");
     let out = run(&["diff", "demo", "--server-side"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
 

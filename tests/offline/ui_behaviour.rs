@@ -362,7 +362,15 @@ fn jump_takes_kind_plural_and_short_names() {
     press(&mut app, ":drift");
     special(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Drift);
-    press(&mut app, ":gateway");
+    press(&mut app, ":gw");
+    special(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.title(), "Gateway");
+    press(&mut app, ":gatewaypeerings");
+    special(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.title(), "GatewayPeering");
+    press(&mut app, ":drift");
+    special(&mut app, KeyCode::Enter);
+    press(&mut app, ":nosuchkind");
     special(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Drift);
     assert!(app.notice.as_ref().unwrap().text.contains("no kind named"));

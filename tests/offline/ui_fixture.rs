@@ -303,3 +303,54 @@ pub fn render(app: &mut App, width: u16, height: u16) -> String {
     terminal.draw(|frame| hhdash::ui::draw(frame, app)).unwrap();
     terminal.backend().to_string()
 }
+
+/// The example fabric's gateway (`examples/fabric`: GatewayGroup, Gateway `gateway-1`, its two
+/// Connections, GatewayPeering `db--mgmt`), placed by `namespaces`, plus the Hedgehog docs'
+/// `gateway-add` Gateway (also `gateway-1`, in `fab`) when `with_docs_gateway`: every object
+/// live and in sync, as fabric `gw`.
+pub fn gateway_snapshot(
+    namespaces: &hhdash::config::Namespaces,
+    with_docs_gateway: bool,
+) -> EngineEvent {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fabric");
+    let mut files: Vec<PathBuf> = [
+        "gatewaygroups/default.yaml",
+        "gateways/gateway-1.yaml",
+        "connections/leaf-3--gateway--gateway-1.yaml",
+        "connections/leaf-4--gateway--gateway-1.yaml",
+        "gatewaypeerings/db--mgmt.yaml",
+    ]
+    .iter()
+    .map(|f| examples.join(f))
+    .collect();
+    if with_docs_gateway {
+        files.push(shared_dir().join("hedgehog/samples/docs-gateway/gateway-add__gateway.yaml"));
+    }
+    let mut set = DesiredSet::default();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        desired::parse_file(
+            &mut set,
+            &name,
+            &std::fs::read(path).unwrap(),
+            namespaces,
+            COMMIT,
+        );
+    }
+    assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+    EngineEvent::Snapshot {
+        fabric: "gw".into(),
+        status: FabricStatus {
+            drift: DriftStatus::default(),
+            ..live_status()
+        },
+        rows: set
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| row(Some(o), Some(served(&o.object, i as u32))))
+            .collect(),
+        events: Vec::new(),
+        switches: Vec::new(),
+    }
+}

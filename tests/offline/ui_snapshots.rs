@@ -193,3 +193,97 @@ fn job_progress_then_its_result() {
     let after = render(&mut app, 100, 24);
     insta::assert_snapshot!(format!("{during}\n{after}"));
 }
+
+/// An app on fabric `gw` holding the example gateway (see `gateway_snapshot`).
+fn gateway_app(namespaces: &hhdash::config::Namespaces, with_docs_gateway: bool) -> App {
+    let mut options = options(false);
+    if namespaces.managed.len() > 1 {
+        options.multi_namespace.insert("gw".to_string());
+    }
+    let mut app = App::new(["gw".to_string()], options, NOW);
+    app.fold(gateway_snapshot(namespaces, with_docs_gateway));
+    app
+}
+
+#[test]
+fn gateway_and_gateway_peering_views_show_their_registry_columns() {
+    let mut app = gateway_app(&hhdash::config::Namespaces::single("default"), false);
+    app.set_view(View::parse("gateway").unwrap());
+    let gateways = render(&mut app, 160, 12);
+    app.set_view(View::parse("gwpeer").unwrap());
+    let peerings = render(&mut app, 120, 12);
+    for expected in [
+        "ASN",
+        "ProtoIP",
+        "VTEPIP",
+        "Interfaces",
+        "Neighbors",
+        "Groups",
+        "gateway-1",
+        "65534",
+        "172.30.8.6/32",
+        "enp2s1 enp2s2",
+        "172.30.128.16@65102",
+    ] {
+        assert!(gateways.contains(expected), "{expected}:\n{gateways}");
+    }
+    for expected in [
+        "Sides",
+        "NAT",
+        "ACL",
+        "db--mgmt",
+        "db mgmt",
+        "mgmt:masquerade",
+    ] {
+        assert!(peerings.contains(expected), "{expected}:\n{peerings}");
+    }
+    insta::assert_snapshot!(format!("{gateways}\n{peerings}"));
+}
+
+#[test]
+fn a_fabric_spanning_two_namespaces_names_each_row_with_its_namespace() {
+    let namespaces = hhdash::config::Namespaces {
+        default: "default".into(),
+        managed: vec!["default".into(), "fab".into()],
+        by_kind: Default::default(),
+    };
+    let mut app = gateway_app(&namespaces, true);
+    app.set_view(View::parse("gw").unwrap());
+    let screen = render(&mut app, 120, 12);
+    assert!(screen.contains("NAMESPACE/NAME"), "{screen}");
+    assert!(screen.contains("default/gateway-1"), "{screen}");
+    assert!(screen.contains("fab/gateway-1"), "{screen}");
+    insta::assert_snapshot!(screen);
+
+    // One namespace: names alone, as before.
+    let mut app = gateway_app(&hhdash::config::Namespaces::single("default"), false);
+    app.set_view(View::parse("gw").unwrap());
+    let screen = render(&mut app, 120, 12);
+    assert!(!screen.contains("default/gateway-1"), "{screen}");
+    assert!(screen.contains("▸gateway-1 "), "{screen}");
+}
+
+#[test]
+fn every_view_tab_shows_whole_with_its_position_at_80_and_120_columns() {
+    let count = View::all().count();
+    assert_eq!(count, 20);
+    for width in [80, 120] {
+        let mut app = app(false);
+        for (i, view) in View::all().enumerate() {
+            app.set_view(view);
+            let screen = render(&mut app, width, 24);
+            let tabs = screen.lines().next().unwrap().trim_matches('"');
+            let start = tabs.find(&format!("[{}", view.title())).unwrap_or_else(|| {
+                panic!("{width} columns, {view:?}: no selected tab in {tabs:?}")
+            });
+            assert!(
+                tabs[start..].contains(']'),
+                "{width} columns, {view:?}: the selected tab is cut off: {tabs:?}"
+            );
+            assert!(
+                tabs.trim_end().ends_with(&format!(" {}/{count}", i + 1)),
+                "{width} columns, {view:?}: no position: {tabs:?}"
+            );
+        }
+    }
+}

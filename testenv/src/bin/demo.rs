@@ -316,15 +316,18 @@ fn banner(demo: &Demo, args: &Args, dashboard: &str) {
     eprintln!(
         "
 hhdash demo — ready in {:.1} s
-  fabric     demo: 2 spines, 4 leaves (MCLAG + ESLAG pairs), 8 servers, 3 VPCs, all applied;
+  fabric     demo: 2 spines, 4 leaves (MCLAG + ESLAG pairs), 8 servers, 3 VPCs, a gateway
+             (Gateway gateway-1, GatewayPeering db--mgmt with NAT), all applied;
              VPC staging is in Git but not applied yet (select it and apply).
-  simulator  6 switch agents heartbeating; a switch goes silent every {} s; {drift}
+             Views: ] and [ step through them, :gw :gwpeer :gwag jump to the gateway's.
+  simulator  6 switch agents and the gateway's GatewayAgent heartbeating;
+             a switch goes silent every {} s; {drift}
              (field manager sim-drift). Log: {}
   config     {}
   Git repo   {}  (branch main, directory {FABRIC_DIR})
              edit and commit there, then press s in the dashboard to sync:
              cd {}/{FABRIC_DIR} && $EDITOR vpcs/web.yaml && git commit -am 'change web'
-  kubectl    {kubectl} --kubeconfig={} get vpcs,agents
+  kubectl    {kubectl} --kubeconfig={} get vpcs,agents,gatewayagents
   hhdash log {}
 Everything stops and these files are removed when you quit{}.
 {dashboard}",

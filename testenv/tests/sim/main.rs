@@ -8,6 +8,7 @@ mod cli;
 #[path = "../common/mod.rs"]
 mod common;
 mod drift;
+mod gateway;
 mod health;
 
 use std::collections::BTreeMap;
