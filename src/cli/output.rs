@@ -74,7 +74,7 @@ pub(super) fn print_review(review: &Review, server: &str, namespaces: &Namespace
             .as_ref()
             .map(|d| format!("  [{}]", d.source))
             .unwrap_or_default();
-        let name = if namespaces.managed.len() > 1 {
+        let name = if namespaces.spans_several() {
             format!("{}/{}", object.key.namespace, object.key.name)
         } else {
             object.key.name.clone()

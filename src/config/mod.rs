@@ -94,11 +94,17 @@ impl Namespaces {
         self.managed.iter().any(|managed| managed == namespace)
     }
 
+    /// Whether objects must be named with their namespace: two objects of one kind and name
+    /// can live side by side once the fabric manages more than one namespace.
+    pub fn spans_several(&self) -> bool {
+        self.managed.len() > 1
+    }
+
     /// How messages and log lines name an object: `Kind/name` while the fabric has one
     /// namespace (unambiguous, and what single-namespace fabrics always showed);
     /// `Kind/namespace/name` once two objects of one kind and name can live side by side.
     pub fn object_name(&self, key: &ObjectKey) -> String {
-        if self.managed.len() > 1 {
+        if self.spans_several() {
             key.to_string()
         } else {
             key.kind_name()

@@ -306,7 +306,7 @@ impl LiveState {
             WatchEvent::InitDone => {
                 let objects = self.relists.finish(set());
                 let count = objects.len();
-                let message = if self.namespaces.managed.len() > 1 {
+                let message = if self.namespaces.spans_several() {
                     format!("listed {count} {} in {namespace}", info.plural)
                 } else {
                     format!("listed {count} {}", info.plural)

@@ -66,7 +66,7 @@ impl Options {
     pub fn with_namespaces_of(mut self, fabrics: &[crate::config::FabricConfig]) -> Options {
         self.multi_namespace = fabrics
             .iter()
-            .filter(|f| f.namespaces.managed.len() > 1)
+            .filter(|f| f.namespaces.spans_several())
             .map(|f| f.name.clone())
             .collect();
         self
