@@ -1,6 +1,7 @@
 //! `scripts/demo` end to end, as a user runs it: in a real terminal (tmux), it reaches a live
-//! dashboard with the simulated switches Ready, and quitting (the `q` key, or SIGTERM to the
-//! demo) leaves no process behind and removes its temp dirs.
+//! dashboard with the simulated switches Ready and the example gateway in its views (Gateway,
+//! GatewayPeering with its NAT), and quitting (the `q` key, or SIGTERM to the demo) leaves no
+//! process behind and removes its temp dirs.
 //!
 //! Each test runs its own tmux server (`-L`), so it never touches the user's sessions.
 
@@ -134,6 +135,24 @@ fn assert_cleaned_up(tmux: &Tmux, processes: &HashMap<u32, String>) -> String {
 #[test]
 fn the_demo_reaches_a_live_dashboard_and_q_leaves_nothing_behind() {
     let (tmux, processes, _) = demo_until_dashboard("quit");
+    // The example fabric's gateway, applied and live, each in its view with its columns.
+    tmux.keys(&[":", "gw", "Enter"]);
+    tmux.wait(30, "the Gateway view with gateway-1 live", |s| {
+        s.contains("Gateway · demo · 1 row")
+            && s.contains("ProtoIP")
+            && s.contains("Neighbors")
+            && s.contains("gateway-1")
+            && s.contains("65534")
+            && s.contains("172.30.8.6/32")
+            && s.contains("● Live")
+    });
+    tmux.keys(&[":", "gwpeer", "Enter"]);
+    tmux.wait(30, "the GatewayPeering view with its NAT", |s| {
+        s.contains("GatewayPeering · demo · 1 row")
+            && s.contains("NAT")
+            && s.contains("db--mgmt")
+            && s.contains("mgmt:masquerade")
+    });
     tmux.keys(&["q"]);
     let screen = assert_cleaned_up(&tmux, &processes);
     assert!(screen.contains("DEMO-EXIT=0"), "{screen}");

@@ -319,7 +319,7 @@ hhdash demo — ready in {:.1} s
   fabric     demo: 2 spines, 4 leaves (MCLAG + ESLAG pairs), 8 servers, 3 VPCs, a gateway
              (Gateway gateway-1, GatewayPeering db--mgmt with NAT), all applied;
              VPC staging is in Git but not applied yet (select it and apply).
-             Views: ] and [ step through them, :gw :gwpeer :gwag jump to the gateway's.
+             Views: ] and [ step through them, :gw and :gwpeer jump to the gateway's.
   simulator  6 switch agents and the gateway's GatewayAgent heartbeating;
              a switch goes silent every {} s; {drift}
              (field manager sim-drift). Log: {}

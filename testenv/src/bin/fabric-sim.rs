@@ -1,10 +1,11 @@
 //! `fabric-sim`: play the Hedgehog controller and switch agents against a Kubernetes API server
 //! (see `testenv::sim`): one Agent per Switch with heartbeats, generations picked up and applied,
-//! switches going silent or lagging now and then, and optional out-of-band edits (drift).
+//! switches going silent or lagging now and then, optional out-of-band edits (drift), and one
+//! GatewayAgent per Gateway heartbeating with its BGP sessions established.
 //! Prints one line per action until Ctrl-C/SIGTERM or `--duration-secs`.
 //!
 //! It reads only its flags: never `~/.kube` or `KUBECONFIG`. The token needs write access to
-//! Agents and their status (and to VPCs and Servers for `--drift-every-secs`): the controller's
+//! Agents and GatewayAgents and their status (and to VPCs and Servers for `--drift-every-secs`): the controller's
 //! rights, e.g. testenv's admin token.
 
 use std::io::Write;
