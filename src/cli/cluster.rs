@@ -416,3 +416,38 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
     }
     Ok(Outcome::Success)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_places_a_kind_where_the_fabric_puts_it_and_takes_an_explicit_namespace() {
+        let text = "[[fabric]]\nname = \"east\"\nnamespaces = [\"default\", \"fab\"]\nkind_namespaces = { gw = \"fab\" }\n[fabric.kubernetes]\nserver = \"https://127.0.0.1:9\"\ntoken_env = \"EAST_TOKEN\"\ninsecure_skip_tls_verify = true\n[fabric.git]\nurl = \"/srv/git/fabrics\"\nbranch = \"main\"\ndirectory = \"east\"\n";
+        let config = Config::parse(text, Path::new("/tmp/config.toml")).unwrap();
+        let fabric = &config.fabrics[0];
+        let specs = ["gw/gateway-1", "VPC/vpc-1", "gatewaypeering/fab/p1"];
+        let keys: Vec<String> = parse_only(fabric, &specs.map(String::from))
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "Gateway/fab/gateway-1",
+                "VPC/default/vpc-1",
+                "GatewayPeering/fab/p1"
+            ]
+        );
+        let error = parse_only(fabric, &["VPC/kube-system/vpc-1".to_string()]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("does not manage namespace \"kube-system\""),
+            "{error}"
+        );
+        assert!(parse_only(fabric, &["VPCInfo/vpc-1".to_string()]).is_err());
+        assert!(parse_only(fabric, &["a/b/c/d".to_string()]).is_err());
+    }
+}
