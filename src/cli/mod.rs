@@ -95,7 +95,8 @@ pub enum Command {
         /// hhdash applied)
         #[arg(long, requires = "prune")]
         allow_empty: bool,
-        /// Apply only these objects (KIND/NAME, e.g. VPC/vpc-1); repeatable
+        /// Apply only these objects (KIND/NAME, e.g. VPC/vpc-1, in the namespace the fabric puts
+        /// that kind; or KIND/NAMESPACE/NAME); repeatable
         #[arg(long = "only", value_name = "KIND/NAME")]
         only: Vec<String>,
         /// Take ownership of fields another field manager owns
