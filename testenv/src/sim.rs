@@ -314,15 +314,7 @@ impl Simulator {
         emit: &mut (dyn FnMut(&SimEvent) + Send),
     ) -> Result<(), (String, kube::Error)> {
         let api = self.agents_api();
-        let live = api
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| ("list agents.agent.githedgehog.com".to_string(), e))?;
-        let live: BTreeMap<String, i64> = live
-            .items
-            .into_iter()
-            .filter_map(|a| Some((a.metadata.name?, a.metadata.generation.unwrap_or(1))))
-            .collect();
+        let live = agent_generations(&api, "agents.agent.githedgehog.com").await?;
         let wanted: BTreeSet<&str> = snapshot.switches.iter().map(render::name).collect();
 
         for switch in &snapshot.switches {
@@ -330,21 +322,9 @@ impl Simulator {
             let spec = agent_spec(switch, snapshot, &self.config.agent_version);
             let mut generation = live.get(&name).copied();
             if generation.is_none() || self.rendered.get(&name) != Some(&spec) {
-                let body = json!({
-                    "apiVersion": "agent.githedgehog.com/v1beta1",
-                    "kind": "Agent",
-                    "metadata": {"name": name, "namespace": self.config.namespace},
-                    "spec": spec,
-                });
-                let applied = api
-                    .patch(
-                        &name,
-                        &PatchParams::apply(AGENT_MANAGER).force(),
-                        &Patch::Apply(&body),
-                    )
-                    .await
-                    .map_err(|e| (format!("apply Agent {name}"), e))?;
-                let new_generation = applied.metadata.generation.unwrap_or(1);
+                let agent = ("agent.githedgehog.com/v1beta1", "Agent");
+                let new_generation =
+                    apply_agent_spec(&api, agent, &self.config.namespace, &name, &spec).await?;
                 match generation {
                     None => self.emit(
                         emit,
@@ -387,11 +367,7 @@ impl Simulator {
         }
 
         for name in live.keys().filter(|n| !wanted.contains(n.as_str())) {
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(e) => return Err((format!("delete Agent {name}"), e)),
-            }
+            delete_agent(&api, "Agent", name).await?;
             self.emit(
                 emit,
                 Action::Deleted,
@@ -553,15 +529,7 @@ impl Simulator {
             Err(e) => return Err(("list gateways.gateway.githedgehog.com".into(), e)),
         };
         let api = self.gateway_api("gwint.githedgehog.com", "GatewayAgent", "gatewayagents");
-        let live = api
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| ("list gatewayagents.gwint.githedgehog.com".to_string(), e))?;
-        let live: BTreeMap<String, i64> = live
-            .items
-            .into_iter()
-            .filter_map(|a| Some((a.metadata.name?, a.metadata.generation.unwrap_or(1))))
-            .collect();
+        let live = agent_generations(&api, "gatewayagents.gwint.githedgehog.com").await?;
         let mut wanted = BTreeSet::new();
 
         for gateway in gateways {
@@ -576,21 +544,10 @@ impl Simulator {
             });
             let mut generation = live.get(&name).copied();
             if generation.is_none() || self.gateway_rendered.get(&name) != Some(&spec) {
-                let body = json!({
-                    "apiVersion": format!("gwint.githedgehog.com/{GATEWAY_VERSION}"),
-                    "kind": "GatewayAgent",
-                    "metadata": {"name": name, "namespace": self.config.namespace},
-                    "spec": spec,
-                });
-                let applied = api
-                    .patch(
-                        &name,
-                        &PatchParams::apply(AGENT_MANAGER).force(),
-                        &Patch::Apply(&body),
-                    )
-                    .await
-                    .map_err(|e| (format!("apply GatewayAgent {name}"), e))?;
-                let new_generation = applied.metadata.generation.unwrap_or(1);
+                let api_version = format!("gwint.githedgehog.com/{GATEWAY_VERSION}");
+                let agent = (api_version.as_str(), "GatewayAgent");
+                let new_generation =
+                    apply_agent_spec(&api, agent, &self.config.namespace, &name, &spec).await?;
                 match generation {
                     None => self.emit(
                         emit,
@@ -667,11 +624,7 @@ impl Simulator {
         }
 
         for name in live.keys().filter(|n| !wanted.contains(*n)) {
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(e) => return Err((format!("delete GatewayAgent {name}"), e)),
-            }
+            delete_agent(&api, "GatewayAgent", name).await?;
             self.emit(
                 emit,
                 Action::Deleted,
@@ -830,6 +783,62 @@ fn run_id(seed: u64, name: &str, boots: u64) -> String {
     });
     let mut rng = SplitMix64::new(seed ^ hash ^ boots.wrapping_mul(0x9e37_79b9));
     format!("{:016x}", rng.next_u64())
+}
+
+/// The controller's agent objects (Agent, GatewayAgent) that exist, by name, with their
+/// generation.
+async fn agent_generations(
+    api: &Api<DynamicObject>,
+    resource: &str,
+) -> Result<BTreeMap<String, i64>, (String, kube::Error)> {
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| (format!("list {resource}"), e))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|a| Some((a.metadata.name?, a.metadata.generation.unwrap_or(1))))
+        .collect())
+}
+
+/// Writes an agent object's spec as the controller does (server-side apply, forced); returns
+/// the generation the server gave it. `agent` is (apiVersion, kind).
+async fn apply_agent_spec(
+    api: &Api<DynamicObject>,
+    (api_version, kind): (&str, &str),
+    namespace: &str,
+    name: &str,
+    spec: &Value,
+) -> Result<i64, (String, kube::Error)> {
+    let body = json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    });
+    let applied = api
+        .patch(
+            name,
+            &PatchParams::apply(AGENT_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|e| (format!("apply {kind} {name}"), e))?;
+    Ok(applied.metadata.generation.unwrap_or(1))
+}
+
+/// Deletes an agent object whose switch or gateway is gone (already gone is fine).
+async fn delete_agent(
+    api: &Api<DynamicObject>,
+    kind: &str,
+    name: &str,
+) -> Result<(), (String, kube::Error)> {
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err((format!("delete {kind} {name}"), e)),
+    }
 }
 
 #[cfg(test)]
