@@ -32,8 +32,8 @@ pub struct Options {
     /// Lines of the event pane (without its title).
     pub event_pane_lines: u16,
     pub theme: Theme,
-    /// The fabrics whose config manages more than one namespace: their lists show a NAMESPACE
-    /// column, so two objects of the same kind and name stay apart.
+    /// The fabrics whose config manages more than one namespace: their lists name objects
+    /// `namespace/name`, so two objects of the same kind and name stay apart.
     pub multi_namespace: BTreeSet<String>,
 }
 

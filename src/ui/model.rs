@@ -134,7 +134,7 @@ pub struct FabricModel {
     /// The last failed job's message, until a job of the same kind succeeds.
     pub job_error: Option<(JobKind, String)>,
     pub disconnected_since: Option<Timestamp>,
-    /// The fabric's config manages more than one namespace: lists show a NAMESPACE column.
+    /// The fabric's config manages more than one namespace: lists name objects `namespace/name`.
     pub multi_namespace: bool,
     /// Bumped on every change of rows or switches: views rebuild their indices when it moves.
     pub generation: u64,
