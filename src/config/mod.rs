@@ -135,6 +135,8 @@ pub struct FabricConfig {
     pub kubernetes: KubernetesConfig,
     pub git: GitConfig,
     pub watch: WatchConfig,
+    /// Health thresholds (`[fabric.health]`).
+    pub health: crate::health::Thresholds,
 }
 
 impl FabricConfig {

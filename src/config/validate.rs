@@ -68,6 +68,10 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
                 namespaces,
                 kubernetes,
                 git,
+                health: crate::health::Thresholds {
+                    stale_after_secs: watch.stale_heartbeat_secs,
+                    ..Default::default()
+                },
                 watch,
             });
         }

@@ -119,6 +119,15 @@ pub(super) fn map_keys(object: &Value, pointer: &str) -> String {
         .unwrap_or_default()
 }
 
+/// How many entries the map at `pointer` has (empty when there is no map).
+pub(super) fn map_len(object: &Value, pointer: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_object)
+        .map(|map| map.len().to_string())
+        .unwrap_or_default()
+}
+
 /// `a@b` for each entry of the list at `pointer` (an empty `b` leaves `a` alone).
 pub(super) fn list_pairs(
     object: &Value,

@@ -1,10 +1,11 @@
 //! kinds::live_fields: what hhdash keeps of the live objects of controller-owned kinds it only
-//! reads for health (Agent, GatewayAgent): identity, generation and the status health reads,
-//! never their secrets or their bulk.
+//! reads for health (Agent, GatewayAgent, SwitchProfile): identity, generation and what health
+//! reads, never their secrets or their bulk.
 
 use serde_json::Value;
 
 use super::KindInfo;
+use crate::health::model::{AgentStatus, GatewayAgentStatus};
 
 /// What every cut-down live object keeps: its identity, version and generation.
 const IDENTITY: &[&str] = &[
@@ -18,59 +19,66 @@ const IDENTITY: &[&str] = &[
     "/metadata/creationTimestamp",
 ];
 
-/// What hhdash keeps of a live Agent besides [`IDENTITY`]: identity, generation and the status fields health and the
-/// Agents table read — nothing else. An Agent's `spec` carries secrets (`users[].password`
-/// hashes, `users[].sshKeys`, `version.password` registry credentials) and its `status.state`
-/// is the switch's whole NOS state; neither may reach the store, the screen, a copy, a log or
-/// `--json`.
-const AGENT_LIVE_FIELDS: &[&str] = &[
-    "/status/lastHeartbeat",
-    "/status/lastAppliedGen",
-    "/status/lastAppliedTime",
-    "/status/lastAttemptGen",
-    "/status/lastAttemptTime",
-    "/status/version",
-    "/status/rebootRequired",
-];
+/// What hhdash keeps of a live SwitchProfile besides [`IDENTITY`]: the port naming health
+/// needs (`health::profile`), not the feature flags and descriptions.
+const SWITCH_PROFILE_LIVE_FIELDS: &[&str] = &["/spec/ports", "/spec/portProfiles"];
 
-/// What hhdash keeps of a live GatewayAgent besides [`IDENTITY`]: the status health reads.
-/// Its spec is a full copy of the Gateway, its peerings and VPCs (large, and Git already has
-/// it), and its per-VPC/per-peering traffic counters change every few seconds.
-const GATEWAY_AGENT_LIVE_FIELDS: &[&str] = &[
-    "/spec/agentVersion",
-    "/status/agentVersion",
-    "/status/lastHeartbeat",
-    "/status/lastAppliedGen",
-    "/status/lastAppliedTime",
-    "/status/state/frr",
-    "/status/state/dataplane",
-    "/status/state/bgp",
-];
+/// How a read-only kind's live object is cut down: [`IDENTITY`], these JSON pointers and,
+/// with `status`, the `status` round-tripped through health's typed model (the agents' own
+/// keys, only what health reads). An Agent's `spec` carries secrets (`users[].password`
+/// hashes, `users[].sshKeys`, `version.password` registry credentials) and its status the
+/// switch's whole NOS state with counters that change every heartbeat; a GatewayAgent's spec
+/// is a copy of the Gateway and its status has traffic counters. None of that may reach the
+/// store, the screen, a copy, a log or `--json`.
+struct Keep {
+    fields: &'static [&'static str],
+    status: Option<fn(&Value) -> Value>,
+}
+
+fn agent_status(object: &Value) -> Value {
+    serde_json::to_value(AgentStatus::of(object)).unwrap_or_default()
+}
+
+fn gateway_agent_status(object: &Value) -> Value {
+    serde_json::to_value(GatewayAgentStatus::of(object)).unwrap_or_default()
+}
 
 impl KindInfo {
-    /// The JSON pointers of the fields kept, besides [`IDENTITY`], from live objects of this
-    /// kind, or `None` to keep them whole. Controller-owned kinds hhdash only reads for health
-    /// are cut down to what health needs, since they carry secrets or bulk; the kinds Git
-    /// manages are kept whole for drift.
-    fn health_fields(&self) -> Option<&'static [&'static str]> {
+    /// How live objects of this kind are cut down, or `None` to keep them whole.
+    /// Controller-owned kinds hhdash only reads for health are cut down to what health needs,
+    /// since they carry secrets or bulk; the kinds Git manages are kept whole for drift.
+    fn kept(&self) -> Option<Keep> {
         match self.kind {
-            "Agent" => Some(AGENT_LIVE_FIELDS),
-            "GatewayAgent" => Some(GATEWAY_AGENT_LIVE_FIELDS),
+            "Agent" => Some(Keep {
+                fields: &[],
+                status: Some(agent_status),
+            }),
+            "GatewayAgent" => Some(Keep {
+                fields: &["/spec/agentVersion"],
+                status: Some(gateway_agent_status),
+            }),
+            "SwitchProfile" => Some(Keep {
+                fields: SWITCH_PROFILE_LIVE_FIELDS,
+                status: None,
+            }),
             _ => None,
         }
     }
 
-    /// `object` reduced to its identity and [`KindInfo::health_fields`] (unchanged for kinds
+    /// `object` reduced to its identity and what [`KindInfo::kept`] says (unchanged for kinds
     /// kept whole).
     pub fn keep_live_fields(&self, object: serde_json::Value) -> serde_json::Value {
-        let Some(fields) = self.health_fields() else {
+        let Some(keep) = self.kept() else {
             return object;
         };
         let mut kept = Value::Object(Default::default());
-        for pointer in IDENTITY.iter().chain(fields) {
+        for pointer in IDENTITY.iter().chain(keep.fields) {
             if let Some(value) = object.pointer(pointer) {
                 insert_at(&mut kept, pointer, value.clone());
             }
+        }
+        if let (Some(status), Some(_)) = (keep.status, object.get("status")) {
+            insert_at(&mut kept, "/status", status(&object));
         }
         kept
     }

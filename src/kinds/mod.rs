@@ -81,7 +81,7 @@ const GATEWAY: &str = "gateway.githedgehog.com";
 const GWINT: &str = "gwint.githedgehog.com";
 
 /// The registry, in apply order: the 12 fabric kinds and the three gateway kinds Git holds,
-/// then the read-only kinds the controller writes (Agent, VPCInfo, GatewayAgent).
+/// then the read-only kinds the controller writes (Agent, SwitchProfile, VPCInfo, GatewayAgent).
 ///
 /// Gateway ranks follow the documented procedure and the references: GatewayGroup references
 /// nothing (0); a Gateway names its groups and is created after its gateway Connections (3,
@@ -380,6 +380,21 @@ pub static KINDS: &[KindInfo] = &[
             },
             col!("Version", "status", "version"),
         ],
+    },
+    KindInfo {
+        kind: "SwitchProfile",
+        group: WIRING,
+        version: "v1beta1",
+        plural: "switchprofiles",
+        short_names: &["sp"],
+        namespaced: true,
+        apply_rank: None,
+        wiring: false,
+        set_lists: &[],
+        columns: &[Column {
+            header: "Ports",
+            cell: |o| map_len(o, "/spec/ports"),
+        }],
     },
     KindInfo {
         kind: "VPCInfo",

@@ -2,10 +2,10 @@ use super::*;
 use serde_json::json;
 
 #[test]
-fn registry_holds_the_fabric_and_gateway_kinds_and_three_read_only_ones() {
+fn registry_holds_the_fabric_and_gateway_kinds_and_four_read_only_ones() {
     assert_eq!(desired_kinds().count(), 15);
-    assert_eq!(KINDS.len(), 18);
-    for read_only in ["Agent", "VPCInfo", "GatewayAgent"] {
+    assert_eq!(KINDS.len(), 19);
+    for read_only in ["Agent", "SwitchProfile", "VPCInfo", "GatewayAgent"] {
         assert!(!by_kind(read_only).unwrap().writable(), "{read_only}");
     }
     assert_eq!(
@@ -76,7 +76,7 @@ fn live_agents_keep_what_health_reads_and_no_secret() {
             "apiVersion": "agent.githedgehog.com/v1beta1", "kind": "Agent",
             "metadata": {"name": "leaf-1", "namespace": "default", "generation": 4},
             "status": {"lastHeartbeat": "2025-01-02T03:04:05Z", "lastAppliedGen": 4,
-                       "version": "v0.87.4", "rebootRequired": false}
+                       "version": "v0.87.4", "state": {"nos": {"serialNumber": "SN1"}}}
         })
     );
     let now = crate::health::parse_rfc3339("2025-01-02T03:04:10Z").unwrap();

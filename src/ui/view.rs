@@ -354,8 +354,8 @@ mod tests {
             View::parse("gwpeer").map(View::title),
             Some("GatewayPeering")
         );
-        // Drift, Switches, the 15 kinds Git holds and the three read-only ones.
-        assert_eq!(View::all().count(), 20);
+        // Drift, Switches, the 15 kinds Git holds and the four read-only ones.
+        assert_eq!(View::all().count(), 21);
     }
 
     #[test]

@@ -198,6 +198,7 @@ pub fn switch(name: &str, state: SwitchState, age: Option<i64>) -> SwitchHealth 
         current_generation: Some(if state == SwitchState::Ready { 3 } else { 4 }),
         version: Some("v0.87.4".into()),
         reboot_required: false,
+        ..SwitchHealth::default()
     }
 }
 

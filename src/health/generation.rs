@@ -1,37 +1,10 @@
-//! health: switch health from Agent objects — heartbeat age, applied vs current generation,
-//! version, reboot required — and the fabric summary "Ready x/y". Pure computation over JSON
-//! and a clock value passed in.
+//! health::generation: a switch agent's config state from its Agent object — heartbeat age,
+//! applied vs current generation, version, reboot required. Pure computation over JSON and a
+//! clock value passed in.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How one switch is doing, as the Agents view shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SwitchState {
-    /// Heartbeat fresh and the current generation applied.
-    Ready,
-    /// Heartbeat fresh; a newer generation is not applied yet and was not attempted/failed.
-    Pending,
-    /// The agent attempted the current generation but has not applied it.
-    Stuck,
-    /// No heartbeat within the bound (or never).
-    Stale,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SwitchHealth {
-    /// The Agent's name (= the Switch's name).
-    pub name: String,
-    pub state: SwitchState,
-    /// Seconds since the last heartbeat; `None` when the agent never reported.
-    pub heartbeat_age: Option<i64>,
-    pub applied_generation: Option<i64>,
-    pub current_generation: Option<i64>,
-    pub version: Option<String>,
-    pub reboot_required: bool,
-}
+use super::{SwitchHealth, SwitchState};
 
 /// How old a heartbeat may be before the switch counts as Stale. Agents report every few
 /// seconds; a minute without one means the agent or its switch is down.
@@ -110,68 +83,14 @@ pub fn classify_agent(agent: &Value, now: i64, stale_after_secs: i64) -> SwitchH
             .pointer("/status/rebootRequired")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-    }
-}
-
-/// Switch counts per state, for the fabric list ("Ready 9/10").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HealthSummary {
-    pub ready: usize,
-    pub total: usize,
-    pub stale: usize,
-    pub pending: usize,
-    pub stuck: usize,
-}
-
-pub fn summarize(switches: &[SwitchHealth]) -> HealthSummary {
-    let mut summary = HealthSummary {
-        total: switches.len(),
-        ..HealthSummary::default()
-    };
-    for switch in switches {
-        match switch.state {
-            SwitchState::Ready => summary.ready += 1,
-            SwitchState::Stale => summary.stale += 1,
-            SwitchState::Pending => summary.pending += 1,
-            SwitchState::Stuck => summary.stuck += 1,
-        }
-    }
-    summary
-}
-
-impl fmt::Display for HealthSummary {
-    /// `Ready 9/10` for the fabric list; the alternate form (`{:#}`) adds what the others are
-    /// doing, for a tooltip or the Agents view: `Ready 1/4 (2 stale, 1 stuck)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Ready {}/{}", self.ready, self.total)?;
-        if !f.alternate() {
-            return Ok(());
-        }
-        let others: Vec<String> = [
-            (self.stale, "stale"),
-            (self.pending, "pending"),
-            (self.stuck, "stuck"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
-        if !others.is_empty() {
-            write!(f, " ({})", others.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for SwitchState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        ..SwitchHealth::default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::{HealthSummary, summarize};
     use serde_json::json;
 
     const NOW: i64 = 1_735_787_045; // 2025-01-02T03:04:05Z
@@ -206,6 +125,7 @@ mod tests {
                 current_generation: Some(7),
                 version: Some("v0.96.2".into()),
                 reboot_required: false,
+                ..SwitchHealth::default()
             }
         );
     }
@@ -298,7 +218,9 @@ mod tests {
                 total: 4,
                 stale: 2,
                 pending: 0,
-                stuck: 1
+                stuck: 1,
+                healthy: 4,
+                ..HealthSummary::default()
             }
         );
         assert_eq!(summary.to_string(), "Ready 1/4");
