@@ -1,13 +1,32 @@
 //! health::judge: reported state against intent, with thresholds — one [`SwitchHealth`] per
 //! switch and gateway with a verdict, reasons and the detail the dashboard shows; and the
 //! changes between two judgements, one log line each.
+//!
+//! * `switch` — a switch: heartbeat, config, ports and LLDP.
+//! * `routing` — BGP sessions and BFD peers (switches and gateways).
+//! * `hardware` — transceivers, PSUs, fans, temperatures, critical resources.
+//! * `gateway` — a gateway.
+//! * `changes` — what appeared, changed or cleared between two judgements.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::intent::FabricIntent;
-use super::{Reason, SwitchHealth, Thresholds};
+use super::profile::PortMap;
+use super::{Level, NodeKind, Reason, Signal, SwitchHealth, Thresholds};
+
+mod changes;
+mod gateway;
+mod hardware;
+mod routing;
+mod switch;
+#[cfg(test)]
+mod tests;
+
+pub use changes::{HealthChange, changes};
 
 /// What the cluster reports, as the engine keeps it: the compact live objects of the
 /// read-only kinds (`kinds::live_fields`), by name.
@@ -29,7 +48,45 @@ impl FlapHistory {
     /// Records the oper changes in `agent`'s (compact live object) report that are new since
     /// the last one, and forgets those older than `window_secs` before `now`.
     pub fn observe(&mut self, agent: &Value, now: i64, window_secs: i64) {
-        let _ = (agent, now, window_secs);
+        let Some(switch) = agent.pointer("/metadata/name").and_then(Value::as_str) else {
+            return;
+        };
+        let since = now - window_secs;
+        if let Some(interfaces) = agent
+            .pointer("/status/state/interfaces")
+            .and_then(Value::as_object)
+        {
+            for (port, interface) in interfaces {
+                let Some(change) = interface
+                    .get("change")
+                    .and_then(Value::as_str)
+                    .and_then(super::parse_rfc3339)
+                else {
+                    continue;
+                };
+                if change < since {
+                    continue;
+                }
+                let key = (switch.to_string(), port.clone());
+                let seen = self.changes.entry(key).or_default();
+                // A report repeats the last change until the next one: only a new time counts.
+                if !seen.contains(&change) {
+                    let at = seen.partition_point(|&earlier| earlier < change);
+                    seen.insert(at, change);
+                }
+            }
+        }
+        let from = (switch.to_string(), String::new());
+        for ((owner, _), seen) in self.changes.range_mut(from..) {
+            if owner != switch {
+                break;
+            }
+            while seen.front().is_some_and(|&at| at < since) {
+                seen.pop_front();
+            }
+        }
+        self.changes
+            .retain(|(owner, _), seen| owner != switch || !seen.is_empty());
     }
 
     /// Oper changes of `port` on `switch` within the window.
@@ -37,6 +94,70 @@ impl FlapHistory {
         self.changes
             .get(&(switch.to_string(), port.to_string()))
             .map_or(0, |changes| changes.len() as u32)
+    }
+
+    /// Drops everything known about `switch` (its Agent was deleted).
+    pub fn forget(&mut self, switch: &str) {
+        self.changes.retain(|(owner, _), _| owner != switch);
+    }
+}
+
+/// Every switch's port names: its SwitchProfile (observed live) with its breakouts (from
+/// Git). Switches with the same profile and breakouts share one map, so a fabric of 100
+/// identical leaves builds it once. The engine may keep one between judgements (rebuilt when
+/// the intent or a SwitchProfile changes) and pass it to [`judge_fabric_with`].
+#[derive(Debug, Clone, Default)]
+pub struct PortMaps {
+    maps: BTreeMap<String, Arc<PortMap>>,
+    /// Switch → why its map could not be built (a breakout mode its profile lacks).
+    errors: BTreeMap<String, String>,
+}
+
+impl PortMaps {
+    pub fn build(intent: &FabricIntent, switch_profiles: &[&Value]) -> PortMaps {
+        let profiles: HashMap<&str, &Value> = switch_profiles
+            .iter()
+            .filter_map(|profile| {
+                let name = profile.pointer("/metadata/name")?.as_str()?;
+                Some((name, profile.get("spec").unwrap_or(&Value::Null)))
+            })
+            .collect();
+        // (profile, breakouts) → the map they make, built once per distinct pair.
+        type Built<'i> =
+            HashMap<(&'i str, &'i BTreeMap<String, String>), Result<Arc<PortMap>, String>>;
+        let mut built: Built<'_> = HashMap::new();
+        let mut port_maps = PortMaps::default();
+        for (switch, node) in &intent.switches {
+            let Some(profile) = node.profile.as_deref() else {
+                continue;
+            };
+            let Some(spec) = profiles.get(profile) else {
+                continue;
+            };
+            let map = built
+                .entry((profile, &node.port_breakouts))
+                .or_insert_with(|| PortMap::new(spec, &node.port_breakouts).map(Arc::new));
+            match map {
+                Ok(map) => {
+                    port_maps.maps.insert(switch.clone(), Arc::clone(map));
+                }
+                Err(error) => {
+                    port_maps
+                        .errors
+                        .insert(switch.clone(), format!("SwitchProfile {profile}: {error}"));
+                }
+            }
+        }
+        port_maps
+    }
+
+    /// The switch's map, when its SwitchProfile is observed and fits its breakouts.
+    pub fn get(&self, switch: &str) -> Option<&PortMap> {
+        self.maps.get(switch).map(Arc::as_ref)
+    }
+
+    pub fn error(&self, switch: &str) -> Option<&str> {
+        self.errors.get(switch).map(String::as_str)
     }
 }
 
@@ -48,35 +169,172 @@ pub fn judge_fabric(
     thresholds: &Thresholds,
     now: i64,
 ) -> Vec<SwitchHealth> {
-    let _ = (intent, observed, flaps, thresholds, now);
-    Vec::new()
+    let port_maps = PortMaps::build(intent, observed.switch_profiles);
+    judge_fabric_with(intent, observed, &port_maps, flaps, thresholds, now)
 }
 
-/// A reason that appeared or cleared between two judgements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthChange {
-    /// The switch or gateway.
-    pub node: String,
-    pub reason: Reason,
-    /// `true`: the reason appeared (or its message changed); `false`: it cleared.
-    pub appeared: bool,
+/// [`judge_fabric`] with port maps the caller keeps.
+pub fn judge_fabric_with(
+    intent: &FabricIntent,
+    observed: Observed<'_>,
+    port_maps: &PortMaps,
+    flaps: &FlapHistory,
+    thresholds: &Thresholds,
+    now: i64,
+) -> Vec<SwitchHealth> {
+    let context = Context {
+        intent,
+        port_maps,
+        flaps,
+        thresholds,
+        now,
+    };
+    let agents: BTreeMap<&str, &Value> = named(observed.agents);
+    let gateway_agents: BTreeMap<&str, &Value> = named(observed.gateway_agents);
+
+    let mut nodes: BTreeMap<(&str, NodeKind), ()> = BTreeMap::new();
+    for name in intent
+        .switches
+        .keys()
+        .map(String::as_str)
+        .chain(agents.keys().copied())
+    {
+        nodes.insert((name, NodeKind::Switch), ());
+    }
+    for name in intent
+        .gateways
+        .keys()
+        .map(String::as_str)
+        .chain(gateway_agents.keys().copied())
+    {
+        nodes.insert((name, NodeKind::Gateway), ());
+    }
+    nodes
+        .into_keys()
+        .map(|(name, kind)| match kind {
+            NodeKind::Switch => switch::judge(
+                &context,
+                name,
+                intent.switches.get(name),
+                agents.get(name).copied(),
+            ),
+            NodeKind::Gateway => gateway::judge(
+                &context,
+                name,
+                intent.gateways.get(name),
+                gateway_agents.get(name).copied(),
+            ),
+        })
+        .collect()
 }
 
-impl HealthChange {
-    /// One log line: `BGP default 172.30.128.1 (spine-01) not established: idle, last reset
-    /// "Hold Timer Expired"` / `cleared: …`.
-    pub fn line(&self) -> String {
-        if self.appeared {
-            self.reason.message.clone()
-        } else {
-            format!("cleared: {}", self.reason.message)
-        }
+fn named<'a>(objects: &[&'a Value]) -> BTreeMap<&'a str, &'a Value> {
+    objects
+        .iter()
+        .filter_map(|object| Some((object.pointer("/metadata/name")?.as_str()?, *object)))
+        .collect()
+}
+
+/// What every node's judgement reads besides its own objects.
+struct Context<'a> {
+    intent: &'a FabricIntent,
+    port_maps: &'a PortMaps,
+    flaps: &'a FlapHistory,
+    thresholds: &'a Thresholds,
+    now: i64,
+}
+
+/// The reasons found for one node so far.
+#[derive(Default)]
+struct Findings {
+    reasons: Vec<Reason>,
+}
+
+impl Findings {
+    fn add(&mut self, level: Level, signal: Signal, subject: &str, message: String) {
+        self.reasons.push(Reason {
+            level,
+            signal,
+            subject: subject.to_string(),
+            message,
+        });
+    }
+
+    /// The worst level of the reasons about `subject` under any of `signals`.
+    fn level_of(&self, signals: &[Signal], subject: &str) -> Level {
+        self.reasons
+            .iter()
+            .filter(|reason| reason.subject == subject && signals.contains(&reason.signal))
+            .map(|reason| reason.level)
+            .max()
+            .unwrap_or_default()
+    }
+
+    fn count(&self, signal: Signal) -> usize {
+        self.reasons
+            .iter()
+            .filter(|reason| reason.signal == signal)
+            .count()
+    }
+
+    /// Worst first, then by signal and subject; and the worst level.
+    fn finish(mut self, health: &mut SwitchHealth) {
+        self.reasons.sort_by(|a, b| {
+            b.level
+                .cmp(&a.level)
+                .then(a.signal.cmp(&b.signal))
+                .then_with(|| natural_cmp(&a.subject, &b.subject))
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        health.level = self
+            .reasons
+            .first()
+            .map(|reason| reason.level)
+            .unwrap_or_default();
+        health.reasons = self.reasons;
     }
 }
 
-/// What changed between `old` and `new` judgements, by (node, signal, subject): one entry
-/// per reason that appeared, changed or cleared; nothing for heartbeat ages or counters.
-pub fn changes(old: &[SwitchHealth], new: &[SwitchHealth]) -> Vec<HealthChange> {
-    let _ = (old, new);
-    Vec::new()
+/// How long ago, for people: `45s`, `3m`, `2h`, `4d`.
+fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
+}
+
+/// Port and resource names in the order people count: `E1/2` before `E1/10`.
+fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (da, db) = (digits(a), digits(b));
+                let number = |s: &[u8]| {
+                    let trimmed = &s[s.iter().take_while(|&&c| c == b'0').count().min(s.len())..];
+                    (trimmed.len(), trimmed.to_vec())
+                };
+                let order = number(&a[..da]).cmp(&number(&b[..db]));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
 }
