@@ -15,6 +15,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
 pub mod cluster;
+pub mod inspect;
 mod local;
 mod output;
 
@@ -76,6 +77,16 @@ pub enum Command {
         /// Exact mode: compare live with a server-side dry-run apply of Git (like kubectl diff)
         #[arg(long)]
         server_side: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Judge the network's health against Git's wiring: every switch and gateway, worst first,
+    /// or one in detail (exit 0 healthy or warnings only, 1 unhealthy, 2 error)
+    Inspect {
+        fabric: String,
+        /// One switch or gateway: its reasons, ports (Git's neighbor beside LLDP's) and BGP
+        switch: Option<String>,
+        /// The judgement as JSON (the list the dashboard's Health view shows)
         #[arg(long)]
         json: bool,
     },
@@ -210,6 +221,22 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 &store,
                 &paths.key_file,
                 *server_side,
+                *json,
+            ))
+        }
+        Command::Inspect {
+            fabric,
+            switch,
+            json,
+        } => {
+            let config = Config::load(&paths.config)?;
+            let fabric = config.fabric(fabric)?.clone();
+            let store = Store::open(&cli.store_path(&config))?;
+            runtime()?.block_on(inspect::inspect(
+                &fabric,
+                &store,
+                &paths.key_file,
+                switch.as_deref(),
                 *json,
             ))
         }

@@ -47,6 +47,8 @@ pub(super) struct RawFabric {
     pub(super) git: Option<RawGit>,
     #[serde(default)]
     pub(super) watch: RawWatch,
+    #[serde(default)]
+    pub(super) health: RawHealth,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,4 +83,20 @@ pub(super) struct RawWatch {
     pub(super) kinds: Option<Vec<String>>,
     pub(super) stale_heartbeat_secs: Option<i64>,
     pub(super) critical_drift_threshold: Option<usize>,
+}
+
+/// The optional `[fabric.health]` table: the thresholds health judges against
+/// (`health::Thresholds`; a key left out keeps its default).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealth {
+    pub(super) stale_after_secs: Option<i64>,
+    pub(super) flap_window_secs: Option<i64>,
+    pub(super) max_flaps: Option<u32>,
+    pub(super) optic_rx_low_dbm: Option<f64>,
+    pub(super) optic_rx_high_dbm: Option<f64>,
+    pub(super) optic_tx_low_dbm: Option<f64>,
+    pub(super) optic_temp_high_c: Option<f64>,
+    pub(super) resources_warn_percent: Option<u8>,
+    pub(super) resources_critical_percent: Option<u8>,
 }

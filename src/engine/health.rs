@@ -1,29 +1,60 @@
-//! health (engine side): switch health from the watched Agents, re-evaluated when an Agent
-//! changes and on the slow tick (heartbeats age), with a log line per switch that changes state.
+//! health (engine side): the fabric's intent from the desired set, the flap history from the
+//! Agents' reports, and the judgement of both (`health::judge`), re-evaluated when an Agent,
+//! GatewayAgent or SwitchProfile changes, when the desired set changes, and on the slow tick
+//! (heartbeats age) — with one log line per reason that appears or clears.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
 
 use super::EngineEvent;
 use super::live::log_line;
 use super::task::Engine;
-use crate::health::{self, SwitchHealth};
+use crate::health::judge::{self, Observed};
+use crate::health::{NodeKind, SwitchHealth, intent};
+use crate::kinds::ObjectKey;
 use crate::status;
-use crate::store::LogKind;
+use crate::store::{LogEntry, LogKind};
 
 impl Engine {
-    pub(super) fn compute_health(&self) -> Vec<SwitchHealth> {
+    /// Derives the intent from the desired set: after a sync changed it, and after loading it
+    /// from the store.
+    pub(super) fn update_intent(&mut self) {
+        self.intent = intent::derive(self.desired.values().map(|desired| &desired.object));
+    }
+
+    /// Feeds Agent reports, as they arrive, to the flap history.
+    pub(super) fn observe_reports(&mut self, reports: Vec<Arc<Value>>) {
         let now = status::now();
-        let stale_after = self.fabric.watch.stale_heartbeat_secs;
-        let mut switches: Vec<SwitchHealth> = self
-            .live
-            .read_only
-            .iter()
-            .filter(|(key, _)| key.kind == "Agent")
-            .map(|(_, agent)| agent)
-            .map(|agent| health::classify_agent(agent, now, stale_after))
-            .collect();
-        switches.sort_by(|a, b| a.name.cmp(&b.name));
-        switches
+        let window = self.fabric.health.flap_window_secs;
+        for report in reports {
+            self.flaps.observe(&report, now, window);
+        }
+    }
+
+    pub(super) fn compute_health(&self) -> Vec<SwitchHealth> {
+        let of_kind = |kind: &str| -> Vec<&Value> {
+            self.live
+                .read_only
+                .iter()
+                .filter(|(key, _)| key.kind == kind)
+                .map(|(_, object)| object.as_ref())
+                .collect()
+        };
+        let agents = of_kind("Agent");
+        let gateway_agents = of_kind("GatewayAgent");
+        let switch_profiles = of_kind("SwitchProfile");
+        judge::judge_fabric(
+            &self.intent,
+            Observed {
+                agents: &agents,
+                gateway_agents: &gateway_agents,
+                switch_profiles: &switch_profiles,
+            },
+            &self.flaps,
+            &self.fabric.health,
+            status::now(),
+        )
     }
 
     pub(super) async fn refresh_health(&mut self) {
@@ -31,27 +62,15 @@ impl Engine {
         if switches == self.switches {
             return;
         }
-        let was: HashMap<&str, health::SwitchState> = self
-            .switches
-            .iter()
-            .map(|s| (s.name.as_str(), s.state))
-            .collect();
-        let now = status::now();
-        let mut entries = Vec::new();
-        for switch in &switches {
-            match was.get(switch.name.as_str()) {
-                Some(state) if *state != switch.state => entries.push(log_line(
-                    now,
-                    LogKind::Watch,
-                    Some(format!("Agent/{}", switch.name)),
-                    format!("switch {:?} → {:?}", state, switch.state),
-                )),
-                _ => {}
-            }
-        }
+        let entries = health_lines(&self.switches, &switches, status::now(), |kind, name| {
+            self.node_object(kind, name)
+        });
         self.switches = switches;
+        if let Err(error) = self.ctx.store.append_log(&self.fabric.name, &entries) {
+            tracing::warn!(fabric = %self.fabric.name, "cannot log health changes: {error}");
+        }
         for entry in entries {
-            self.log(entry).await;
+            self.emit_log(entry).await;
         }
         self.emit(EngineEvent::Health {
             fabric: self.fabric.name.clone(),
@@ -59,4 +78,49 @@ impl Engine {
         })
         .await;
     }
+
+    /// `Agent/leaf-01` or `GatewayAgent/gw-1`, with the namespace the agent object lives in
+    /// when the fabric spans several (as the other log lines name objects).
+    fn node_object(&self, kind: NodeKind, name: &str) -> String {
+        let kind = match kind {
+            NodeKind::Switch => "Agent",
+            NodeKind::Gateway => "GatewayAgent",
+        };
+        let namespace = self
+            .live
+            .read_only
+            .keys()
+            .find(|key| key.kind == kind && key.name == name)
+            .map(|key| key.namespace.clone())
+            .unwrap_or_else(|| self.fabric.namespaces.default.clone());
+        self.fabric.namespaces.object_name(&ObjectKey {
+            kind: kind.to_string(),
+            namespace,
+            name: name.to_string(),
+        })
+    }
+}
+
+/// One log line per reason that appeared, changed or cleared between two judgements
+/// (`judge::changes`), naming the node's agent object: a heartbeat with nothing new adds none.
+pub(super) fn health_lines(
+    old: &[SwitchHealth],
+    new: &[SwitchHealth],
+    now: status::Timestamp,
+    object: impl Fn(NodeKind, &str) -> String,
+) -> Vec<LogEntry> {
+    let kind_of = |name: &str| {
+        new.iter()
+            .chain(old)
+            .find(|node| node.name == name)
+            .map(|node| node.kind)
+            .unwrap_or_default()
+    };
+    judge::changes(old, new)
+        .into_iter()
+        .map(|change| {
+            let object = object(kind_of(&change.node), &change.node);
+            log_line(now, LogKind::Watch, Some(object), change.line())
+        })
+        .collect()
 }

@@ -54,6 +54,9 @@ pub struct Burst {
     pub transitions: Vec<Transition>,
     /// An Agent came, changed or went: switch health must be re-evaluated.
     pub agents_changed: bool,
+    /// Every Agent report that arrived, in order (stored or not): the engine's flap history
+    /// observes each.
+    pub agent_reports: Vec<Arc<Value>>,
 }
 
 impl Burst {
@@ -132,7 +135,100 @@ pub struct LiveState {
     /// Live objects of the read-only kinds (Agent, VPCInfo, GatewayAgent), by key: an Agent in
     /// one namespace is not the same-named Agent in another.
     pub read_only: BTreeMap<ObjectKey, Arc<Value>>,
+    /// The copy of each Agent/GatewayAgent report last written to the store (no-churn rule).
+    stored_reports: HashMap<ObjectKey, StoredReport>,
     pub relists: Relists,
+}
+
+/// An Agent or GatewayAgent whose report has not changed materially is written to the store
+/// again only once its stored copy is this old: a restart then shows a heartbeat at most this
+/// old (and the moving error counters at most this stale), while a switch that rewrites its
+/// whole status every 15 s costs one write a minute, not four.
+pub const STORED_REPORT_MAX_AGE_SECS: i64 = 60;
+
+/// The last copy of a report written to the store, and when.
+#[derive(Debug, Clone)]
+struct StoredReport {
+    value: Arc<Value>,
+    at: Timestamp,
+}
+
+/// The kinds whose reports are rewritten every heartbeat by the switches and gateways.
+fn is_report(kind: &str) -> bool {
+    kind == "Agent" || kind == "GatewayAgent"
+}
+
+/// Whether two compact reports (`kinds::live_fields`) of one Agent or GatewayAgent tell the
+/// same story: equal except the heartbeat, the object's resource version, the cumulative
+/// error counters, times that moved by less than [`TIME_TOLERANCE_SECS`] (the agent recomputes
+/// `lastEstab` from "seconds ago" at every poll) and measurements (optic power, temperatures,
+/// fan speeds, PSU power) that moved by less than [`same_measurement`]'s tolerance. Anything
+/// else — an oper state, an LLDP neighbor, a BGP state or reset reason, a generation — is a
+/// material change. The one rule for "did the report change".
+pub fn same_report(old: &Value, new: &Value) -> bool {
+    same_part(old, new, &mut Vec::new())
+}
+
+/// Times closer than this are the same time.
+const TIME_TOLERANCE_SECS: i64 = 5;
+
+/// Keys whose value never makes a report change: the heartbeat itself, the resource version
+/// every write bumps, and the error counters (`counters`) that move with traffic.
+fn volatile(path: &[&str], key: &str) -> bool {
+    matches!(
+        (path, key),
+        (["status"], "lastHeartbeat") | (["metadata"], "resourceVersion") | (_, "counters")
+    )
+}
+
+fn same_part<'a>(old: &'a Value, new: &'a Value, path: &mut Vec<&'a str>) -> bool {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            let keys = |map: &'a serde_json::Map<String, Value>, path: &[&str]| {
+                map.keys()
+                    .filter(|key| !volatile(path, key))
+                    .map(String::as_str)
+                    .collect::<BTreeSet<&str>>()
+            };
+            if keys(old, path) != keys(new, path) {
+                return false;
+            }
+            old.iter().all(|(key, value)| {
+                if volatile(path, key) {
+                    return true;
+                }
+                path.push(key);
+                let same = same_part(value, &new[key], path);
+                path.pop();
+                same
+            })
+        }
+        (Value::Array(old), Value::Array(new)) => {
+            old.len() == new.len() && old.iter().zip(new).all(|(o, n)| same_part(o, n, path))
+        }
+        (Value::Number(old), Value::Number(new)) if old.is_f64() || new.is_f64() => {
+            match (old.as_f64(), new.as_f64()) {
+                (Some(old), Some(new)) => same_measurement(old, new),
+                _ => false,
+            }
+        }
+        (Value::String(old), Value::String(new)) if old != new => {
+            match (
+                crate::time::parse_rfc3339(old),
+                crate::time::parse_rfc3339(new),
+            ) {
+                (Some(old), Some(new)) => (old - new).abs() < TIME_TOLERANCE_SECS,
+                _ => false,
+            }
+        }
+        (old, new) => old == new,
+    }
+}
+
+/// Measurements jitter between polls: within half a unit (dBm, °C, W) or 5 % they are the
+/// same reading.
+fn same_measurement(old: f64, new: f64) -> bool {
+    (old - new).abs() <= 0.5_f64.max(0.05 * old.abs().max(new.abs()))
 }
 
 /// Where a kind's live objects go: writable kinds into the drift index, with a resource
@@ -144,14 +240,17 @@ enum Target<'a> {
         resources: &'a mut HashMap<ObjectKey, ResourceStatus>,
         namespaces: &'a Namespaces,
     },
-    ReadOnly(&'a mut BTreeMap<ObjectKey, Arc<Value>>),
+    ReadOnly {
+        objects: &'a mut BTreeMap<ObjectKey, Arc<Value>>,
+        stored: &'a mut HashMap<ObjectKey, StoredReport>,
+    },
 }
 
 impl Target<'_> {
     fn contains(&self, key: &ObjectKey) -> bool {
         match self {
             Target::Index { index, .. } => index.live(key).is_some(),
-            Target::ReadOnly(objects) => objects.contains_key(key),
+            Target::ReadOnly { objects, .. } => objects.contains_key(key),
         }
     }
 
@@ -168,19 +267,20 @@ impl Target<'_> {
             (Some(_), true) => LogKind::Modified,
             (Some(_), false) => LogKind::Added,
         };
-        burst.changes.push(match &value {
+        let change = match &value {
             Some(object) => LiveChange::Upsert {
                 key: key.clone(),
                 object: object.clone(),
             },
             None => LiveChange::Delete { key: key.clone() },
-        });
+        };
         match self {
             Target::Index {
                 index,
                 resources,
                 namespaces,
             } => {
+                burst.changes.push(change);
                 let status = update_status(resources, &key, value.as_deref(), now);
                 burst.statuses.push((key.clone(), status));
                 // Per watch event: fixed words, no formatting.
@@ -200,11 +300,37 @@ impl Target<'_> {
                     .extend(index.set_live_shared(key.clone(), value));
                 burst.touched.insert(key);
             }
-            Target::ReadOnly(objects) => {
+            Target::ReadOnly { objects, stored } => {
                 match value {
-                    Some(value) => objects.insert(key, value),
-                    None => objects.remove(&key),
-                };
+                    Some(value) => {
+                        if key.kind == "Agent" {
+                            burst.agent_reports.push(value.clone());
+                        }
+                        // The in-memory copy is always the newest; the store only gets what
+                        // changed materially, or a refresh of an old copy.
+                        let unchanged = is_report(&key.kind)
+                            && stored.get(&key).is_some_and(|copy| {
+                                now - copy.at < STORED_REPORT_MAX_AGE_SECS
+                                    && same_report(&copy.value, &value)
+                            });
+                        if !unchanged {
+                            burst.changes.push(change);
+                            if is_report(&key.kind) {
+                                let copy = StoredReport {
+                                    value: value.clone(),
+                                    at: now,
+                                };
+                                stored.insert(key.clone(), copy);
+                            }
+                        }
+                        objects.insert(key, value);
+                    }
+                    None => {
+                        burst.changes.push(change);
+                        stored.remove(&key);
+                        objects.remove(&key);
+                    }
+                }
                 burst.agents_changed = true;
             }
         }
@@ -245,8 +371,23 @@ impl Target<'_> {
                 }
                 replaced.gone
             }
-            Target::ReadOnly(known) => {
+            Target::ReadOnly {
+                objects: known,
+                stored,
+            } => {
                 let listed: BTreeMap<ObjectKey, Arc<Value>> = objects.into_iter().collect();
+                for (key, value) in &listed {
+                    if key.kind == "Agent" {
+                        burst.agent_reports.push(value.clone());
+                    }
+                    if is_report(&key.kind) {
+                        let copy = StoredReport {
+                            value: value.clone(),
+                            at: now,
+                        };
+                        stored.insert(key.clone(), copy);
+                    }
+                }
                 let in_this_list =
                     |key: &ObjectKey| key.kind == info.kind && key.namespace == namespace;
                 let gone: Vec<ObjectKey> = known
@@ -255,6 +396,7 @@ impl Target<'_> {
                     .cloned()
                     .collect();
                 known.retain(|key, _| !in_this_list(key));
+                stored.retain(|key, _| !in_this_list(key) || listed.contains_key(key));
                 known.extend(listed);
                 burst.agents_changed = true;
                 gone
@@ -272,6 +414,7 @@ impl LiveState {
             namespaces: namespaces.clone(),
             resources: HashMap::new(),
             read_only: BTreeMap::new(),
+            stored_reports: HashMap::new(),
             relists: Relists::default(),
         }
     }
@@ -284,7 +427,10 @@ impl LiveState {
                 namespaces: &self.namespaces,
             }
         } else {
-            Target::ReadOnly(&mut self.read_only)
+            Target::ReadOnly {
+                objects: &mut self.read_only,
+                stored: &mut self.stored_reports,
+            }
         }
     }
 

@@ -420,3 +420,132 @@ fn a_relist_replaces_only_its_own_namespace_and_lines_name_the_namespace() {
     state.fold(&mut index, vpc(), &fab, event, NOW, &mut burst);
     assert_eq!(lines(&burst), ["Added VPC/fab/b added in the cluster"]);
 }
+
+/// A full Agent as a switch writes it every heartbeat (`beat` = seconds since `NOW`): traffic
+/// and error counters moving, `lastEstab` jittering by a second, optic readings wobbling, a
+/// fresh heartbeat and resource version — and the spec's secrets — cut down as the watch does.
+fn agent_report(beat: i64, oper: &str) -> LiveObject {
+    let at = |secs: i64| crate::time::format_rfc3339(secs);
+    let full = json!({
+        "apiVersion": "agent.githedgehog.com/v1beta1", "kind": "Agent",
+        "metadata": {"name": "leaf-01", "namespace": "default", "uid": "uid-leaf",
+                     "resourceVersion": format!("{}", 100 + beat), "generation": 3},
+        "spec": {"users": [{"name": "admin", "password": "$5$hash-of-secret"}]},
+        "status": {
+            "lastHeartbeat": at(NOW + beat), "lastAppliedGen": 3, "lastAttemptGen": 3,
+            "version": "v0.96.2",
+            "state": {
+                "interfaces": {"E1/1": {
+                    "enabled": true, "admin": "up", "oper": oper, "speed": "25G",
+                    "change": at(NOW - 86_400),
+                    "counters": {"inb": 1_000_000 * beat, "outb": 900_000 * beat,
+                                 "ine": beat / 10, "oute": 0, "ind": beat, "outd": 0,
+                                 "inbps": 1234.5 + beat as f64},
+                    "lldpNeighbors": [{"sysName": "spine-01", "sysDescr": "Hedgehog Fabric",
+                                       "portID": "Ethernet0"}],
+                }},
+                "transceivers": {"E1/1": {"descr": "SFP28", "oper": "up", "present": true,
+                    "temp": 35.2 + (beat % 3) as f64 * 0.1,
+                    "channels": {"0": {"in": -2.1 - (beat % 4) as f64 * 0.05, "out": -1.5}}}},
+                "bgpNeighbors": {"default": {"172.30.128.1": {
+                    "state": "established", "peerAS": 65100, "enabled": true,
+                    "lastEstab": at(NOW - 3_600 + beat % 2), "estabTrans": 1}}},
+            },
+        },
+    });
+    let value = kinds::by_kind("Agent").unwrap().keep_live_fields(full);
+    (key("Agent", "leaf-01"), Arc::new(value))
+}
+
+fn stored_agent(store: &Store) -> Value {
+    let live = store.live("east").unwrap();
+    live.into_iter()
+        .find(|(key, _)| key.kind == "Agent")
+        .map(|(_, value)| value)
+        .expect("the Agent is in the store")
+}
+
+#[test]
+fn heartbeats_with_moving_counters_do_not_rewrite_the_store_but_a_port_going_down_does() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = Store::open(&temp.path().join("s.redb")).unwrap();
+    let mut fx = Fixture::new();
+    let mut writes = 0;
+    let beat = |fx: &mut Fixture, secs: i64, oper: &str| {
+        let mut burst = Burst::default();
+        let event = WatchEvent::Apply(agent_report(secs, oper));
+        fx.state
+            .fold(&mut fx.index, agent(), &ns(), event, NOW + secs, &mut burst);
+        assert!(burst.agents_changed, "every report re-evaluates health");
+        assert_eq!(burst.agent_reports.len(), 1, "every report feeds the flaps");
+        burst.write(&store, "east").unwrap();
+        upserted(&burst).len()
+    };
+    // Ten heartbeats within the refresh bound, counters and readings moving: one write.
+    for secs in (0..50).step_by(5) {
+        writes += beat(&mut fx, secs, "up");
+    }
+    assert_eq!(writes, 1, "only the first report reaches the store");
+    let stored = stored_agent(&store);
+    assert_eq!(
+        stored["status"]["lastHeartbeat"],
+        json!(crate::time::format_rfc3339(NOW))
+    );
+    assert!(
+        !stored.to_string().contains("hash-of-secret"),
+        "the spec's secrets never reach the store: {stored}"
+    );
+    // The in-memory copy is always the newest report.
+    assert_eq!(
+        fx.state.read_only[&key("Agent", "leaf-01")]["status"]["lastHeartbeat"],
+        json!(crate::time::format_rfc3339(NOW + 45))
+    );
+
+    // A port going down is written at once.
+    assert_eq!(beat(&mut fx, 50, "down"), 1, "a port going down is stored");
+    let stored = stored_agent(&store);
+    assert_eq!(
+        stored["status"]["state"]["interfaces"]["E1/1"]["oper"],
+        json!("down")
+    );
+    // Unchanged again: quiet until the stored copy is older than the bound, then refreshed.
+    assert_eq!(beat(&mut fx, 55, "down"), 0);
+    assert_eq!(
+        beat(&mut fx, 50 + STORED_REPORT_MAX_AGE_SECS - 1, "down"),
+        0
+    );
+    assert_eq!(beat(&mut fx, 50 + STORED_REPORT_MAX_AGE_SECS, "down"), 1);
+}
+
+#[test]
+fn a_report_changes_materially_on_state_not_on_jitter() {
+    let (_, base) = agent_report(0, "up");
+    let (_, later) = agent_report(7, "up");
+    assert!(same_report(&base, &later), "counters, heartbeat and jitter");
+    let changed = |pointer: &str, value: Value| {
+        let mut changed = (*later).clone();
+        *changed.pointer_mut(pointer).unwrap() = value;
+        same_report(&base, &changed)
+    };
+    let bgp = "/status/state/bgpNeighbors/default/172.30.128.1";
+    assert!(!changed(&format!("{bgp}/state"), json!("idle")));
+    assert!(!changed(&format!("{bgp}/estabTrans"), json!(2)));
+    assert!(!changed(
+        &format!("{bgp}/lastEstab"),
+        json!(crate::time::format_rfc3339(NOW))
+    ));
+    let port = "/status/state/interfaces/E1~11";
+    assert!(!changed(
+        &format!("{port}/lldpNeighbors/0/sysName"),
+        json!("spine-02")
+    ));
+    assert!(!changed(
+        "/status/state/transceivers/E1~11/channels/0/in",
+        json!(-14.0)
+    ));
+    assert!(!changed("/metadata/generation", json!(4)));
+    // A key appearing is a change too (a new BGP neighbor, a port reporting errDisabled).
+    let mut extra = (*later).clone();
+    extra["status"]["state"]["interfaces"]["E1/1"]["errDisabled"] = json!(true);
+    assert!(!same_report(&base, &extra));
+}

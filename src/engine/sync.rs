@@ -82,6 +82,10 @@ impl Engine {
                     )
                     .collect();
                 self.desired = desired;
+                let intent_changed = !touched.is_empty();
+                if intent_changed {
+                    self.update_intent();
+                }
                 let mut transitions = self.judge_trust();
                 // An unchanged Git side (a poll of the same commit) leaves every verdict as it
                 // is: the index is only fed again when something changed or it has no set yet.
@@ -95,6 +99,9 @@ impl Engine {
                     );
                 }
                 self.publish_rows(touched, transitions).await;
+                if intent_changed {
+                    self.refresh_health().await;
+                }
                 self.job(JobKind::Sync, JobPhase::Succeeded { message })
                     .await;
             }

@@ -21,6 +21,8 @@ use crate::config::FabricConfig;
 use crate::desired::DesiredObject;
 use crate::drift::{DriftIndex, Transition};
 use crate::health::SwitchHealth;
+use crate::health::intent::FabricIntent;
+use crate::health::judge::FlapHistory;
 use crate::kinds::{self, KindInfo, ObjectKey};
 use crate::status::{self, ConnectionState, FabricStatus, WatchState};
 use crate::store::{LogEntry, LogKind, Store};
@@ -75,6 +77,11 @@ pub(super) struct Engine {
     pub(super) index: DriftIndex,
     pub(super) desired: HashMap<ObjectKey, Arc<DesiredObject>>,
     pub(super) live: LiveState,
+    /// What Git's wiring expects of each switch and gateway, derived from `desired` whenever
+    /// it changes (`update_intent`).
+    pub(super) intent: FabricIntent,
+    /// Oper-state changes per port seen in the Agents' reports, for flap counts.
+    pub(super) flaps: FlapHistory,
     pub(super) switches: Vec<SwitchHealth>,
     pub(super) status: FabricStatus,
     /// A status change not yet written because a sync job was writing the record (see
@@ -145,6 +152,8 @@ impl Engine {
             events,
             internal_tx,
             desired: HashMap::new(),
+            intent: FabricIntent::default(),
+            flaps: FlapHistory::default(),
             switches: Vec::new(),
             status: FabricStatus::default(),
             status_unsaved: false,
@@ -284,6 +293,7 @@ impl Engine {
                 self.index.set_live_shared(key, Some(value));
             }
         }
+        self.update_intent();
         self.switches = self.compute_health();
         let rows = self.index.iter().map(|(k, _)| self.row(k)).collect();
         let events = store.log(&name, 500).unwrap_or_else(|error| {

@@ -155,6 +155,7 @@ impl Engine {
     pub(super) async fn flush(&mut self, round: &mut WatchRound) {
         let mut burst = std::mem::take(&mut round.burst);
         round.agents_changed |= burst.agents_changed;
+        self.observe_reports(std::mem::take(&mut burst.agent_reports));
         if burst.is_empty() {
             return;
         }

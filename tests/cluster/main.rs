@@ -23,6 +23,7 @@ mod cluster_prune;
 mod cluster_webhook;
 mod examples;
 mod gateway_samples;
+mod health;
 mod hostile_git;
 mod namespaces;
 mod secrets;
