@@ -42,6 +42,9 @@ pub enum Action {
     TestConnection,
     CopyName,
     CopyYaml,
+    /// From a Connection row: the switch detail of its first switch, at its ports; in that
+    /// detail, the Connection's next switch.
+    Ports,
     /// `1`..`9`: select the n-th fabric (0-based here). Fixed, not remappable.
     SelectFabric(usize),
     /// Typing into the `/` filter or `:` kind prompt.
@@ -122,7 +125,7 @@ pub static BINDINGS: &[Binding] = &[
         Action::NextView,
         "next_view",
         &["l", "right", "]"],
-        "next view (Drift, Agents, kinds)",
+        "next view (Drift, Health, kinds)",
     ),
     bind(
         Action::PrevView,
@@ -134,7 +137,13 @@ pub static BINDINGS: &[Binding] = &[
         Action::Open,
         "open",
         &["enter"],
-        "open: desired, live and diff",
+        "open: desired, live and diff; on Health, the switch detail",
+    ),
+    bind(
+        Action::Ports,
+        "ports",
+        &["p"],
+        "on a Connection: its switch's ports (p again: the other switch)",
     ),
     bind(Action::Back, "back", &["esc"], "back / clear the filter"),
     bind(
@@ -147,7 +156,7 @@ pub static BINDINGS: &[Binding] = &[
         Action::Jump,
         "jump",
         &[":"],
-        "jump to a kind (vpc, conn, sw, drift, agents)",
+        "jump to a kind (vpc, conn, sw, drift, health)",
     ),
     bind(
         Action::DriftOnly,

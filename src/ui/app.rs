@@ -6,7 +6,6 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use crate::engine::{Command, EngineEvent, JobKind, JobPhase};
-use crate::kinds::ObjectKey;
 use crate::status::Timestamp;
 use crate::store::LogEntry;
 
@@ -16,6 +15,7 @@ use super::detail::Detail;
 use super::key::Key;
 use super::listing::{Listing, Sort};
 use super::model::FabricModel;
+use super::switch_detail::SwitchPage;
 use super::theme::{Theme, Tone};
 use super::view::{self, View};
 
@@ -137,6 +137,8 @@ pub struct App {
     pub focus: Focus,
     pub overlay: Overlay,
     pub detail: Option<Detail>,
+    /// The switch detail (`enter` on Health, `p` on a Connection), above the list it came from.
+    pub switch_page: Option<SwitchPage>,
     pub filter: String,
     pub drift_only: bool,
     pub sort: Sort,
@@ -172,6 +174,7 @@ impl App {
             focus: Focus::Table,
             overlay: Overlay::None,
             detail: None,
+            switch_page: None,
             filter: String::new(),
             drift_only: false,
             sort: Sort::for_view(View::Drift),
@@ -409,7 +412,7 @@ impl App {
             Action::PrevView => self.set_view(self.view.prev()),
             Action::Open => self.open(),
             Action::Back => {
-                if self.detail.take().is_none() {
+                if self.switch_page.take().is_none() && self.detail.take().is_none() {
                     if !self.filter.is_empty() {
                         self.filter.clear();
                         self.notify(Tone::Info, "filter cleared");
@@ -457,6 +460,7 @@ impl App {
                     self.notify(Tone::Warn, format!("there is no fabric {}", n + 1));
                 }
             }
+            Action::Ports => self.ports(),
             Action::CopyName => return self.copy(false),
             Action::CopyYaml => return self.copy(true),
             Action::ApplyAll => self.open_confirm(),
@@ -539,7 +543,7 @@ impl App {
             None => self.notify(
                 Tone::Warn,
                 format!(
-                    "no kind named {:?}; try drift, agents, vpc, conn, sw, srv, ext…",
+                    "no kind named {:?}; try drift, health, vpc, conn, sw, srv, ext…",
                     name.trim()
                 ),
             ),
@@ -550,6 +554,7 @@ impl App {
         if view != self.view {
             self.view = view;
             self.detail = None;
+            self.switch_page = None;
             self.sort = Sort::for_view(view);
             self.prepare();
         }
@@ -559,11 +564,17 @@ impl App {
         if index != self.selected {
             self.selected = index;
             self.detail = None;
+            self.switch_page = None;
             self.prepare();
         }
     }
 
     fn step(&mut self, delta: isize) {
+        if let Some(page) = &mut self.switch_page {
+            let scroll = i64::from(page.scroll) + delta.clamp(-10_000, 10_000) as i64;
+            page.scroll = scroll.clamp(0, i64::from(u16::MAX)) as u16;
+            return;
+        }
         if let Some(detail) = &mut self.detail {
             let scroll = i64::from(detail.scroll) + delta.clamp(-10_000, 10_000) as i64;
             detail.scroll = scroll.clamp(0, i64::from(u16::MAX)) as u16;
@@ -591,38 +602,6 @@ impl App {
                 let back = self.events_scroll.saturating_add_signed(-delta);
                 self.events_scroll = back.min(self.events.len().saturating_sub(1));
             }
-        }
-    }
-
-    /// The key of the object under the cursor (an Agent for a switch in the Agents view).
-    pub fn selected_key(&self) -> Option<ObjectKey> {
-        if let Some(detail) = &self.detail {
-            return Some(detail.key.clone());
-        }
-        let fabric = self.fabric()?;
-        let index = self.listing.selected_index()?;
-        if self.view == View::Agents {
-            let switch = fabric.switches.get(index)?;
-            let agent = fabric
-                .entries()
-                .iter()
-                .find(|e| e.row.key.kind == "Agent" && e.row.key.name == switch.name)?;
-            return Some(agent.row.key.clone());
-        }
-        fabric.entries().get(index).map(|e| e.row.key.clone())
-    }
-
-    fn open(&mut self) {
-        if self.focus == Focus::Fabrics {
-            self.focus = Focus::Table;
-            return;
-        }
-        match self.selected_key() {
-            Some(key) => {
-                let fabric = &self.fabrics[self.selected];
-                self.detail = Some(Detail::new(self.selected, key, fabric));
-            }
-            None => self.notify(Tone::Warn, "nothing selected"),
         }
     }
 

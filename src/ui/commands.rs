@@ -151,7 +151,9 @@ impl App {
     }
 
     pub(super) fn copy(&mut self, yaml: bool) -> Vec<Effect> {
-        let text = if self.view == View::Agents && self.detail.is_none() && !yaml {
+        let text = if let Some(page) = self.switch_page.as_ref().filter(|_| !yaml) {
+            Some(page.name.clone())
+        } else if self.view == View::Health && self.detail.is_none() && !yaml {
             let fabric = self.fabric();
             let index = self.listing.selected_index();
             fabric

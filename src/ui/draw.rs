@@ -6,11 +6,14 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 
 use super::app::{App, Overlay};
-use super::{confirm, detail, events, fabrics, help, status_line, table};
+use super::{confirm, detail, events, fabrics, help, status_line, switch_detail, table};
 
 /// Below this width the fabric list gives its room to the table (the status line still names
 /// the fabric; `1`-`9` still switch).
 const FABRIC_LIST_MIN_WIDTH: u16 = 70;
+/// Below this width the switch detail covers the fabric list too: its port table (Git's
+/// neighbor beside LLDP's) needs the columns more than the cards do.
+const SWITCH_DETAIL_BESIDE_FABRICS_MIN_WIDTH: u16 = 140;
 
 pub fn draw(frame: &mut Frame, app: &mut App) {
     app.prepare();
@@ -32,12 +35,26 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     };
     let [left, centre] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(main);
-    if left_width > 0 {
+    let page_area = if area.width >= SWITCH_DETAIL_BESIDE_FABRICS_MIN_WIDTH {
+        centre
+    } else {
+        main
+    };
+    if left_width > 0 && (app.switch_page.is_none() || page_area == centre) {
         fabrics::draw(frame, left, app);
     }
-    match &app.detail {
-        Some(open) => detail::draw(frame, centre, open, &app.theme),
-        None => table::draw(frame, centre, app),
+    if let Some(page) = &mut app.switch_page {
+        match app.fabrics.get(page.fabric) {
+            Some(model) => {
+                switch_detail::draw(frame, page_area, page, model, app.now, &app.theme);
+            }
+            None => app.switch_page = None,
+        }
+    } else {
+        match &app.detail {
+            Some(open) => detail::draw(frame, centre, open, &app.theme),
+            None => table::draw(frame, centre, app),
+        }
     }
     if events_height > 1 {
         events::draw(frame, events_area, app);

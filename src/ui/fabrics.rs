@@ -1,5 +1,6 @@
 //! ui::fabrics: the left pane — one card per fabric with connection, sync, watch and drift
-//! badges, switch health ("Ready 9/10") and any running job.
+//! badges, agents' config state ("Ready 9/10"), the health roll-up of every switch and gateway
+//! ("✗ Health 4/7 (2✗ 1!)") and any running job.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,7 +13,7 @@ use crate::status::DriftState;
 use super::model::{FabricModel, Liveness};
 use super::theme::{self, Badge, Theme, Tone};
 
-const CARD_LINES: usize = 4;
+const CARD_LINES: usize = 5;
 
 fn badge(badge: &Badge, theme: &Theme) -> Span<'static> {
     Span::styled(badge.text(), theme.tone(badge.tone))
@@ -91,6 +92,11 @@ fn card(fabric: &FabricModel, selected: bool, theme: &Theme) -> Vec<Line<'static
             badge(&drift, theme),
             Span::raw(" "),
             health_span,
+        ]),
+        // The network's verdict under the objects' one: the same badge language, worst level.
+        Line::from(vec![
+            Span::raw("  "),
+            badge(&theme::fabric_health(&fabric.health()), theme),
         ]),
     ]
 }

@@ -7,6 +7,7 @@ use ratatui::text::Span;
 
 use crate::kinds::ObjectKey;
 
+use super::health_view;
 use super::model::{Entry, FabricModel};
 use super::view::{self, Col, View};
 
@@ -46,7 +47,7 @@ enum Anchor {
 
 #[derive(Debug, Default)]
 pub struct Listing {
-    /// Indices into the fabric's entries (or switches, in the Agents view), in display order.
+    /// Indices into the fabric's entries (or switches, in the Health view), in display order.
     pub rows: Vec<usize>,
     /// Per column, over all filtered rows: the width it wants (widest cell, capped) and whether
     /// any row has text in it.
@@ -62,7 +63,7 @@ fn in_view(entry: &Entry, view: View, drift_only: bool) -> bool {
     match view {
         View::Drift => !entry.in_sync(),
         View::Kind(k) => entry.kind == k && (!drift_only || !entry.in_sync()),
-        View::Agents => false,
+        View::Health => false,
     }
 }
 
@@ -101,19 +102,14 @@ impl Listing {
         let columns = view::columns(view, fabric.multi_namespace);
         let col = columns.get(sort.column).map(|c| c.col).unwrap_or(Col::Name);
         let mut rows: Vec<usize>;
-        if view == View::Agents {
+        if view == View::Health {
             let switches = &fabric.switches;
+            // `d` keeps what is not healthy: the Health view's "drift".
             rows = (0..switches.len())
-                .filter(|&i| !drift_only || switches[i].state != crate::health::SwitchState::Ready)
-                .filter(|&i| {
-                    needle.is_empty()
-                        || switches[i].name.to_lowercase().contains(&needle)
-                        || format!("{:?}", switches[i].state)
-                            .to_lowercase()
-                            .contains(&needle)
-                })
+                .filter(|&i| !drift_only || switches[i].level != crate::health::Level::Healthy)
+                .filter(|&i| health_view::matches(&switches[i], &needle))
                 .collect();
-            rows.sort_by(|&a, &b| view::compare_switches(&switches[a], &switches[b], col));
+            rows.sort_by(|&a, &b| health_view::compare(&switches[a], &switches[b], col));
         } else {
             let entries = fabric.entries();
             rows = (0..entries.len())
@@ -130,8 +126,8 @@ impl Listing {
         // Keep the selection on the same object if it is still listed.
         if let Some(anchor) = &self.anchor {
             let found = self.rows.iter().position(|&i| match (view, anchor) {
-                (View::Agents, Anchor::Switch(name)) => fabric.switches[i].name == *name,
-                (_, Anchor::Object(key)) if view != View::Agents => {
+                (View::Health, Anchor::Switch(name)) => fabric.switches[i].name == *name,
+                (_, Anchor::Object(key)) if view != View::Health => {
                     fabric.entries()[i].row.key == *key
                 }
                 _ => false,
@@ -158,12 +154,12 @@ impl Listing {
                 match column.col {
                     // Bounded by their vocabulary: no need to look at the rows.
                     Col::Drift => widest = 11,
-                    Col::Kubernetes | Col::SwitchState => widest = 9,
+                    Col::Kubernetes => widest = 9,
                     Col::Detail => widest = column.max,
-                    col if view == View::Agents => {
+                    col if view == View::Health => {
                         for &i in &self.rows {
                             widest =
-                                widest.max(width(&view::switch_cell(&fabric.switches[i], col)));
+                                widest.max(width(&health_view::cell(&fabric.switches[i], col)));
                         }
                     }
                     col => {
@@ -185,7 +181,7 @@ impl Listing {
         let Some(&i) = self.rows.get(self.selected) else {
             return;
         };
-        self.anchor = Some(if view == View::Agents {
+        self.anchor = Some(if view == View::Health {
             Anchor::Switch(fabric.switches[i].name.clone())
         } else {
             Anchor::Object(fabric.entries()[i].row.key.clone())

@@ -71,13 +71,31 @@ fn hints(app: &App) -> Line<'static> {
         }
     };
     hint(Action::Help, "help");
-    if app.detail.is_some() {
+    if let Some(page) = &app.switch_page {
+        hint(Action::Back, "back");
+        hint(Action::Down, "scroll");
+        if page.jump.as_ref().is_some_and(|j| j.ends.len() > 1) {
+            hint(Action::Ports, "other switch");
+        }
+    } else if app.detail.is_some() {
         hint(Action::Back, "back");
         hint(Action::Down, "scroll");
     } else {
         hint(Action::Filter, "filter");
         hint(Action::Jump, "kind");
         hint(Action::DriftOnly, "drift");
+        let on_connection = app
+            .fabric()
+            .zip(app.listing.selected_index())
+            .is_some_and(|(f, i)| {
+                app.view != super::view::View::Health
+                    && f.entries()
+                        .get(i)
+                        .is_some_and(|e| e.row.key.kind == "Connection")
+            });
+        if on_connection {
+            hint(Action::Ports, "ports");
+        }
     }
     hint(Action::Sync, "sync");
     if !app.read_only {
@@ -92,7 +110,7 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     if let Overlay::Prompt(prompt) = &app.overlay {
         let (sigil, help) = match prompt.kind {
             PromptKind::Filter => ("/", "  (enter keeps · esc drops · substring, any case)"),
-            PromptKind::Jump => (":", "  (kind, plural or short name; drift; agents)"),
+            PromptKind::Jump => (":", "  (kind, plural or short name; drift; health)"),
         };
         let line = Line::from(vec![
             Span::styled(format!("{sigil}{}", prompt.text), app.theme.header()),

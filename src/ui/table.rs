@@ -11,6 +11,7 @@ use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState
 use crate::status;
 
 use super::app::{App, Focus};
+use super::health_view;
 use super::model::{FabricModel, Liveness};
 use super::theme::{self, Theme, Tone};
 use super::view::{self, Col, View};
@@ -55,9 +56,9 @@ fn tab_label(view: View, fabric: Option<&FabricModel>) -> String {
     };
     match view {
         View::Drift => format!("Drift {}", fabric.counts().not_in_sync()),
-        View::Agents => {
+        View::Health => {
             let health = fabric.health();
-            format!("Agents {}/{}", health.ready, health.total)
+            format!("Health {}/{}", health.healthy, health.total)
         }
         View::Kind(k) => format!("{} {}", view.title(), fabric.kind_counts(k).0),
     }
@@ -115,7 +116,8 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
 
 /// Chooses the columns to show and their widths. Each column gets what it wants if all fit;
 /// otherwise the columns with the most slack above their minimum shrink first (long names
-/// before verdicts), then columns no row has text in are dropped, then columns from the right.
+/// before verdicts), then columns no row has text in are dropped, then the column with the
+/// lowest `keep` (the rightmost among equals: from the right, for views that rank none).
 /// The last shown column takes whatever is left. Returns (column index, constraint).
 fn fit_widths(
     columns: &[view::Column],
@@ -152,7 +154,10 @@ fn fit_widths(
         } else if let Some(n) = shown.iter().rposition(|&i| !wants[i].1) {
             shown.remove(n);
         } else {
-            shown.pop();
+            let lowest = shown.iter().map(|&i| columns[i].keep).min().unwrap_or(0);
+            if let Some(n) = shown.iter().rposition(|&i| columns[i].keep == lowest) {
+                shown.remove(n);
+            }
         }
     }
     let last = shown.len().saturating_sub(1);
@@ -203,8 +208,12 @@ fn empty_text(app: &App, fabric: &FabricModel) -> (String, Tone) {
             format!("no drift known · {state}"),
             liveness_tone(&liveness),
         ),
-        (View::Agents, _) => (
-            format!("no Agent (switch) seen · {state}"),
+        (View::Health, _) if app.drift_only => (
+            "every switch and gateway is healthy · d shows all rows".to_string(),
+            Tone::Good,
+        ),
+        (View::Health, _) => (
+            format!("no switch or gateway agent seen · {state}"),
             liveness_tone(&liveness),
         ),
         (_, _) if app.drift_only => (
@@ -219,12 +228,10 @@ fn empty_text(app: &App, fabric: &FabricModel) -> (String, Tone) {
     }
 }
 
-fn styled_cell(text: String, col: Col, tone: Tone, theme: &Theme) -> Cell<'static> {
-    match col {
-        Col::Drift | Col::Kubernetes | Col::SwitchState => {
-            Cell::from(Span::styled(text, theme.tone(tone)))
-        }
-        _ => Cell::from(text),
+fn styled_cell(text: String, tone: Tone, theme: &Theme) -> Cell<'static> {
+    match tone {
+        _ if tone == Tone::Plain => Cell::from(text),
+        _ => Cell::from(Span::styled(text, theme.tone(tone))),
     }
 }
 
@@ -322,16 +329,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         .iter()
         .skip(app.listing.offset)
         .take(height);
-    let rows: Vec<Row> = if app.view == View::Agents {
+    let rows: Vec<Row> = if app.view == View::Health {
         window
             .map(|&i| {
                 let switch = &fabric.switches[i];
-                let tone = theme::switch(switch.state).tone;
                 Row::new(columns.iter().map(|c| {
                     styled_cell(
-                        view::switch_cell(switch, c.col).into_owned(),
-                        c.col,
-                        tone,
+                        health_view::cell(switch, c.col).into_owned(),
+                        health_view::tone(switch, c.col),
                         theme,
                     )
                 }))
@@ -347,12 +352,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                         Col::Kubernetes => theme::kubernetes(entry.row.kubernetes.state).tone,
                         _ => Tone::Plain,
                     };
-                    styled_cell(
-                        view::entry_cell(entry, c.col).into_owned(),
-                        c.col,
-                        tone,
-                        theme,
-                    )
+                    styled_cell(view::entry_cell(entry, c.col).into_owned(), tone, theme)
                 }))
             })
             .collect()

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
 
 use crate::drift::Drift;
-use crate::health::SwitchState;
+use crate::health::{HealthSummary, Level, SwitchState};
 use crate::status::{ConnectionState, DriftState, KubernetesState, SyncState, WatchState};
 use crate::store::LogKind;
 
@@ -186,6 +186,53 @@ pub fn switch(state: SwitchState) -> Badge {
     }
 }
 
+/// A health verdict: the Health view's VERDICT column and the switch detail's header.
+pub fn level(level: Level) -> Badge {
+    match level {
+        Level::Healthy => Badge::new("✓", "Healthy", Tone::Good),
+        Level::Warning => Badge::new("!", "Warning", Tone::Warn),
+        Level::Unhealthy => Badge::new("✗", "Unhealthy", Tone::Bad),
+    }
+}
+
+pub fn level_tone(of: Level) -> Tone {
+    level(of).tone
+}
+
+/// The fabric card's health roll-up: `✓ Healthy 7/7`, or `✗ Health 4/7 (2✗ 1!)` — healthy of
+/// all nodes, then how many are unhealthy (✗) and warning (!).
+pub fn fabric_health(summary: &HealthSummary) -> Badge {
+    if summary.total == 0 {
+        return Badge::new("-", "Health -", Tone::Dim);
+    }
+    let level = summary.level();
+    if level == Level::Healthy {
+        return Badge::new(
+            "✓",
+            format!("Healthy {}/{}", summary.healthy, summary.total),
+            Tone::Good,
+        );
+    }
+    let mut others = Vec::new();
+    if summary.unhealthy > 0 {
+        others.push(format!("{}✗", summary.unhealthy));
+    }
+    if summary.warning > 0 {
+        others.push(format!("{}!", summary.warning));
+    }
+    let badge = self::level(level);
+    Badge::new(
+        badge.symbol,
+        format!(
+            "Health {}/{} ({})",
+            summary.healthy,
+            summary.total,
+            others.join(" ")
+        ),
+        badge.tone,
+    )
+}
+
 pub fn event_kind(kind: LogKind) -> Tone {
     match kind {
         LogKind::Drift => Tone::Warn,
@@ -193,6 +240,9 @@ pub fn event_kind(kind: LogKind) -> Tone {
         LogKind::Apply | LogKind::Sync => Tone::Good,
         LogKind::Connection | LogKind::Watch => Tone::Info,
         LogKind::Added | LogKind::Modified | LogKind::Deleted => Tone::Plain,
+        // Kinds added later (health transitions) read as warnings until given a tone of their own.
+        #[allow(unreachable_patterns)]
+        _ => Tone::Warn,
     }
 }
 

@@ -1,12 +1,12 @@
-//! ui::view: the centre pane's views — Drift, Agents and one per registry kind — with their
+//! ui::view: the centre pane's views — Drift, Health and one per registry kind — with their
 //! columns, how each cell reads from a row, and how each column sorts. Kind-specific columns
 //! come from the registry; this module only adds the dashboard's own (name, drift, status).
+//! The Health view's columns and cells live in `health_view`.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::drift::Drift;
-use crate::health::SwitchHealth;
 use crate::kinds::{self, KINDS};
 
 use super::model::Entry;
@@ -16,16 +16,20 @@ use super::theme;
 pub enum View {
     /// Every row that is not InSync, across kinds.
     Drift,
-    /// Switch health from the Agent objects.
-    Agents,
+    /// One row per switch and gateway: the health verdict and each signal (`health_view`).
+    Health,
     /// One registry kind (index into `KINDS`).
     Kind(usize),
 }
 
 impl View {
+    /// The Health view's former name, kept so code written against it still builds.
+    #[allow(non_upper_case_globals)]
+    pub const Agents: View = View::Health;
+
     /// Tab order: what needs attention first, then the kinds in registry (apply) order.
     pub fn all() -> impl Iterator<Item = View> {
-        [View::Drift, View::Agents]
+        [View::Drift, View::Health]
             .into_iter()
             .chain((0..KINDS.len()).map(View::Kind))
     }
@@ -33,7 +37,7 @@ impl View {
     fn position(self) -> usize {
         match self {
             View::Drift => 0,
-            View::Agents => 1,
+            View::Health => 1,
             View::Kind(k) => k + 2,
         }
     }
@@ -55,19 +59,20 @@ impl View {
     pub fn title(self) -> &'static str {
         match self {
             View::Drift => "Drift",
-            View::Agents => "Agents",
+            View::Health => "Health",
             View::Kind(k) => KINDS.get(k).map(|k| k.kind).unwrap_or("?"),
         }
     }
 
-    /// What `:` accepts: `drift`, `agents`, or a kind, plural or short name.
+    /// What `:` accepts: `drift`, `health` (or its old name `agents`), or a kind, plural or
+    /// short name.
     pub fn parse(name: &str) -> Option<View> {
         let name = name.trim();
         if name.eq_ignore_ascii_case("drift") {
             return Some(View::Drift);
         }
         if name.eq_ignore_ascii_case("agents") || name.eq_ignore_ascii_case("health") {
-            return Some(View::Agents);
+            return Some(View::Health);
         }
         let info = kinds::lookup(name)?;
         KINDS
@@ -90,11 +95,21 @@ pub enum Col {
     Registry(usize),
     /// The first differing path, or what Missing/Orphan mean.
     Detail,
-    SwitchState,
+    /// Health view columns (`health_view`): switch or gateway, verdict, then one per signal.
+    NodeKind,
+    Verdict,
     Heartbeat,
-    Generation,
-    Version,
-    Reboot,
+    Config,
+    Ports,
+    Lldp,
+    Bgp,
+    Bfd,
+    Flaps,
+    Optics,
+    Platform,
+    Resources,
+    /// The first reason's message, `+N` more.
+    Reason,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,8 +118,10 @@ pub struct Column {
     pub col: Col,
     /// Widest the column may take; the last column takes what is left.
     pub max: u16,
-    /// Narrowest it may be squeezed to before columns to its right are dropped.
+    /// Narrowest it may be squeezed to before columns are dropped.
     pub min: u16,
+    /// When columns must go, the lowest `keep` goes first (the rightmost among equals).
+    pub keep: u8,
 }
 
 const fn column(header: &'static str, col: Col, max: u16) -> Column {
@@ -113,7 +130,7 @@ const fn column(header: &'static str, col: Col, max: u16) -> Column {
         Col::Kind => 10,
         Col::NamespacedName => 20,
         Col::Drift => 11,
-        Col::Kubernetes | Col::SwitchState => 9,
+        Col::Kubernetes => 9,
         _ => 6,
     };
     Column {
@@ -121,6 +138,7 @@ const fn column(header: &'static str, col: Col, max: u16) -> Column {
         col,
         max,
         min,
+        keep: 0,
     }
 }
 
@@ -131,7 +149,7 @@ const fn column(header: &'static str, col: Col, max: u16) -> Column {
 /// own would move the verdict right and shift the column numbers the sort keeps per view.)
 pub fn columns(view: View, multi_namespace: bool) -> Vec<Column> {
     let mut columns = kind_columns(view);
-    if multi_namespace && view != View::Agents {
+    if multi_namespace && view != View::Health {
         for column in columns.iter_mut().filter(|c| c.col == Col::Name) {
             *column = self::column("NAMESPACE/NAME", Col::NamespacedName, 60);
         }
@@ -148,14 +166,7 @@ fn kind_columns(view: View) -> Vec<Column> {
             column("K8S", Col::Kubernetes, 9),
             column("WHAT", Col::Detail, 200),
         ],
-        View::Agents => vec![
-            column("SWITCH", Col::Name, 30),
-            column("HEALTH", Col::SwitchState, 10),
-            column("HEARTBEAT", Col::Heartbeat, 10),
-            column("APPLIED/GEN", Col::Generation, 12),
-            column("REBOOT", Col::Reboot, 7),
-            column("VERSION", Col::Version, 40),
-        ],
+        View::Health => super::health_view::columns(),
         View::Kind(k) => {
             let mut columns = vec![
                 column("NAME", Col::Name, 40),
@@ -180,7 +191,8 @@ fn kind_columns(view: View) -> Vec<Column> {
 pub fn default_sort_column(view: View) -> usize {
     match view {
         View::Drift => 2,
-        View::Agents | View::Kind(_) => 0,
+        View::Health => super::health_view::DEFAULT_SORT_COLUMN,
+        View::Kind(_) => 0,
     }
 }
 
@@ -214,33 +226,6 @@ pub fn entry_cell(entry: &Entry, col: Col) -> Cow<'_, str> {
             Some(error) => format!("error: {error}"),
             None => detail_text(&entry.row.drift),
         }),
-        _ => Cow::Borrowed(""),
-    }
-}
-
-fn age(seconds: Option<i64>) -> String {
-    match seconds {
-        None => "never".to_string(),
-        Some(s) if s < 120 => format!("{s}s"),
-        Some(s) if s < 7200 => format!("{}m", s / 60),
-        Some(s) if s < 172_800 => format!("{}h", s / 3600),
-        Some(s) => format!("{}d", s / 86_400),
-    }
-}
-
-pub fn switch_cell(switch: &SwitchHealth, col: Col) -> Cow<'_, str> {
-    let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-    match col {
-        Col::Name => Cow::Borrowed(switch.name.as_str()),
-        Col::SwitchState => Cow::Owned(theme::switch(switch.state).text()),
-        Col::Heartbeat => Cow::Owned(age(switch.heartbeat_age)),
-        Col::Generation => Cow::Owned(format!(
-            "{}/{}",
-            number(switch.applied_generation),
-            number(switch.current_generation)
-        )),
-        Col::Version => Cow::Borrowed(switch.version.as_deref().unwrap_or("-")),
-        Col::Reboot => Cow::Borrowed(if switch.reboot_required { "yes" } else { "no" }),
         _ => Cow::Borrowed(""),
     }
 }
@@ -314,30 +299,6 @@ fn kube_rank(entry: &Entry) -> u8 {
     }
 }
 
-pub fn compare_switches(a: &SwitchHealth, b: &SwitchHealth, col: Col) -> Ordering {
-    let rank = |s: &SwitchHealth| {
-        use crate::health::SwitchState::*;
-        match s.state {
-            Stale => 0,
-            Stuck => 1,
-            Pending => 2,
-            Ready => 3,
-        }
-    };
-    let primary = match col {
-        Col::SwitchState => rank(a).cmp(&rank(b)),
-        Col::Heartbeat => b
-            .heartbeat_age
-            .unwrap_or(i64::MAX)
-            .cmp(&a.heartbeat_age.unwrap_or(i64::MAX)),
-        Col::Generation => a.applied_generation.cmp(&b.applied_generation),
-        Col::Version => a.version.cmp(&b.version),
-        Col::Reboot => b.reboot_required.cmp(&a.reboot_required),
-        _ => Ordering::Equal,
-    };
-    primary.then_with(|| natural_cmp(&a.name, &b.name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,7 +315,7 @@ mod tests {
             View::parse("gwpeer").map(View::title),
             Some("GatewayPeering")
         );
-        // Drift, Switches, the 15 kinds Git holds and the four read-only ones.
+        // Drift, Health, the 15 kinds Git holds and the four read-only ones.
         assert_eq!(View::all().count(), 21);
     }
 

@@ -10,6 +10,7 @@
 // Shared with tests/cluster.rs and tests/e2e.rs.
 #[path = "../common/mod.rs"]
 mod common;
+mod health_fixture;
 mod ui_fixture;
 
 mod cli;
@@ -21,4 +22,5 @@ mod samples;
 mod sync_crash;
 mod sync_history;
 mod ui_behaviour;
+mod ui_health;
 mod ui_snapshots;

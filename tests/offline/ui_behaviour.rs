@@ -539,7 +539,7 @@ fn tiny_and_odd_terminal_sizes_never_panic() {
         special(&mut app, KeyCode::Enter);
         render(&mut app, width, height);
         special(&mut app, KeyCode::Esc);
-        app.set_view(View::Agents);
+        app.set_view(View::Health);
         render(&mut app, width, height);
         press(&mut app, "/zzz");
         render(&mut app, width, height);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hhdash::desired::{self, DesiredObject, DesiredSet};
 use hhdash::drift;
 use hhdash::engine::{EngineEvent, ResourceRow};
-use hhdash::health::{SwitchHealth, SwitchState};
+use hhdash::health::{Level, Reason, Signal, SwitchHealth, SwitchState};
 use hhdash::kinds::{self, ObjectKey};
 use hhdash::status::{
     ConnectionState, ConnectionStatus, DriftState, DriftStatus, FabricStatus, KubernetesState,
@@ -189,8 +189,24 @@ pub fn live_status() -> FabricStatus {
     }
 }
 
+/// A switch judged on its agent alone: a stale one is Unhealthy with the heartbeat reason.
 pub fn switch(name: &str, state: SwitchState, age: Option<i64>) -> SwitchHealth {
+    let stale = state == SwitchState::Stale;
     SwitchHealth {
+        level: if stale {
+            Level::Unhealthy
+        } else {
+            Level::Healthy
+        },
+        reasons: stale
+            .then(|| Reason {
+                level: Level::Unhealthy,
+                signal: Signal::Heartbeat,
+                subject: String::new(),
+                message: format!("no heartbeat for {}m", age.unwrap_or(0) / 60),
+            })
+            .into_iter()
+            .collect(),
         name: name.into(),
         state,
         heartbeat_age: age,

@@ -36,10 +36,11 @@ fn drift_view_at_80x24() {
     insta::assert_snapshot!(render(&mut app, 80, 24));
 }
 
+/// The former Agents view, now Health: the stale switch first, with its reason.
 #[test]
-fn agents_view() {
+fn health_view_of_agents_only() {
     let mut app = app(false);
-    app.set_view(View::Agents);
+    app.set_view(View::Health);
     insta::assert_snapshot!(render(&mut app, 120, 30));
 }
 
