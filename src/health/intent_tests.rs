@@ -254,3 +254,34 @@ fn ignores_other_kinds_and_connections_to_switches_not_in_git() {
     let intent = derive([&vpc, &orphan]);
     assert_eq!(intent, FabricIntent::default());
 }
+
+#[test]
+fn a_static_external_or_attachment_expects_no_bgp_session() {
+    let switch = json!({"kind": "Switch", "metadata": {"name": "border"}, "spec": {"asn": 65101}});
+    let connection = json!({"kind": "Connection", "metadata": {"name": "border--external--edge"},
+        "spec": {"external": {"link": {"switch": {"port": "border/E1/1"}}}}});
+    let bgp_external = json!({"kind": "External", "metadata": {"name": "internet"},
+        "spec": {"ipv4Namespace": "default"}});
+    let static_external = json!({"kind": "External", "metadata": {"name": "legacy"},
+        "spec": {"ipv4Namespace": "default", "static": {"prefixes": ["0.0.0.0/0"]}}});
+    let attach = |name: &str, external: &str, ip: &str, is_static: bool| {
+        let mut spec = json!({"external": external, "connection": "border--external--edge",
+            "switch": {"vlan": 100, "ip": "100.0.0.2/24"}, "neighbor": {"asn": 64102, "ip": ip}});
+        if is_static {
+            spec["static"] = json!({"remoteIP": ip, "vlan": 210, "ip": "100.0.2.2/24"});
+        }
+        json!({"kind": "ExternalAttachment", "metadata": {"name": name}, "spec": spec})
+    };
+    let documents = [
+        switch,
+        connection,
+        bgp_external,
+        static_external,
+        attach("border--internet", "internet", "100.0.0.6", false),
+        attach("border--internet-static", "internet", "100.0.1.6", true),
+        attach("border--legacy", "legacy", "100.0.2.6", false),
+    ];
+    let intent = derive(&documents);
+    let sessions: Vec<&(String, String)> = intent.switches["border"].bgp.keys().collect();
+    assert_eq!(sessions, [&session_key("VrfEinternet", "100.0.0.6")]);
+}

@@ -41,7 +41,8 @@ pub struct Observed<'a> {
 /// engine keeps between judgements (a report carries only the last change).
 #[derive(Debug, Clone, Default)]
 pub struct FlapHistory {
-    changes: BTreeMap<(String, String), VecDeque<i64>>,
+    /// Switch → port → oper-change times within the window, oldest first.
+    changes: HashMap<String, BTreeMap<String, VecDeque<i64>>>,
 }
 
 impl FlapHistory {
@@ -52,6 +53,7 @@ impl FlapHistory {
             return;
         };
         let since = now - window_secs;
+        let ports = self.changes.entry(switch.to_string()).or_default();
         if let Some(interfaces) = agent
             .pointer("/status/state/interfaces")
             .and_then(Value::as_object)
@@ -67,8 +69,7 @@ impl FlapHistory {
                 if change < since {
                     continue;
                 }
-                let key = (switch.to_string(), port.clone());
-                let seen = self.changes.entry(key).or_default();
+                let seen = ports.entry(port.clone()).or_default();
                 // A report repeats the last change until the next one: only a new time counts.
                 if !seen.contains(&change) {
                     let at = seen.partition_point(|&earlier| earlier < change);
@@ -76,29 +77,28 @@ impl FlapHistory {
                 }
             }
         }
-        let from = (switch.to_string(), String::new());
-        for ((owner, _), seen) in self.changes.range_mut(from..) {
-            if owner != switch {
-                break;
-            }
+        for seen in ports.values_mut() {
             while seen.front().is_some_and(|&at| at < since) {
                 seen.pop_front();
             }
         }
-        self.changes
-            .retain(|(owner, _), seen| owner != switch || !seen.is_empty());
+        ports.retain(|_, seen| !seen.is_empty());
+        if ports.is_empty() {
+            self.changes.remove(switch);
+        }
     }
 
     /// Oper changes of `port` on `switch` within the window.
     pub fn flaps(&self, switch: &str, port: &str) -> u32 {
         self.changes
-            .get(&(switch.to_string(), port.to_string()))
+            .get(switch)
+            .and_then(|ports| ports.get(port))
             .map_or(0, |changes| changes.len() as u32)
     }
 
     /// Drops everything known about `switch` (its Agent was deleted).
     pub fn forget(&mut self, switch: &str) {
-        self.changes.retain(|(owner, _), _| owner != switch);
+        self.changes.remove(switch);
     }
 }
 
@@ -317,11 +317,7 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
                 let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
                 let (da, db) = (digits(a), digits(b));
-                let number = |s: &[u8]| {
-                    let trimmed = &s[s.iter().take_while(|&&c| c == b'0').count().min(s.len())..];
-                    (trimmed.len(), trimmed.to_vec())
-                };
-                let order = number(&a[..da]).cmp(&number(&b[..db]));
+                let order = without_zeros(&a[..da]).cmp(&without_zeros(&b[..db]));
                 if order != Ordering::Equal {
                     return order;
                 }
@@ -337,4 +333,11 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
             }
         }
     }
+}
+
+/// A run of digits as a comparable number: longer (without leading zeros) is larger, then by
+/// digits.
+fn without_zeros(digits: &[u8]) -> (usize, &[u8]) {
+    let zeros = digits.iter().take_while(|&&c| c == b'0').count();
+    (digits.len() - zeros, &digits[zeros..])
 }

@@ -209,13 +209,12 @@ fn judge_ports(
             counts.lldp_expected += 1;
         }
         let mut row = expected_row(port.clone(), map, link);
-        let describe = link.describe();
         let Some(interface) = interfaces.get(&port) else {
             findings.add(
                 Level::Unhealthy,
                 Signal::Port,
                 &port,
-                format!("{port} not reported by the switch ({describe})"),
+                format!("{port} not reported by the switch ({})", link.describe()),
             );
             rows.insert(port, row);
             continue;
@@ -226,7 +225,7 @@ fn judge_ports(
                 Level::Unhealthy,
                 Signal::Port,
                 &port,
-                format!("{port} errDisabled after link flaps ({describe})"),
+                format!("{port} errDisabled after link flaps ({})", link.describe()),
             );
         } else if interface.oper != "up" {
             let state = if interface.admin == "down" {
@@ -240,7 +239,7 @@ fn judge_ports(
                 Level::Unhealthy,
                 Signal::Port,
                 &port,
-                format!("{port} {state} ({describe})"),
+                format!("{port} {state} ({})", link.describe()),
             );
         } else {
             counts.ports_up += 1;
@@ -249,7 +248,12 @@ fn judge_ports(
                     Level::Warning,
                     Signal::Port,
                     &port,
-                    flapping(&port, row.flaps, thresholds.flap_window_secs, &describe),
+                    flapping(
+                        &port,
+                        row.flaps,
+                        thresholds.flap_window_secs,
+                        &link.describe(),
+                    ),
                 );
             }
             if link.check_lldp && judge_lldp(context, &port, link, &row.actual, findings) {
