@@ -132,8 +132,21 @@ fn p_on_a_connection_lands_on_its_switch_ports_then_the_other_switch_and_esc_goe
     let mut app = health_app();
     app.set_view(View::parse("conn").unwrap());
     select_row(&mut app, "spine-1--fabric--leaf-1");
+    // The footer offers the key on a Connection row.
+    let footer = render(&mut app, 160, 40)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("p ports"), "{footer}");
     press(&mut app, "p");
     let page = app.switch_page.clone().expect("p opens the switch detail");
+    let footer = render(&mut app, 160, 40)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("p other switch"), "{footer}");
     let jump = page.jump.clone().unwrap();
     let ends: Vec<(&str, Vec<&str>)> = jump
         .ends
