@@ -465,14 +465,19 @@ async fn agent_secrets_reach_no_store_log_json_or_screen() {
         }
     }
     let _ = commands.send(hhdash::engine::Command::Shutdown).await;
-    app.set_view(View::Agents);
+    app.set_view(View::Health);
     app.prepare();
+    let screen = ui_render(&mut app);
+    assert!(screen.contains("leaf-01"), "{screen}");
+    assert_no_agent_secret("the Health view", &screen);
+    // The switch detail shows what the agent reported (its version) and still no secret.
+    app.on_key(hhdash::ui::Key::plain(crossterm::event::KeyCode::Enter));
     let screen = ui_render(&mut app);
     assert!(
         screen.contains("leaf-01") && screen.contains("v0.87.0"),
         "{screen}"
     );
-    assert_no_agent_secret("the Agents view", &screen);
+    assert_no_agent_secret("the switch detail", &screen);
 }
 
 fn ui_render(app: &mut hhdash::ui::App) -> String {

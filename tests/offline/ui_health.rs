@@ -132,8 +132,21 @@ fn p_on_a_connection_lands_on_its_switch_ports_then_the_other_switch_and_esc_goe
     let mut app = health_app();
     app.set_view(View::parse("conn").unwrap());
     select_row(&mut app, "spine-1--fabric--leaf-1");
+    // The footer offers the key on a Connection row.
+    let footer = render(&mut app, 160, 40)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("p ports"), "{footer}");
     press(&mut app, "p");
     let page = app.switch_page.clone().expect("p opens the switch detail");
+    let footer = render(&mut app, 160, 40)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(footer.contains("p other switch"), "{footer}");
     let jump = page.jump.clone().unwrap();
     let ends: Vec<(&str, Vec<&str>)> = jump
         .ends
@@ -249,4 +262,23 @@ fn switch_detail_of_a_warning_switch_160x40() {
     press(&mut app, "jjjj");
     special(&mut app, KeyCode::Enter);
     insta::assert_snapshot!(render(&mut app, 160, 40));
+}
+
+#[test]
+fn a_server_connection_jumps_to_its_one_switch_and_p_again_says_so() {
+    let mut app = health_app();
+    app.set_view(View::parse("conn").unwrap());
+    select_row(&mut app, "server-3--unbundled--leaf-1");
+    press(&mut app, "p");
+    let page = app.switch_page.clone().expect("p opens the switch detail");
+    // server-3 has no agent: only the switch end is a place to go.
+    assert_eq!(page.jump.unwrap().ends.len(), 1);
+    assert_eq!(
+        (page.name.as_str(), page.focus_ports),
+        ("leaf-1", vec!["E1/7".to_string()])
+    );
+    press(&mut app, "p");
+    assert_eq!(app.switch_page.as_ref().unwrap().name, "leaf-1");
+    let notice = app.notice.as_ref().unwrap().text.clone();
+    assert!(notice.contains("links only leaf-1"), "{notice}");
 }
