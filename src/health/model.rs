@@ -28,15 +28,20 @@ pub struct AgentStatus {
     pub last_applied_gen: Option<i64>,
     #[serde(skip_serializing_if = "is_false")]
     pub reboot_required: bool,
+    #[serde(skip_serializing_if = "SwitchReport::is_empty")]
     pub state: SwitchReport,
+}
+
+impl SwitchReport {
+    fn is_empty(&self) -> bool {
+        *self == SwitchReport::default()
+    }
 }
 
 /// `status.state`: what the switch reports of itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SwitchReport {
-    #[serde(skip_serializing_if = "Nos::is_empty")]
-    pub nos: Nos,
     /// API port name (`E1/5`, `E1/49/1`, `M1`; port channels by NOS name) → state.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub interfaces: BTreeMap<String, Interface>,
@@ -53,23 +58,6 @@ pub struct SwitchReport {
     pub platform: Platform,
     #[serde(skip_serializing_if = "CriticalResources::is_empty")]
     pub critical_resources: CriticalResources,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Nos {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub software_version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub serial_number: Option<String>,
-}
-
-impl Nos {
-    fn is_empty(&self) -> bool {
-        *self == Nos::default()
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -76,7 +76,7 @@ fn live_agents_keep_what_health_reads_and_no_secret() {
             "apiVersion": "agent.githedgehog.com/v1beta1", "kind": "Agent",
             "metadata": {"name": "leaf-1", "namespace": "default", "generation": 4},
             "status": {"lastHeartbeat": "2025-01-02T03:04:05Z", "lastAppliedGen": 4,
-                       "version": "v0.87.4", "state": {"nos": {"serialNumber": "SN1"}}}
+                       "version": "v0.87.4"}
         })
     );
     let now = crate::health::parse_rfc3339("2025-01-02T03:04:10Z").unwrap();
