@@ -123,8 +123,9 @@ pub struct Transceiver {
     pub descr: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub oper: String,
-    #[serde(skip_serializing_if = "is_false")]
-    pub present: bool,
+    /// As the NOS words it (`PRESENT`); a string in the Agent CRD, not a boolean.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub present: String,
     /// °C.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp: Option<f64>,
@@ -379,4 +380,43 @@ fn is_zero(value: &u32) -> bool {
 
 fn is_zero_u64(value: &u64) -> bool {
     *value == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Field types as the Agent CRD declares them (the API server enforces them, so a model
+    /// type that disagrees would make every real status unreadable).
+    #[test]
+    fn a_status_typed_like_the_crd_parses_and_keeps_only_what_health_reads() {
+        let agent = json!({"status": {
+            "lastHeartbeat": "2026-11-28T00:00:00Z", "lastAppliedGen": 3, "conditions": [],
+            "state": {
+                "nos": {"serialNumber": "SN-1"},
+                "interfaces": {"E1/1": {"enabled": true, "oper": "up", "speed": "25G",
+                    "linkFlapCount": 2, "counters": {"inb": 9, "inbps": 1.5, "ine": 1},
+                    "lldpNeighbors": [{"sysName": "spine-1", "portID": "Ethernet0", "chassis": "x"}]}},
+                "transceivers": {"E1/1": {"present": "PRESENT", "temp": 40.5,
+                    "channels": {"0": {"in": -2.5, "out": -1.0, "bias": 6.0}}}},
+                "bgpNeighbors": {"default": {"172.30.128.0": {"state": "established", "peerAS": 65100,
+                    "msgs": {"rec": {"open": 1}}}}},
+                "platform": {"psus": {"PSU 1": {"presence": true, "inPower": 120.0}}},
+                "criticalResources": {"stats": {"ipv4RoutesUsed": 10, "ipv4RoutesAvailable": 90},
+                    "aclStats": {"ingress": {}}}}}});
+        let status = AgentStatus::of(&agent);
+        assert_eq!(status.last_applied_gen, Some(3));
+        let port = &status.state.interfaces["E1/1"];
+        assert_eq!(port.link_flap_count, Some(2));
+        assert_eq!(port.counters.unwrap().ine, 1);
+        assert_eq!(port.lldp_neighbors[0].port_id, "Ethernet0");
+        assert_eq!(status.state.transceivers["E1/1"].present, "PRESENT");
+        assert_eq!(status.state.bgp_neighbors["default"]["172.30.128.0"].peer_as, 65100);
+        assert_eq!(status.state.critical_resources.usage(), [("ipv4Routes", 10, 90)]);
+        let compact = serde_json::to_string(&status).unwrap();
+        for dropped in ["SN-1", "inbps", "chassis", "msgs", "aclStats", "conditions"] {
+            assert!(!compact.contains(dropped), "{dropped} kept: {compact}");
+        }
+    }
 }

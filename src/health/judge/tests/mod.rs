@@ -118,12 +118,12 @@ fn leaf_agent() -> Value {
                     "E1/20": {"enabled": true, "admin": "up", "oper": "down", "speed": "25G"}
                 },
                 "transceivers": {
-                    "E1/9": {"descr": "QSFP28 100G SR4", "present": true, "oper": "active",
+                    "E1/9": {"descr": "QSFP28 100G SR4", "present": "PRESENT", "oper": "active",
                         "temp": 35.5, "voltage": 3.3, "vendor": "Acme", "vendorPart": "Q100",
                         "serial": "S1", "channels": {
                             "0": {"in": -2.1, "out": -1.0, "bias": 6.5},
                             "1": {"in": -2.4, "out": -1.1, "bias": 6.4}}},
-                    "E1/20": {"descr": "SFP28 25G SR", "present": true, "oper": "active",
+                    "E1/20": {"descr": "SFP28 25G SR", "present": "PRESENT", "oper": "active",
                         "temp": 30.0, "channels": {"0": {"in": -40.0, "out": -2.0, "bias": 6.0}}}
                 },
                 "bgpNeighbors": {"default": {
