@@ -269,7 +269,7 @@ pub fn wiring(
             "/external/link/switch/port",
             "/staticExternal/link/switch/port",
         ] {
-            if let Some((sw, port)) = spec.pointer(key).and_then(|p| split_port(p)) {
+            if let Some((sw, port)) = spec.pointer(key).and_then(split_port) {
                 put(&mut out, &sw, port, link(Peer::Silent));
             }
         }

@@ -387,7 +387,7 @@ async fn each_fault_bends_only_its_part_and_clearing_restores_it() {
             .inject(fault, switch)
             .unwrap_or_else(|| panic!("{fault} on {switch}"));
         assert_eq!(injected.switch, switch);
-        assert_eq!(sim.faults.active(), [injected.clone()]);
+        assert_eq!(sim.faults.active(), std::slice::from_ref(&injected));
         let after = eventually(10, &format!("{fault} showing"), || async {
             let all = steady_all(plane, ns).await;
             if shows(&all[switch]["state"], &injected) {
