@@ -562,8 +562,19 @@ impl Simulator {
         } else {
             format!("; {} gateway agents heartbeating", self.gateways.len())
         };
+        let faults: Vec<String> = self
+            .faults
+            .active()
+            .iter()
+            .map(|f| format!("{} {} {}", f.switch, f.fault, f.target))
+            .collect();
+        let faults = format!(
+            "; {} health faults{}",
+            faults.len(),
+            list(&faults.iter().map(String::as_str).collect::<Vec<_>>())
+        );
         format!(
-            "{} agents: {} heartbeating, {} silent{}, {} behind their generation{}{gateways}; {} heartbeats so far",
+            "{} agents: {} heartbeating, {} silent{}, {} behind their generation{}{gateways}{faults}; {} heartbeats so far",
             self.agents.len(),
             self.agents.len() - silent.len(),
             silent.len(),
