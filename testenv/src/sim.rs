@@ -7,8 +7,12 @@
 //! changes, the Agent's spec changes and the API server bumps `metadata.generation`. Each agent
 //! heartbeats (`status.lastHeartbeat`), picks a new generation up at its next heartbeat
 //! (`lastAttemptGen`) and applies it after a delay (`lastAppliedGen`), the fields hhdash's
-//! health model reads. On a schedule it injects faults: a switch stops heartbeating for a while
-//! (Stale), a switch attempts a generation but does not apply it for a while (Stuck), and, when
+//! health model reads. Every heartbeat also writes the whole `status.state` a healthy switch
+//! wired as the namespace says would report (ports, LLDP, optics, BGP, BFD, platform,
+//! resources; [`status`]), and the simulator creates the SwitchProfile `vs` the switches name.
+//! On a schedule it injects faults: a switch stops heartbeating for a while
+//! (Stale), a switch attempts a generation but does not apply it for a while (Stuck), a health
+//! fault bends one switch's status ([`HealthFault`], also injected by hand), and, when
 //! asked, someone edits a VPC or Server out of band with field manager [`DRIFT_MANAGER`] (drift).
 //!
 //! It plays the gateway too: for every Gateway (`gateway.githedgehog.com`) it keeps a
@@ -27,8 +31,10 @@
 mod config;
 mod director;
 mod event;
+mod faults;
 mod gateway;
 mod render;
+mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -42,7 +48,9 @@ use tokio::time::Instant;
 pub use config::SimConfig;
 pub use director::{Director, DriftEdit, SplitMix64};
 pub use event::{Action, SimEvent, Summary, rfc3339};
+pub use faults::{FaultControl, HealthFault, InjectedFault};
 pub use render::{Snapshot, agent_spec};
+pub use status::{LLDP_DESCRIPTION, VIRTUAL_PROFILE, nos_name, switch_profile_spec};
 
 use gateway::GatewayState;
 
@@ -102,6 +110,8 @@ struct AgentState {
     apply_at: Option<(Instant, bool)>,
     silent_until: Option<Instant>,
     boots: u64,
+    /// When this boot came up (its ports and sessions with it), Unix seconds.
+    up_since: i64,
 }
 
 /// The simulator: its state between ticks. [`Simulator::step`] does one tick;
@@ -116,9 +126,15 @@ pub struct Simulator {
     gateways: BTreeMap<String, GatewayState>,
     /// The spec last rendered per GatewayAgent.
     gateway_rendered: BTreeMap<String, Value>,
+    /// Each Gateway's `spec.asn`, the peer AS of the switches' gateway sessions.
+    gateway_asns: BTreeMap<String, u64>,
+    faults: FaultControl,
+    /// SwitchProfiles made (or found) already.
+    profiles: BTreeSet<String>,
     started: Instant,
     next_stale: Option<Instant>,
     next_drift: Option<Instant>,
+    next_fault: Option<Instant>,
     next_status: Instant,
     last_error: Option<String>,
     summary: Summary,
@@ -132,6 +148,8 @@ impl Simulator {
             director: Director::new(config.seed),
             next_stale: after(config.stale_every),
             next_drift: after(config.drift_every),
+            next_fault: after(config.fault_every),
+            faults: FaultControl::new(config.seed),
             next_status: now + Duration::from_secs(60),
             config,
             client,
@@ -139,6 +157,8 @@ impl Simulator {
             rendered: BTreeMap::new(),
             gateways: BTreeMap::new(),
             gateway_rendered: BTreeMap::new(),
+            gateway_asns: BTreeMap::new(),
+            profiles: BTreeSet::new(),
             started: now,
             last_error: None,
             summary: Summary::new(),
@@ -270,10 +290,15 @@ impl Simulator {
     ) -> Result<(), (String, kube::Error)> {
         let snapshot = self.snapshot().await?;
         self.follow_switches(&snapshot, emit).await?;
+        self.ensure_profiles(&snapshot, emit).await?;
         let now = Instant::now();
+        // Gateways first: the switches' gateway sessions need their ASNs.
+        self.follow_gateways(now, emit).await?;
+        let wiring = status::wiring(&snapshot, &self.gateway_asns);
+        self.faults.book().set_wiring(wiring);
+        self.schedule_faults(now, emit);
         self.inject_stale(now, emit);
         self.run_agents(now, emit).await?;
-        self.follow_gateways(now, emit).await?;
         self.inject_drift(now, &snapshot, emit).await?;
         if now >= self.next_status {
             self.next_status = now + Duration::from_secs(60);
@@ -310,7 +335,7 @@ impl Simulator {
                         format!("for Switch {name} (generation {new_generation})"),
                     ),
                     Some(old) if old != new_generation => {
-                        let changed = changed_fields(self.rendered.get(&name), &spec);
+                        let changed = render::changed_fields(self.rendered.get(&name), &spec);
                         self.emit(
                             emit,
                             Action::Spec,
@@ -340,6 +365,7 @@ impl Simulator {
                     apply_at: None,
                     silent_until: None,
                     boots: 1,
+                    up_since: unix_now(),
                 });
         }
 
@@ -402,6 +428,7 @@ impl Simulator {
                 }
                 agent.silent_until = None;
                 agent.boots += 1;
+                agent.up_since = unix_now();
                 agent.next_heartbeat = now;
                 events.push((
                     Action::Back,
@@ -455,24 +482,13 @@ impl Simulator {
             if !changed {
                 continue;
             }
-            let status = json!({"status": {
-                "lastHeartbeat": rfc3339(agent.last_heartbeat),
-                "version": self.config.agent_version,
-                "runID": run_id(self.config.seed, &name, agent.boots),
-                "bootID": run_id(self.config.seed ^ 0xb007, &name, agent.boots),
-                "lastAttemptGen": agent.attempted,
-                "lastAttemptTime": rfc3339(agent.attempted_at),
-                "lastAppliedGen": agent.applied,
-                "lastAppliedTime": rfc3339(agent.applied_at),
-                "rebootRequired": false,
-                "conditions": [],
-            }});
-            let params = PatchParams {
-                field_manager: Some(AGENT_MANAGER.into()),
-                ..Default::default()
-            };
+            let status = self.agent_status(&name);
             match api
-                .patch_status(&name, &params, &Patch::Merge(&status))
+                .patch_status(
+                    &name,
+                    &PatchParams::apply(AGENT_MANAGER).force(),
+                    &Patch::Apply(&status),
+                )
                 .await
             {
                 Ok(_) => {}
@@ -546,8 +562,19 @@ impl Simulator {
         } else {
             format!("; {} gateway agents heartbeating", self.gateways.len())
         };
+        let faults: Vec<String> = self
+            .faults
+            .active()
+            .iter()
+            .map(|f| format!("{} {} {}", f.switch, f.fault, f.target))
+            .collect();
+        let faults = format!(
+            "; {} health faults{}",
+            faults.len(),
+            list(&faults.iter().map(String::as_str).collect::<Vec<_>>())
+        );
         format!(
-            "{} agents: {} heartbeating, {} silent{}, {} behind their generation{}{gateways}; {} heartbeats so far",
+            "{} agents: {} heartbeating, {} silent{}, {} behind their generation{}{gateways}{faults}; {} heartbeats so far",
             self.agents.len(),
             self.agents.len() - silent.len(),
             silent.len(),
@@ -557,35 +584,6 @@ impl Simulator {
             self.summary.get(&Action::Heartbeat).copied().unwrap_or(0)
         )
     }
-}
-
-/// Which top-level fields of the Agent spec differ, for the log (`vpcs, vpcAttachments`).
-fn changed_fields(old: Option<&Value>, new: &Value) -> String {
-    let empty = Value::Null;
-    let old = old.unwrap_or(&empty);
-    let mut keys: BTreeSet<&str> = BTreeSet::new();
-    for map in [old.as_object(), new.as_object()].into_iter().flatten() {
-        keys.extend(map.keys().map(String::as_str));
-    }
-    let changed: Vec<&str> = keys
-        .into_iter()
-        .filter(|k| old.get(*k) != new.get(*k))
-        .collect();
-    if changed.is_empty() {
-        "nothing the simulator rendered".into()
-    } else {
-        changed.join(", ")
-    }
-}
-
-/// A stable per-switch, per-boot ID (like the agent's run and boot IDs), derived from the seed.
-fn run_id(seed: u64, name: &str, boots: u64) -> String {
-    // FNV-1a folds the name into the seed.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let mut rng = SplitMix64::new(seed ^ hash ^ boots.wrapping_mul(0x9e37_79b9));
-    format!("{:016x}", rng.next_u64())
 }
 
 /// The controller's agent objects (Agent, GatewayAgent) that exist, by name, with their
@@ -641,25 +639,5 @@ async fn delete_agent(
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
         Err(e) => Err((format!("delete {kind} {name}"), e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_stable_per_seed_switch_and_boot() {
-        assert_eq!(run_id(1, "leaf-1", 1), run_id(1, "leaf-1", 1));
-        assert_ne!(run_id(1, "leaf-1", 1), run_id(1, "leaf-1", 2));
-        assert_ne!(run_id(1, "leaf-1", 1), run_id(1, "leaf-2", 1));
-        assert_ne!(run_id(1, "leaf-1", 1), run_id(2, "leaf-1", 1));
-    }
-
-    #[test]
-    fn changed_fields_names_what_differs() {
-        let old = json!({"vpcs": {"a": 1}, "role": "spine"});
-        let new = json!({"vpcs": {"a": 2}, "role": "spine", "connections": {}});
-        assert_eq!(changed_fields(Some(&old), &new), "connections, vpcs");
     }
 }

@@ -35,6 +35,13 @@ struct Args {
     /// A switch goes silent (Stale after 60 s) this often; 0 = never
     #[arg(long, default_value_t = 60)]
     stale_every_secs: u64,
+    /// A health fault (BGP down, miswire, flapping port, failed PSU, weak optic, resources
+    /// nearly full) on a random switch this often; 0 = never
+    #[arg(long, default_value_t = 30)]
+    fault_every_secs: u64,
+    /// How long each health fault lasts
+    #[arg(long, default_value_t = 90)]
+    fault_for_secs: u64,
     /// Keep the state dir (repository, config, store, logs) after the demo ends
     #[arg(long)]
     keep: bool,
@@ -308,6 +315,14 @@ fn banner(demo: &Demo, args: &Args, dashboard: &str) {
     let kubectl = testenv::bin_dir()
         .map(|d| d.join("kubectl").display().to_string())
         .unwrap_or_else(|_| "kubectl".into());
+    let faults = if args.fault_every_secs == 0 {
+        "no health faults".to_string()
+    } else {
+        format!(
+            "a health fault (BGP, LLDP, flap, PSU, optic, resources) every {} s for {} s",
+            args.fault_every_secs, args.fault_for_secs
+        )
+    };
     let drift = if args.drift_every_secs == 0 {
         "no drift".to_string()
     } else {
@@ -321,7 +336,7 @@ hhdash demo — ready in {:.1} s
              VPC staging is in Git but not applied yet (select it and apply).
              Views: ] and [ step through them, :gw and :gwpeer jump to the gateway's.
   simulator  6 switch agents and the gateway's GatewayAgent heartbeating;
-             a switch goes silent every {} s; {drift}
+             a switch goes silent every {} s; {faults}; {drift}
              (field manager sim-drift). Log: {}
   config     {}
   Git repo   {}  (branch main, directory {FABRIC_DIR})
@@ -455,6 +470,8 @@ async fn main() -> ExitCode {
         seed: args.seed,
         drift_every: Duration::from_secs(args.drift_every_secs),
         stale_every: Duration::from_secs(args.stale_every_secs),
+        fault_every: Duration::from_secs(args.fault_every_secs),
+        fault_for: Duration::from_secs(args.fault_for_secs),
         ..SimConfig::default()
     };
     let mut sim = Simulator::new(demo.plane.client(Identity::Admin), config);

@@ -61,6 +61,13 @@ struct Args {
     /// manager sim-drift (0 = never)
     #[arg(long, default_value_t = 0)]
     drift_every_secs: u64,
+    /// A health fault (BGP down, miswire, flap, failed PSU, low optic power, resources nearly
+    /// full) on a random switch this often (0 = never)
+    #[arg(long, default_value_t = 0)]
+    fault_every_secs: u64,
+    /// How long each scheduled health fault lasts
+    #[arg(long, default_value_t = 90)]
+    fault_for_secs: u64,
     /// Stop after this long (0 = run until Ctrl-C or SIGTERM)
     #[arg(long, default_value_t = 0)]
     duration_secs: u64,
@@ -141,6 +148,8 @@ fn sim_config(args: &Args) -> Result<SimConfig, String> {
         lag_probability: args.lag_probability,
         lag_for: secs(args.lag_secs),
         drift_every: secs(args.drift_every_secs),
+        fault_every: secs(args.fault_every_secs),
+        fault_for: secs(args.fault_for_secs),
         duration: secs(args.duration_secs),
         agent_version: args.agent_version.clone(),
         verbose: args.verbose,

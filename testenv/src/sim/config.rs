@@ -9,7 +9,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// How often the simulator reads the namespace and acts; the resolution of every timer.
     pub tick: Duration,
-    /// Each agent's heartbeat period. Agents pick new generations up at a heartbeat.
+    /// Each agent's heartbeat period: every heartbeat writes the whole status (counters move).
+    /// Agents pick new generations up at a heartbeat. The real agent's is 15 s; the default
+    /// 5 s makes a demo livelier.
     pub heartbeat: Duration,
     /// From attempting a generation to applying it.
     pub apply_delay: Duration,
@@ -23,6 +25,11 @@ pub struct SimConfig {
     pub lag_for: Duration,
     /// An out-of-band edit this often (zero: never).
     pub drift_every: Duration,
+    /// A random health fault ([`HealthFault`](super::HealthFault)) on a random switch this
+    /// often (zero: never; the demo turns it on).
+    pub fault_every: Duration,
+    /// How long a scheduled health fault lasts before it clears itself.
+    pub fault_for: Duration,
     /// Stop after this long (zero: run until the shutdown future completes).
     pub duration: Duration,
     /// What the agents report as `status.version` (and the controller as `spec.version`).
@@ -44,6 +51,8 @@ impl Default for SimConfig {
             lag_probability: 0.2,
             lag_for: Duration::from_secs(40),
             drift_every: Duration::ZERO,
+            fault_every: Duration::ZERO,
+            fault_for: Duration::from_secs(90),
             duration: Duration::ZERO,
             agent_version: "v0.87.4-sim".into(),
             verbose: false,

@@ -27,6 +27,12 @@ pub enum Action {
     Back,
     /// An out-of-band edit of a VPC or Server.
     Drift,
+    /// A health fault put on a switch (BGP down, miswire, flap, PSU, optic, resources).
+    Fault,
+    /// A health fault taken off a switch.
+    Cleared,
+    /// Created an object the controller owns (the SwitchProfile).
+    Profile,
     /// The periodic summary that stands in for heartbeat lines.
     Status,
     /// A failed API call; the simulator carries on at the next tick.
@@ -46,6 +52,9 @@ impl Action {
             Action::Silent => "silent",
             Action::Back => "back",
             Action::Drift => "drift",
+            Action::Fault => "fault",
+            Action::Cleared => "cleared",
+            Action::Profile => "profile",
             Action::Status => "status",
             Action::Error => "error",
         }

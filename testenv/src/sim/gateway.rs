@@ -69,6 +69,9 @@ impl Simulator {
             };
             wanted.insert(name.clone());
             let gateway_spec = gateway.data.get("spec").cloned().unwrap_or(json!({}));
+            if let Some(asn) = gateway_spec.get("asn").and_then(Value::as_u64) {
+                self.gateway_asns.insert(name.clone(), asn);
+            }
             let spec = json!({
                 "agentVersion": self.config.agent_version,
                 "gateway": gateway_spec,
@@ -164,6 +167,7 @@ impl Simulator {
             );
         }
         self.gateways.retain(|name, _| wanted.contains(name));
+        self.gateway_asns.retain(|name, _| wanted.contains(name));
         self.gateway_rendered
             .retain(|name, _| wanted.contains(name));
         Ok(())

@@ -186,6 +186,25 @@ pub fn agent_spec(switch: &Value, snapshot: &Snapshot, agent_version: &str) -> V
     Value::Object(out)
 }
 
+/// Which top-level fields of the Agent spec differ, for the log (`vpcs, vpcAttachments`).
+pub(super) fn changed_fields(old: Option<&Value>, new: &Value) -> String {
+    let empty = Value::Null;
+    let old = old.unwrap_or(&empty);
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for map in [old.as_object(), new.as_object()].into_iter().flatten() {
+        keys.extend(map.keys().map(String::as_str));
+    }
+    let changed: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .collect();
+    if changed.is_empty() {
+        "nothing the simulator rendered".into()
+    } else {
+        changed.join(", ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +341,12 @@ mod tests {
             .collect();
         // VPC a is attached through the MCLAG pair only; spine-1 and leaf-10 do not carry it.
         assert_eq!(differs, ["leaf-1", "leaf-2"]);
+    }
+
+    #[test]
+    fn changed_fields_names_what_differs() {
+        let old = json!({"vpcs": {"a": 1}, "role": "spine"});
+        let new = json!({"vpcs": {"a": 2}, "role": "spine", "connections": {}});
+        assert_eq!(changed_fields(Some(&old), &new), "connections, vpcs");
     }
 }

@@ -10,6 +10,7 @@ mod common;
 mod drift;
 mod gateway;
 mod health;
+mod status;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use hhdash::health::{SwitchState, classify_agent};
 use hhdash::time::now;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use testenv::sim::{SimConfig, SimEvent, Simulator, Summary};
+use testenv::sim::{FaultControl, SimConfig, SimEvent, Simulator, Summary};
 use testenv::{ControlPlane, Identity};
 use tokio::sync::{mpsc, oneshot};
 
@@ -121,6 +122,8 @@ struct Running {
     task: tokio::task::JoinHandle<Summary>,
     events: mpsc::UnboundedReceiver<SimEvent>,
     seen: Vec<SimEvent>,
+    /// Health faults of the running simulator.
+    faults: FaultControl,
 }
 
 impl Running {
@@ -145,6 +148,7 @@ async fn start_sim(plane: &ControlPlane, config: SimConfig) -> Running {
     };
     let mut sim = Simulator::new(plane.client(Identity::Admin), config);
     sim.start(&mut emit).await.expect("the first tick");
+    let faults = sim.fault_control();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         sim.run(&mut emit, async {
@@ -157,6 +161,7 @@ async fn start_sim(plane: &ControlPlane, config: SimConfig) -> Running {
         task,
         events,
         seen: Vec::new(),
+        faults,
     }
 }
 
