@@ -276,7 +276,7 @@ impl Engine {
         }
         for report in &burst.agent_reports {
             self.flaps
-                .observe(&report, now, self.thresholds.flap_window_secs);
+                .observe(report, now, self.thresholds.flap_window_secs);
         }
         let agents: Vec<&Value> = self.live.read_only.values().map(|v| v.as_ref()).collect();
         let profiles: Vec<&Value> = self.profiles.iter().collect();
