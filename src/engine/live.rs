@@ -162,7 +162,8 @@ fn is_report(kind: &str) -> bool {
 /// same story: equal except the heartbeat, the object's resource version, the cumulative
 /// error counters, times that moved by less than [`TIME_TOLERANCE_SECS`] (the agent recomputes
 /// `lastEstab` from "seconds ago" at every poll) and measurements (optic power, temperatures,
-/// fan speeds, PSU power) that moved by less than [`same_measurement`]'s tolerance. Anything
+/// fan speeds, PSU power, critical resource usage) that moved by less than
+/// [`same_measurement`]'s tolerance. Anything
 /// else — an oper state, an LLDP neighbor, a BGP state or reset reason, a generation — is a
 /// material change. The one rule for "did the report change".
 pub fn same_report(old: &Value, new: &Value) -> bool {
@@ -206,7 +207,11 @@ fn same_part<'a>(old: &'a Value, new: &'a Value, path: &mut Vec<&'a str>) -> boo
         (Value::Array(old), Value::Array(new)) => {
             old.len() == new.len() && old.iter().zip(new).all(|(o, n)| same_part(o, n, path))
         }
-        (Value::Number(old), Value::Number(new)) if old.is_f64() || new.is_f64() => {
+        // Critical resource usage (routes, FDB entries…) is a gauge that moves with the
+        // network: a reading, not an identity.
+        (Value::Number(old), Value::Number(new))
+            if old.is_f64() || new.is_f64() || path.contains(&"criticalResources") =>
+        {
             match (old.as_f64(), new.as_f64()) {
                 (Some(old), Some(new)) => same_measurement(old, new),
                 _ => false,

@@ -447,6 +447,8 @@ fn agent_report(beat: i64, oper: &str) -> LiveObject {
                 "transceivers": {"E1/1": {"descr": "SFP28", "oper": "up", "present": true,
                     "temp": 35.2 + (beat % 3) as f64 * 0.1,
                     "channels": {"0": {"in": -2.1 - (beat % 4) as f64 * 0.05, "out": -1.5}}}},
+                "criticalResources": {"stats": {"ipv4RoutesUsed": 1_000 + beat % 5,
+                                                "ipv4RoutesAvailable": 31_000 - beat % 5}},
                 "bgpNeighbors": {"default": {"172.30.128.1": {
                     "state": "established", "peerAS": 65100, "enabled": true,
                     "lastEstab": at(NOW - 3_600 + beat % 2), "estabTrans": 1}}},
@@ -544,6 +546,10 @@ fn a_report_changes_materially_on_state_not_on_jitter() {
         json!(-14.0)
     ));
     assert!(!changed("/metadata/generation", json!(4)));
+    assert!(!changed(
+        "/status/state/criticalResources/stats/ipv4RoutesUsed",
+        json!(29_000)
+    ));
     // A key appearing is a change too (a new BGP neighbor, a port reporting errDisabled).
     let mut extra = (*later).clone();
     extra["status"]["state"]["interfaces"]["E1/1"]["errDisabled"] = json!(true);

@@ -175,7 +175,30 @@ impl Fabric {
         self.temp.path()
     }
 
-    /// Creates every Agent and GatewayAgent (once) and writes each a healthy status.
+    /// Creates an Agent per Switch and a GatewayAgent per Gateway of the synced desired set,
+    /// as the controller does, each with a first (empty) status.
+    async fn create_agents(&self, store: &hhdash::store::Store) {
+        for desired in store.desired(&self.ns).unwrap() {
+            match desired.key.kind.as_str() {
+                "Switch" => self.write_agent(&desired.key.name, json!({})).await,
+                "Gateway" => {
+                    let gateways = common::admin_api(self.plane, "GatewayAgent", &self.ns);
+                    let object: DynamicObject = serde_json::from_value(json!({
+                        "apiVersion": "gwint.githedgehog.com/v1alpha1", "kind": "GatewayAgent",
+                        "metadata": {"name": desired.key.name, "namespace": self.ns},
+                        "spec": {"agentVersion": "v0.3.0"}}))
+                    .unwrap();
+                    gateways
+                        .create(&PostParams::default(), &object)
+                        .await
+                        .unwrap();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Writes every Agent and GatewayAgent a healthy status.
     async fn report_healthy(&self, intent: &FabricIntent) {
         for (name, node) in &intent.switches {
             self.write_agent(name, healthy_switch_status(node, intent, &self.ports))
@@ -183,16 +206,6 @@ impl Fabric {
         }
         for (name, node) in &intent.gateways {
             let gateways = common::admin_api(self.plane, "GatewayAgent", &self.ns);
-            if gateways.get_opt(name).await.unwrap().is_none() {
-                let object: DynamicObject = serde_json::from_value(json!({
-                    "apiVersion": "gwint.githedgehog.com/v1alpha1", "kind": "GatewayAgent",
-                    "metadata": {"name": name, "namespace": self.ns}, "spec": {}}))
-                .unwrap();
-                gateways
-                    .create(&PostParams::default(), &object)
-                    .await
-                    .unwrap();
-            }
             let status = json!({"status": healthy_gateway_status(node)});
             gateways
                 .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
@@ -219,6 +232,9 @@ impl Fabric {
         }
         // A whole-status rewrite, as the agent does: a merge would keep removed keys.
         let mut object = agents.get_status(name).await.unwrap();
+        let mut status = status;
+        // The CRD requires it; the agent writes an empty list.
+        status["conditions"] = json!([]);
         object.data["status"] = status;
         agents
             .replace_status(name, &PostParams::default(), &object)
@@ -331,6 +347,7 @@ async fn a_bgp_session_down_is_one_reason_and_one_line_until_it_clears_and_inspe
         matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)
     })
     .await;
+    fabric.create_agents(&engine.store).await;
     let intent = desired_intent(&engine.store, &fabric.ns);
     assert!(
         intent.switches.contains_key("leaf-1") && intent.gateways.contains_key("gateway-1"),
@@ -464,7 +481,8 @@ async fn a_bgp_session_down_is_one_reason_and_one_line_until_it_clears_and_inspe
         Vec::<&LogEntry>::new(),
         "a heartbeat with nothing new adds no line"
     );
-    // And the event log in the store holds exactly the two leaf-1 lines.
+    // And the event log in the store holds the same two leaf-1 lines from the session's drop
+    // on (before it: the Agents' first, empty reports and their recovery).
     let stored: Vec<LogEntry> = engine
         .store
         .log(&fabric.ns, 1000)
@@ -472,7 +490,17 @@ async fn a_bgp_session_down_is_one_reason_and_one_line_until_it_clears_and_inspe
         .into_iter()
         .filter(|e| e.object.as_deref() == Some("Agent/leaf-1"))
         .collect();
-    assert_eq!(stored.len(), 2, "{stored:#?}");
+    let dropped = stored
+        .iter()
+        .rposition(|e| {
+            e.message.contains("Hold Timer Expired") && !e.message.starts_with("cleared")
+        })
+        .unwrap_or_else(|| panic!("the drop is in the stored log: {stored:#?}"));
+    assert_eq!(stored.len() - dropped, 2, "{stored:#?}");
+    assert!(
+        stored[dropped + 1].message.starts_with("cleared"),
+        "{stored:#?}"
+    );
     engine.commands.send(Command::Shutdown).await.unwrap();
 }
 
@@ -487,6 +515,7 @@ async fn a_connection_added_in_git_but_not_cabled_shows_its_port_expected_but_do
         matches!(e, EngineEvent::Status { status, .. } if status.watch.state == WatchState::Active)
     })
     .await;
+    fabric.create_agents(&engine.store).await;
     let intent = desired_intent(&engine.store, &fabric.ns);
     fabric.report_healthy(&intent).await;
     until(

@@ -346,3 +346,29 @@ fn secret_set_refuses_unknown_fabrics_and_empty_input() {
         text(&output)
     );
 }
+
+#[test]
+fn inspect_before_any_sync_or_of_an_unknown_fabric_is_an_error_saying_what_to_do() {
+    let env = Env::new();
+    let repo = env.path().join("repo");
+    common::repo_with(&repo, &[("f/a.yaml", b"")]);
+    let config = common::config_for(env.path(), &repo, &[("east", "f")]);
+    let config = config.to_str().unwrap();
+    // Checked before any connection: the intent comes from the last sync.
+    let output = env.run(&["--config", config, "inspect", "east", "--json"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output)
+            .contains("fabric east: nothing synced from Git yet; run `hhdash sync east` first"),
+        "{}",
+        text(&output)
+    );
+    assert!(output.stdout.is_empty(), "no JSON on an error");
+    let output = env.run(&["--config", config, "inspect", "west"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("no fabric named \"west\""),
+        "{}",
+        text(&output)
+    );
+}
