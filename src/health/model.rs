@@ -412,8 +412,14 @@ mod tests {
         assert_eq!(port.counters.unwrap().ine, 1);
         assert_eq!(port.lldp_neighbors[0].port_id, "Ethernet0");
         assert_eq!(status.state.transceivers["E1/1"].present, "PRESENT");
-        assert_eq!(status.state.bgp_neighbors["default"]["172.30.128.0"].peer_as, 65100);
-        assert_eq!(status.state.critical_resources.usage(), [("ipv4Routes", 10, 90)]);
+        assert_eq!(
+            status.state.bgp_neighbors["default"]["172.30.128.0"].peer_as,
+            65100
+        );
+        assert_eq!(
+            status.state.critical_resources.usage(),
+            [("ipv4Routes", 10, 90)]
+        );
         let compact = serde_json::to_string(&status).unwrap();
         for dropped in ["SN-1", "inbps", "chassis", "msgs", "aclStats", "conditions"] {
             assert!(!compact.contains(dropped), "{dropped} kept: {compact}");

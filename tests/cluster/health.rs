@@ -37,7 +37,7 @@ fn read_tree(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) {
 
 /// A temp dir with a Git repo of `examples/fabric` under `fabrics/demo`, and a config whose
 /// fabric (named like the namespace) reads it and talks to `ns` of `plane`.
-fn example_fabric(plane: &ControlPlane, ns: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn example_fabric(plane: &ControlPlane, ns: &str) -> (tempfile::TempDir, PathBuf) {
     let mut files = Vec::new();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fabric");
     read_tree(&examples, "fabrics/demo", &mut files);
@@ -68,7 +68,7 @@ fn vs_profile_spec() -> Value {
                                                     "supported": ["10G", "25G"]}}}})
 }
 
-fn desired_intent(store: &hhdash::store::Store, fabric: &str) -> FabricIntent {
+pub(crate) fn desired_intent(store: &hhdash::store::Store, fabric: &str) -> FabricIntent {
     let desired = store.desired(fabric).unwrap();
     hhdash::health::intent::derive(desired.iter().map(|d| &d.object))
 }
@@ -255,7 +255,7 @@ impl Fabric {
 }
 
 /// Engine events until one satisfies `want`; every event seen is kept in `seen`.
-async fn until(
+pub(crate) async fn until(
     rx: &mut tokio::sync::mpsc::Receiver<EngineEvent>,
     secs: u64,
     what: &str,
@@ -285,18 +285,18 @@ async fn until(
     }
 }
 
-fn nodes(event: &EngineEvent) -> &[SwitchHealth] {
+pub(crate) fn nodes(event: &EngineEvent) -> &[SwitchHealth] {
     match event {
         EngineEvent::Health { switches, .. } => switches,
         _ => &[],
     }
 }
 
-fn node<'a>(event: &'a EngineEvent, name: &str) -> Option<&'a SwitchHealth> {
+pub(crate) fn node<'a>(event: &'a EngineEvent, name: &str) -> Option<&'a SwitchHealth> {
     nodes(event).iter().find(|n| n.name == name)
 }
 
-fn all_healthy(event: &EngineEvent, intent: &FabricIntent) -> bool {
+pub(crate) fn all_healthy(event: &EngineEvent, intent: &FabricIntent) -> bool {
     let nodes = nodes(event);
     nodes.len() == intent.switches.len() + intent.gateways.len()
         && !nodes.is_empty()
@@ -304,7 +304,7 @@ fn all_healthy(event: &EngineEvent, intent: &FabricIntent) -> bool {
 }
 
 /// The log lines about `object` (`Agent/leaf-1`) among `seen`.
-fn lines_about<'a>(seen: &'a [EngineEvent], object: &str) -> Vec<&'a LogEntry> {
+pub(crate) fn lines_about<'a>(seen: &'a [EngineEvent], object: &str) -> Vec<&'a LogEntry> {
     seen.iter()
         .filter_map(|event| match event {
             EngineEvent::Log { entry, .. } if entry.object.as_deref() == Some(object) => {

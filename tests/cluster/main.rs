@@ -24,6 +24,7 @@ mod cluster_webhook;
 mod examples;
 mod gateway_samples;
 mod health;
+mod health_sim;
 mod hostile_git;
 mod namespaces;
 mod secrets;
