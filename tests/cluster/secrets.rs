@@ -471,6 +471,12 @@ async fn agent_secrets_reach_no_store_log_json_or_screen() {
     assert!(screen.contains("leaf-01"), "{screen}");
     assert_no_agent_secret("the Health view", &screen);
     // The switch detail shows what the agent reported (its version) and still no secret.
+    // (The view sorts worst first: the Switches without an Agent come before leaf-01.)
+    for c in "/leaf-01".chars() {
+        app.on_key(hhdash::ui::Key::char(c));
+    }
+    app.on_key(hhdash::ui::Key::plain(crossterm::event::KeyCode::Enter));
+    app.prepare();
     app.on_key(hhdash::ui::Key::plain(crossterm::event::KeyCode::Enter));
     let screen = ui_render(&mut app);
     assert!(
