@@ -5,7 +5,9 @@
 //!
 //! Measured: (i) one heartbeat round — each full status cut down (`keep_live_fields`), folded
 //! into the live state (the no-churn comparison included), fed to the flap history, and the
-//! fabric judged once — reported as the share of one core at one round per 15 s (goal < 5 %);
+//! fabric judged once — reported as the share of one core at one round per 15 s, and with the
+//! engine's worst case (reports arriving all the time, the fabric judged once a second; goal
+//! < 5 %);
 //! (ii) the bytes the no-churn rule lets through to the store per minute (4 rounds), beside
 //! what storing every report would cost.
 
@@ -278,9 +280,16 @@ impl Engine {
             self.flaps
                 .observe(report, now, self.thresholds.flap_window_secs);
         }
+        let health = self.judge(now);
+        black_box(health);
+        (burst, compacts)
+    }
+
+    /// One judgement of the whole fabric.
+    fn judge(&self, now: i64) -> Vec<hhdash::health::SwitchHealth> {
         let agents: Vec<&Value> = self.live.read_only.values().map(|v| v.as_ref()).collect();
         let profiles: Vec<&Value> = self.profiles.iter().collect();
-        let health = judge::judge_fabric(
+        judge::judge_fabric(
             &self.intent,
             Observed {
                 agents: &agents,
@@ -290,9 +299,7 @@ impl Engine {
             &self.flaps,
             &self.thresholds,
             now,
-        );
-        black_box(health);
-        (burst, compacts)
+        )
     }
 }
 
@@ -365,6 +372,17 @@ fn bench(c: &mut Criterion) {
     }
     let per_round = spent / rounds as u32;
     let cpu = per_round.as_secs_f64() / HEARTBEAT_SECS as f64 * 100.0;
+    // The engine judges at most once a second (reports spread over the heartbeat period
+    // arrive several a second): the worst case is the round's folding plus a judgement
+    // every second.
+    let started = Instant::now();
+    for _ in 0..rounds {
+        black_box(engine.judge(START + rounds * HEARTBEAT_SECS));
+    }
+    let per_judgement = started.elapsed() / rounds as u32;
+    let folding = per_round.saturating_sub(per_judgement);
+    let worst =
+        (folding.as_secs_f64() / HEARTBEAT_SECS as f64 + per_judgement.as_secs_f64()) * 100.0;
     println!();
     println!(
         "health engine, {} switches x {PORTS} ports, a round every {HEARTBEAT_SECS}s",
@@ -383,8 +401,13 @@ fn bench(c: &mut Criterion) {
         per_round.as_secs_f64() * 1e3
     );
     println!(
-        "  CPU, one core                       {:>10.3} %   (goal < 5 %)",
-        cpu
+        "  judge_fabric once                   {:>10.2} ms",
+        per_judgement.as_secs_f64() * 1e3
+    );
+    println!("  CPU, one core, one judgement/round  {:>10.3} %", cpu);
+    println!(
+        "  CPU, one core, judged every second  {:>10.3} %   (worst case; goal < 5 %)",
+        worst
     );
     println!(
         "  store bytes per minute, no-churn    {:>10} bytes (objects written per round: {writes:?})",

@@ -57,7 +57,22 @@ impl Engine {
         )
     }
 
+    /// New reports: judge now, unless the last judgement is younger than
+    /// `HEALTH_AT_MOST_EVERY` — then the next due tick judges them all at once.
+    pub(super) async fn request_health(&mut self) {
+        let recent = self
+            .health_judged_at
+            .is_some_and(|at| at.elapsed() < super::task::HEALTH_AT_MOST_EVERY);
+        if recent {
+            self.health_due = true;
+        } else {
+            self.refresh_health().await;
+        }
+    }
+
     pub(super) async fn refresh_health(&mut self) {
+        self.health_due = false;
+        self.health_judged_at = Some(tokio::time::Instant::now());
         let switches = self.compute_health();
         if switches == self.switches {
             return;

@@ -39,7 +39,11 @@ pub struct EngineContext {
 const MAX_BURST: usize = 4096;
 /// How often a failed connection is retried, and health ages are re-evaluated.
 const RECONNECT_EVERY: Duration = Duration::from_secs(10);
+/// How often health is re-judged with nothing new (heartbeats age)…
 const HEALTH_TICK: Duration = Duration::from_secs(5);
+/// …and at most how often when reports arrive: a hundred agents heartbeating every 15 s
+/// deliver several reports a second, and judging the whole fabric for each would cost a core.
+pub(super) const HEALTH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
 /// What the engine's own background work reports back to its loop.
 pub(super) enum Internal {
@@ -83,6 +87,10 @@ pub(super) struct Engine {
     /// Oper-state changes per port seen in the Agents' reports, for flap counts.
     pub(super) flaps: FlapHistory,
     pub(super) switches: Vec<SwitchHealth>,
+    /// Reports arrived since the last judgement, which was too recent to judge again
+    /// (`request_health`).
+    pub(super) health_due: bool,
+    pub(super) health_judged_at: Option<tokio::time::Instant>,
     pub(super) status: FabricStatus,
     /// A status change not yet written because a sync job was writing the record (see
     /// `save_status`).
@@ -155,6 +163,8 @@ impl Engine {
             intent: FabricIntent::default(),
             flaps: FlapHistory::default(),
             switches: Vec::new(),
+            health_due: false,
+            health_judged_at: None,
             status: FabricStatus::default(),
             status_unsaved: false,
             saved_event_count: None,
@@ -179,6 +189,8 @@ impl Engine {
         self.connect();
         let mut reconnect = tokio::time::interval(RECONNECT_EVERY);
         let mut health_tick = tokio::time::interval(HEALTH_TICK);
+        let mut health_due_tick = tokio::time::interval(HEALTH_AT_MOST_EVERY);
+        health_due_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut probe = tokio::time::interval(super::connect::PROBE_EVERY);
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The first tick fires at once: the dashboard opens with a fresh sync under way.
@@ -211,6 +223,7 @@ impl Engine {
                     self.refresh_health().await;
                     self.save_watch_counters().await;
                 }
+                _ = health_due_tick.tick(), if self.health_due => self.refresh_health().await,
                 _ = poll.tick(), if polling => self.start_sync().await,
                 _ = probe.tick() => self.start_probe(),
             }

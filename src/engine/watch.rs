@@ -178,7 +178,7 @@ impl Engine {
     /// After a round: switch health if Agents changed, and the watch state.
     pub(super) async fn finish_watch_round(&mut self, round: WatchRound) {
         if round.agents_changed {
-            self.refresh_health().await;
+            self.request_health().await;
         }
         if let Some(error) = round.error {
             let message = error.to_string();
