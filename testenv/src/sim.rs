@@ -35,6 +35,7 @@ mod faults;
 mod gateway;
 mod render;
 mod status;
+mod wiring;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;

@@ -471,7 +471,7 @@ impl Simulator {
 
 #[cfg(test)]
 mod tests {
-    use super::super::status::{Link, Session};
+    use super::super::wiring::{Link, Session};
     use super::*;
 
     fn book() -> FaultBook {
