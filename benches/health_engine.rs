@@ -139,7 +139,7 @@ fn full_agent(name: &str, intent: &FabricIntent, round: i64, now: i64) -> Value 
         transceivers.insert(
             port,
             json!({"descr": "SFP28 25GBASE-SR", "type": "SFP28",
-            "formFactor": "SFP28", "connectorType": "LC", "oper": "up", "present": true,
+            "formFactor": "SFP28", "connectorType": "LC", "oper": "up", "present": "PRESENT",
             "cableClass": "FIBER", "mfgDate": "2023-04-01", "vendor": "ACME", "vendorPart": "SR-25",
             "vendorOUI": "00:90:65", "vendorRev": "A", "serial": format!("SN{n:06}"),
             "temp": 38.5 + wobble, "voltage": 3.29, "channels": channels}),

@@ -5,7 +5,7 @@
 //! (tokens: the redacted type, the vault, where each token comes from), `xdg` (private default
 //! paths), `desired` (Git files → desired set), `bounded_yaml` (one YAML document → JSON within
 //! depth and size limits), `git` (fetching), `store` (redb), `status` (vocabulary), `sync` (one
-//! Git sync), `time` (the clock and every date format), `trust` (when orphans may be named
+//! Git sync), `time` (the clock and every date format), `natural` (name order), `trust` (when orphans may be named
 //! and pruned), `cluster` (a fabric's client), `drift` and `health` (verdicts), `apply` (the
 //! one apply core), `engine` (one task per fabric), `review` (the one-shot diff/apply view),
 //! `cli` (the command line: the dashboard entry and the headless commands), `sanitize`
@@ -23,6 +23,7 @@ pub mod git;
 pub mod health;
 pub mod keymap;
 pub mod kinds;
+pub mod natural;
 pub mod review;
 pub mod sanitize;
 pub mod secret;

@@ -444,7 +444,7 @@ fn agent_report(beat: i64, oper: &str) -> LiveObject {
                     "lldpNeighbors": [{"sysName": "spine-01", "sysDescr": "Hedgehog Fabric",
                                        "portID": "Ethernet0"}],
                 }},
-                "transceivers": {"E1/1": {"descr": "SFP28", "oper": "up", "present": true,
+                "transceivers": {"E1/1": {"descr": "SFP28", "oper": "up", "present": "PRESENT",
                     "temp": 35.2 + (beat % 3) as f64 * 0.1,
                     "channels": {"0": {"in": -2.1 - (beat % 4) as f64 * 0.05, "out": -1.5}}}},
                 "criticalResources": {"stats": {"ipv4RoutesUsed": 1_000 + beat % 5,

@@ -61,8 +61,9 @@ pub(super) fn connection_type(object: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// The `device/port` strings a Connection links, collected from anywhere in its spec.
-pub(super) fn connection_endpoints(object: &Value) -> String {
+/// The `device/port` strings a Connection links (every string under a key `port`, anywhere in
+/// its spec), in spec order.
+pub fn connection_ports(object: &Value) -> Vec<String> {
     fn collect(node: &Value, out: &mut Vec<String>) {
         match node {
             Value::Object(map) => {
@@ -81,7 +82,12 @@ pub(super) fn connection_endpoints(object: &Value) -> String {
     if let Some(spec) = object.get("spec") {
         collect(spec, &mut ports);
     }
-    ports.join(" ")
+    ports
+}
+
+/// The `device/port` strings a Connection links, as one cell.
+pub(super) fn connection_endpoints(object: &Value) -> String {
+    connection_ports(object).join(" ")
 }
 
 pub(super) fn ranges(object: &Value) -> String {

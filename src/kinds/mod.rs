@@ -72,6 +72,7 @@ mod live_fields;
 #[cfg(test)]
 mod tests;
 
+pub use columns::connection_ports;
 use columns::*;
 
 const VPC: &str = "vpc.githedgehog.com";

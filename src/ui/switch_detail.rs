@@ -72,28 +72,10 @@ impl SwitchPage {
     }
 }
 
-/// The `device/port` ends a Connection's spec names (every string under a key `port`, as
-/// `kinds::columns` lists them), grouped by device in spec order, keeping only devices that
+/// The `device/port` ends a Connection's spec names (`kinds::connection_ports`), grouped by device in spec order, keeping only devices that
 /// are known switches or gateways of the fabric (servers and externals have no detail).
 pub fn connection_ends(object: &Value, known: &[&str]) -> Vec<(String, Vec<String>)> {
-    fn collect(node: &Value, out: &mut Vec<String>) {
-        match node {
-            Value::Object(map) => {
-                for (key, value) in map {
-                    match (key.as_str(), value) {
-                        ("port", Value::String(port)) => out.push(port.clone()),
-                        _ => collect(value, out),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
-            _ => {}
-        }
-    }
-    let mut ports = Vec::new();
-    if let Some(spec) = object.get("spec") {
-        collect(spec, &mut ports);
-    }
+    let ports = crate::kinds::connection_ports(object);
     let mut ends: Vec<(String, Vec<String>)> = Vec::new();
     for end in ports {
         let Some((device, port)) = end.split_once('/') else {

@@ -17,6 +17,7 @@ mod cli;
 mod drift_properties;
 mod git_sync_source;
 mod health_config;
+mod health_model;
 mod parse_fuzz;
 mod samples;
 mod sync_crash;

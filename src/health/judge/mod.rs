@@ -8,7 +8,6 @@
 //! * `gateway` — a gateway.
 //! * `changes` — what appeared, changed or cleared between two judgements.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -17,6 +16,7 @@ use serde_json::Value;
 use super::intent::FabricIntent;
 use super::profile::PortMap;
 use super::{Level, NodeKind, Reason, Signal, SwitchHealth, Thresholds};
+use crate::natural::natural_cmp;
 
 mod changes;
 mod gateway;
@@ -304,40 +304,4 @@ fn duration(secs: i64) -> String {
         3600..86_400 => format!("{}h", secs / 3600),
         _ => format!("{}d", secs / 86_400),
     }
-}
-
-/// Port and resource names in the order people count: `E1/2` before `E1/10`.
-fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
-    loop {
-        match (a.first(), b.first()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
-                let (da, db) = (digits(a), digits(b));
-                let order = without_zeros(&a[..da]).cmp(&without_zeros(&b[..db]));
-                if order != Ordering::Equal {
-                    return order;
-                }
-                a = &a[da..];
-                b = &b[db..];
-            }
-            (Some(x), Some(y)) => {
-                if x != y {
-                    return x.cmp(y);
-                }
-                a = &a[1..];
-                b = &b[1..];
-            }
-        }
-    }
-}
-
-/// A run of digits as a comparable number: longer (without leading zeros) is larger, then by
-/// digits.
-fn without_zeros(digits: &[u8]) -> (usize, &[u8]) {
-    let zeros = digits.iter().take_while(|&&c| c == b'0').count();
-    (digits.len() - zeros, &digits[zeros..])
 }
