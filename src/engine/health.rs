@@ -16,11 +16,24 @@ use crate::kinds::ObjectKey;
 use crate::status;
 use crate::store::{LogEntry, LogKind};
 
+/// What the engine keeps between judgements: the port maps and the cached judgement of each
+/// switch (`judge::judge_fabric_cached`), valid for one epoch of the intent and SwitchProfiles.
+#[derive(Debug, Default)]
+pub(super) struct Judging {
+    /// The SwitchProfiles' resourceVersions the port maps were built from; `None`: rebuild.
+    profiles: Option<Vec<String>>,
+    port_maps: judge::PortMaps,
+    epoch: u64,
+    cache: judge::JudgeCache,
+}
+
 impl Engine {
     /// Derives the intent from the desired set: after a sync changed it, and after loading it
     /// from the store.
     pub(super) fn update_intent(&mut self) {
         self.intent = intent::derive(self.desired.values().map(|desired| &desired.object));
+        // Port maps and every cached judgement were made with the old intent.
+        self.judging.profiles = None;
     }
 
     /// Feeds Agent reports, as they arrive, to the flap history.
@@ -32,7 +45,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn compute_health(&self) -> Vec<SwitchHealth> {
+    pub(super) fn compute_health(&mut self) -> Vec<SwitchHealth> {
         let of_kind = |kind: &str| -> Vec<&Value> {
             self.live
                 .read_only
@@ -44,16 +57,35 @@ impl Engine {
         let agents = of_kind("Agent");
         let gateway_agents = of_kind("GatewayAgent");
         let switch_profiles = of_kind("SwitchProfile");
-        judge::judge_fabric(
+        let judging = &mut self.judging;
+        // The fabric-wide inputs: rebuilt (and every cached judgement dropped) when the
+        // intent or a SwitchProfile changed.
+        let profiles: Vec<String> = switch_profiles
+            .iter()
+            .map(|p| {
+                p.pointer("/metadata/resourceVersion")
+                    .map(Value::to_string)
+                    .unwrap_or_default()
+            })
+            .collect();
+        if judging.profiles.as_ref() != Some(&profiles) {
+            judging.port_maps = judge::PortMaps::build(&self.intent, &switch_profiles);
+            judging.profiles = Some(profiles);
+            judging.epoch += 1;
+        }
+        judge::judge_fabric_cached(
             &self.intent,
             Observed {
                 agents: &agents,
                 gateway_agents: &gateway_agents,
                 switch_profiles: &switch_profiles,
             },
+            &judging.port_maps,
             &self.flaps,
             &self.fabric.health,
             status::now(),
+            judging.epoch,
+            &mut judging.cache,
         )
     }
 

@@ -91,6 +91,7 @@ pub(super) struct Engine {
     /// (`request_health`).
     pub(super) health_due: bool,
     pub(super) health_judged_at: Option<tokio::time::Instant>,
+    pub(super) judging: super::health::Judging,
     pub(super) status: FabricStatus,
     /// A status change not yet written because a sync job was writing the record (see
     /// `save_status`).
@@ -165,6 +166,7 @@ impl Engine {
             switches: Vec::new(),
             health_due: false,
             health_judged_at: None,
+            judging: Default::default(),
             status: FabricStatus::default(),
             status_unsaved: false,
             saved_event_count: None,

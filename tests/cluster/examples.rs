@@ -21,22 +21,10 @@ fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
-fn read_tree(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = format!("{prefix}/{}", path.file_name().unwrap().to_string_lossy());
-        if path.is_dir() {
-            read_tree(&path, &name, out);
-        } else {
-            out.push((name, std::fs::read(&path).unwrap()));
-        }
-    }
-}
-
 /// The files of `examples/<example>`, as repository paths under `fabrics/demo`.
 fn example_files(example: &str) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
-    read_tree(&examples_dir().join(example), "fabrics/demo", &mut files);
+    common::read_tree(&examples_dir().join(example), "fabrics/demo", &mut files);
     files.sort();
     files
 }

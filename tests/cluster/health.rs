@@ -23,49 +23,17 @@ use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Map, Value, json};
 use testenv::ControlPlane;
 
-fn read_tree(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = format!("{prefix}/{}", path.file_name().unwrap().to_string_lossy());
-        if path.is_dir() {
-            read_tree(&path, &name, out);
-        } else {
-            out.push((name, std::fs::read(&path).unwrap()));
-        }
-    }
-}
-
 /// A temp dir with a Git repo of `examples/fabric` under `fabrics/demo`, and a config whose
 /// fabric (named like the namespace) reads it and talks to `ns` of `plane`.
 pub(crate) fn example_fabric(plane: &ControlPlane, ns: &str) -> (tempfile::TempDir, PathBuf) {
     let mut files = Vec::new();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fabric");
-    read_tree(&examples, "fabrics/demo", &mut files);
+    common::read_tree(&examples, "fabrics/demo", &mut files);
     let refs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(p, b)| (p.as_str(), b.as_slice()))
         .collect();
     common::git_fabric(plane, ns, ns, &refs, "fabrics/demo")
-}
-
-/// The SwitchProfile `vs` the example switches name: `M1 → Management0`,
-/// `E1/1..E1/48 → Ethernet0..47` (health-facts §3d).
-fn vs_profile_spec() -> Value {
-    let mut ports = Map::new();
-    ports.insert(
-        "M1".into(),
-        json!({"nos": "Management0", "management": true}),
-    );
-    for n in 1..=48 {
-        ports.insert(
-            format!("E1/{n}"),
-            json!({"nos": format!("Ethernet{}", n - 1), "label": n.to_string(),
-                   "group": "1", "profile": "SFP28-25G"}),
-        );
-    }
-    json!({"displayName": "Virtual Switch", "ports": ports,
-           "portProfiles": {"SFP28-25G": {"speed": {"default": "25G",
-                                                    "supported": ["10G", "25G"]}}}})
 }
 
 pub(crate) fn desired_intent(store: &hhdash::store::Store, fabric: &str) -> FabricIntent {
@@ -158,10 +126,11 @@ impl Fabric {
         let profiles = common::admin_api(plane, "SwitchProfile", ns);
         let vs: DynamicObject = serde_json::from_value(json!({
             "apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "SwitchProfile",
-            "metadata": {"name": "vs", "namespace": ns}, "spec": vs_profile_spec()}))
+            "metadata": {"name": "vs", "namespace": ns}, "spec": testenv::sim::switch_profile_spec()}))
         .unwrap();
         profiles.create(&PostParams::default(), &vs).await.unwrap();
-        let ports = PortMap::new(&vs_profile_spec(), &Default::default()).unwrap();
+        let ports =
+            PortMap::new(&testenv::sim::switch_profile_spec(), &Default::default()).unwrap();
         Fabric {
             plane,
             ns: ns.to_string(),

@@ -24,6 +24,19 @@ pub fn shared_dir() -> PathBuf {
     testenv::shared_dir().unwrap_or_else(|error| panic!("{error}"))
 }
 
+/// Every file under `dir`, named `prefix/<path below dir>`, with its bytes.
+pub fn read_tree(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("{prefix}/{}", path.file_name().unwrap().to_string_lossy());
+        if path.is_dir() {
+            read_tree(&path, &name, out);
+        } else {
+            out.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
+}
+
 pub fn samples_dir() -> PathBuf {
     shared_dir().join("hedgehog/samples")
 }

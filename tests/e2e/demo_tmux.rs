@@ -1,5 +1,5 @@
 //! `scripts/demo` end to end, as a user runs it: in a real terminal (tmux), it reaches a live
-//! dashboard with the simulated switches Ready and the example gateway in its views (Gateway,
+//! dashboard with the simulated switches and gateway Ready and the example gateway in its views (Gateway,
 //! GatewayPeering with its NAT), and quitting (the `q` key, or SIGTERM to the demo) leaves no
 //! process behind and removes its temp dirs.
 //!
@@ -85,8 +85,9 @@ fn demo_until_dashboard(name: &str) -> (Tmux, HashMap<u32, String>, String) {
     let started = Instant::now();
     let tmux = Tmux::start(name, (200, 50), &[], &command);
     // Generous: the first run may build the demo binary.
-    let screen = tmux.wait_with_scrollback(600, "live dashboard with 6 Ready switches", |s| {
-        s.contains("Ready 6/6") && s.contains("Fabrics") && s.contains("demo")
+    // The example's six switches and its gateway, every agent Ready.
+    let screen = tmux.wait_with_scrollback(600, "live dashboard with 7 Ready agents", |s| {
+        s.contains("Ready 7/7") && s.contains("Fabrics") && s.contains("demo")
     });
     eprintln!(
         "{name}: dashboard live {:.1?} after start",

@@ -96,6 +96,14 @@ impl FlapHistory {
             .map_or(0, |changes| changes.len() as u32)
     }
 
+    /// How many oper changes of `switch` are within the window: a judgement of the switch
+    /// depends on its flap history only through these.
+    pub fn count(&self, switch: &str) -> usize {
+        self.changes
+            .get(switch)
+            .map_or(0, |ports| ports.values().map(VecDeque::len).sum())
+    }
+
     /// Drops everything known about `switch` (its Agent was deleted).
     pub fn forget(&mut self, switch: &str) {
         self.changes.remove(switch);
@@ -226,6 +234,113 @@ pub fn judge_fabric_with(
             ),
         })
         .collect()
+}
+
+/// What a switch's judgement read besides the fabric-wide inputs (intent, port maps,
+/// thresholds): its report's version, its config state, its flap count.
+#[derive(Debug, Clone, PartialEq)]
+struct SwitchInputs {
+    report: Option<String>,
+    state: super::SwitchState,
+    flaps: usize,
+}
+
+/// The last judgement of each switch with what it read, so a fabric whose agents report one
+/// at a time re-judges only the switches whose report changed. Valid for one `epoch` of the
+/// fabric-wide inputs: the caller bumps it when the intent, the SwitchProfiles or the
+/// thresholds change.
+#[derive(Debug, Default)]
+pub struct JudgeCache {
+    epoch: u64,
+    switches: HashMap<String, (SwitchInputs, SwitchHealth)>,
+}
+
+/// [`judge_fabric_with`], re-judging only the switches whose inputs changed since `cache`
+/// last saw them (a stale switch is always re-judged: its reason names the heartbeat's age).
+/// The result is the same as [`judge_fabric_with`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn judge_fabric_cached(
+    intent: &FabricIntent,
+    observed: Observed<'_>,
+    port_maps: &PortMaps,
+    flaps: &FlapHistory,
+    thresholds: &Thresholds,
+    now: i64,
+    epoch: u64,
+    cache: &mut JudgeCache,
+) -> Vec<SwitchHealth> {
+    if cache.epoch != epoch {
+        cache.epoch = epoch;
+        cache.switches.clear();
+    }
+    let context = Context {
+        intent,
+        port_maps,
+        flaps,
+        thresholds,
+        now,
+    };
+    let agents: BTreeMap<&str, &Value> = named(observed.agents);
+    let gateway_agents: BTreeMap<&str, &Value> = named(observed.gateway_agents);
+    let mut judged = Vec::new();
+    let switches: std::collections::BTreeSet<&str> = intent
+        .switches
+        .keys()
+        .map(String::as_str)
+        .chain(agents.keys().copied())
+        .collect();
+    for name in &switches {
+        let agent = agents.get(name).copied();
+        let fresh =
+            agent.map(|agent| super::classify_agent(agent, now, thresholds.stale_after_secs));
+        let inputs = SwitchInputs {
+            report: agent
+                .and_then(|a| a.pointer("/metadata/resourceVersion"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            state: fresh
+                .as_ref()
+                .map_or(super::SwitchState::Stale, |f| f.state),
+            flaps: flaps.count(name),
+        };
+        let cached = cache
+            .switches
+            .get(*name)
+            .filter(|(seen, _)| *seen == inputs && inputs.state != super::SwitchState::Stale);
+        let health = match (cached, fresh) {
+            (Some((_, health)), Some(fresh)) => SwitchHealth {
+                heartbeat_age: fresh.heartbeat_age,
+                ..health.clone()
+            },
+            _ => {
+                let health = switch::judge(&context, name, intent.switches.get(*name), agent);
+                cache
+                    .switches
+                    .insert(name.to_string(), (inputs, health.clone()));
+                health
+            }
+        };
+        judged.push(health);
+    }
+    cache
+        .switches
+        .retain(|name, _| switches.contains(name.as_str()));
+    let gateways: std::collections::BTreeSet<&str> = intent
+        .gateways
+        .keys()
+        .map(String::as_str)
+        .chain(gateway_agents.keys().copied())
+        .collect();
+    for name in gateways {
+        judged.push(gateway::judge(
+            &context,
+            name,
+            intent.gateways.get(name),
+            gateway_agents.get(name).copied(),
+        ));
+    }
+    judged.sort_by(|a, b| (a.name.as_str(), a.kind).cmp(&(b.name.as_str(), b.kind)));
+    judged
 }
 
 fn named<'a>(objects: &[&'a Value]) -> BTreeMap<&'a str, &'a Value> {

@@ -249,6 +249,29 @@ impl World {
         )
     }
 
+    /// The same judgement through a cache the caller keeps between calls.
+    fn judge_cached(&self, cache: &mut JudgeCache, epoch: u64) -> Vec<SwitchHealth> {
+        let intent = intent::derive(&self.desired);
+        let agents: Vec<&Value> = self.agents.iter().collect();
+        let gateway_agents: Vec<&Value> = self.gateway_agents.iter().collect();
+        let profiles: Vec<&Value> = self.profiles.iter().collect();
+        let port_maps = PortMaps::build(&intent, &profiles);
+        judge_fabric_cached(
+            &intent,
+            Observed {
+                agents: &agents,
+                gateway_agents: &gateway_agents,
+                switch_profiles: &profiles,
+            },
+            &port_maps,
+            &self.flaps,
+            &self.thresholds,
+            NOW,
+            epoch,
+            cache,
+        )
+    }
+
     fn node(&self, name: &str) -> SwitchHealth {
         self.judge()
             .into_iter()
@@ -392,4 +415,25 @@ fn the_detail_puts_gits_neighbor_beside_lldps_with_nos_names() {
         ),
         ("ipv4Routes", 1000, 9000, 10)
     );
+}
+
+#[test]
+fn the_cache_rejudges_a_switch_when_its_report_changes_and_agrees_with_a_full_judgement() {
+    let mut world = World::healthy();
+    let mut cache = JudgeCache::default();
+    assert_eq!(world.judge_cached(&mut cache, 1), world.judge());
+    // A new report of leaf-1 (a new resourceVersion) with a port down: re-judged.
+    world.agent("leaf-1")["metadata"]["resourceVersion"] = json!("2");
+    world.leaf_state()["interfaces"]["E1/9"]["oper"] = json!("down");
+    let judged = world.judge_cached(&mut cache, 1);
+    assert_eq!(judged, world.judge());
+    let leaf = judged.iter().find(|n| n.name == "leaf-1").unwrap();
+    assert_eq!(leaf.level, Level::Unhealthy);
+    // Nothing new: the cached judgement, still equal to a full one.
+    assert_eq!(world.judge_cached(&mut cache, 1), world.judge());
+    // The intent changed (a new epoch): every switch judged again with it.
+    world
+        .desired
+        .retain(|object| object["kind"] != "Connection");
+    assert_eq!(world.judge_cached(&mut cache, 2), world.judge());
 }
