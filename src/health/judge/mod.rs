@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::intent::FabricIntent;
 use super::profile::PortMap;
-use super::{Level, NodeKind, Reason, Signal, SwitchHealth, Thresholds};
+use super::{Level, Reason, Signal, SwitchHealth, Thresholds};
 use crate::natural::natural_cmp;
 
 mod changes;
@@ -190,50 +190,10 @@ pub fn judge_fabric_with(
     thresholds: &Thresholds,
     now: i64,
 ) -> Vec<SwitchHealth> {
-    let context = Context {
-        intent,
-        port_maps,
-        flaps,
-        thresholds,
-        now,
-    };
-    let agents: BTreeMap<&str, &Value> = named(observed.agents);
-    let gateway_agents: BTreeMap<&str, &Value> = named(observed.gateway_agents);
-
-    let mut nodes: BTreeMap<(&str, NodeKind), ()> = BTreeMap::new();
-    for name in intent
-        .switches
-        .keys()
-        .map(String::as_str)
-        .chain(agents.keys().copied())
-    {
-        nodes.insert((name, NodeKind::Switch), ());
-    }
-    for name in intent
-        .gateways
-        .keys()
-        .map(String::as_str)
-        .chain(gateway_agents.keys().copied())
-    {
-        nodes.insert((name, NodeKind::Gateway), ());
-    }
-    nodes
-        .into_keys()
-        .map(|(name, kind)| match kind {
-            NodeKind::Switch => switch::judge(
-                &context,
-                name,
-                intent.switches.get(name),
-                agents.get(name).copied(),
-            ),
-            NodeKind::Gateway => gateway::judge(
-                &context,
-                name,
-                intent.gateways.get(name),
-                gateway_agents.get(name).copied(),
-            ),
-        })
-        .collect()
+    let mut fresh = JudgeCache::default();
+    judge_fabric_cached(
+        intent, observed, port_maps, flaps, thresholds, now, 0, &mut fresh,
+    )
 }
 
 /// What a switch's judgement read besides the fabric-wide inputs (intent, port maps,
@@ -255,9 +215,10 @@ pub struct JudgeCache {
     switches: HashMap<String, (SwitchInputs, SwitchHealth)>,
 }
 
-/// [`judge_fabric_with`], re-judging only the switches whose inputs changed since `cache`
-/// last saw them (a stale switch is always re-judged: its reason names the heartbeat's age).
-/// The result is the same as [`judge_fabric_with`]'s.
+/// Every switch and gateway Git names or the cluster reports, judged, sorted by name —
+/// re-judging only the switches whose inputs changed since `cache` last saw them (a stale
+/// switch is always re-judged: its reason names the heartbeat's age). An empty cache judges
+/// every node.
 #[allow(clippy::too_many_arguments)]
 pub fn judge_fabric_cached(
     intent: &FabricIntent,
