@@ -484,18 +484,9 @@ impl Simulator {
                 continue;
             }
             let status = self.agent_status(&name);
-            match api
-                .patch_status(
-                    &name,
-                    &PatchParams::apply(AGENT_MANAGER).force(),
-                    &Patch::Apply(&status),
-                )
-                .await
-            {
-                Ok(_) => {}
-                // Deleted between the list and now; the next tick forgets it.
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(e) => return Err((format!("update the status of Agent {name}"), e)),
+            // Deleted between the list and now: the next tick forgets it.
+            if !apply_agent_status(&api, "Agent", &name, &status).await? {
+                continue;
             }
             for (action, message) in events {
                 self.emit(emit, action, format!("Agent/{name}"), message);
@@ -628,6 +619,28 @@ async fn apply_agent_spec(
         .await
         .map_err(|e| (format!("apply {kind} {name}"), e))?;
     Ok(applied.metadata.generation.unwrap_or(1))
+}
+
+/// Server-side applies an agent's whole status (so what it no longer reports leaves with it).
+/// `Ok(false)`: the object was deleted meanwhile.
+async fn apply_agent_status(
+    api: &Api<DynamicObject>,
+    kind: &str,
+    name: &str,
+    body: &Value,
+) -> Result<bool, (String, kube::Error)> {
+    match api
+        .patch_status(
+            name,
+            &PatchParams::apply(AGENT_MANAGER).force(),
+            &Patch::Apply(body),
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(e) => Err((format!("update the status of {kind} {name}"), e)),
+    }
 }
 
 /// Deletes an agent object whose switch or gateway is gone (already gone is fine).

@@ -4,14 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::{
-    AGENT_MANAGER, Action, SimEvent, Simulator, agent_generations, apply_agent_spec, delete_agent,
-    rfc3339, unix_now,
+    Action, SimEvent, Simulator, agent_generations, apply_agent_spec, apply_agent_status,
+    delete_agent, rfc3339, unix_now,
 };
 
 /// The gateway kinds' version (`gateway.` and `gwint.githedgehog.com`).
@@ -131,19 +131,8 @@ impl Simulator {
                 "metadata": {"name": name, "namespace": self.config.namespace},
                 "status": status,
             });
-            // Server-side apply of the whole status: a neighbor the Gateway no longer has
-            // leaves the status with it.
-            match api
-                .patch_status(
-                    &name,
-                    &PatchParams::apply(AGENT_MANAGER).force(),
-                    &Patch::Apply(&body),
-                )
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(e) => return Err((format!("update the status of GatewayAgent {name}"), e)),
+            if !apply_agent_status(&api, "GatewayAgent", &name, &body).await? {
+                continue;
             }
             let object = format!("GatewayAgent/{name}");
             self.emit(emit, Action::Heartbeat, object.clone(), String::new());
