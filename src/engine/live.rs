@@ -185,24 +185,23 @@ fn volatile(path: &[&str], key: &str) -> bool {
 fn same_part<'a>(old: &'a Value, new: &'a Value, path: &mut Vec<&'a str>) -> bool {
     match (old, new) {
         (Value::Object(old), Value::Object(new)) => {
-            let keys = |map: &'a serde_json::Map<String, Value>, path: &[&str]| {
-                map.keys()
-                    .filter(|key| !volatile(path, key))
-                    .map(String::as_str)
-                    .collect::<BTreeSet<&str>>()
+            // Per report, on the watch path: no key sets built, just counted and looked up.
+            let material = |map: &serde_json::Map<String, Value>, path: &[&str]| {
+                map.keys().filter(|key| !volatile(path, key)).count()
             };
-            if keys(old, path) != keys(new, path) {
-                return false;
-            }
-            old.iter().all(|(key, value)| {
-                if volatile(path, key) {
-                    return true;
-                }
-                path.push(key);
-                let same = same_part(value, &new[key], path);
-                path.pop();
-                same
-            })
+            material(old, path) == material(new, path)
+                && old.iter().all(|(key, value)| {
+                    if volatile(path, key) {
+                        return true;
+                    }
+                    let Some(new) = new.get(key) else {
+                        return false;
+                    };
+                    path.push(key);
+                    let same = same_part(value, new, path);
+                    path.pop();
+                    same
+                })
         }
         (Value::Array(old), Value::Array(new)) => {
             old.len() == new.len() && old.iter().zip(new).all(|(o, n)| same_part(o, n, path))
