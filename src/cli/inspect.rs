@@ -98,7 +98,11 @@ pub fn verdict(nodes: &[SwitchHealth]) -> Outcome {
 
 /// Worst first, then by name: the order of the Health view.
 pub fn worst_first(nodes: &mut [SwitchHealth]) {
-    nodes.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.name.cmp(&b.name)));
+    nodes.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then_with(|| crate::natural::natural_cmp(&a.name, &b.name))
+    });
 }
 
 fn heartbeat(node: &SwitchHealth) -> String {
