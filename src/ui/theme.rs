@@ -240,9 +240,6 @@ pub fn event_kind(kind: LogKind) -> Tone {
         LogKind::Apply | LogKind::Sync => Tone::Good,
         LogKind::Connection | LogKind::Watch => Tone::Info,
         LogKind::Added | LogKind::Modified | LogKind::Deleted => Tone::Plain,
-        // Kinds added later (health transitions) read as warnings until given a tone of their own.
-        #[allow(unreachable_patterns)]
-        _ => Tone::Warn,
     }
 }
 

@@ -24,10 +24,6 @@ pub enum View {
 }
 
 impl View {
-    /// The Health view's former name, kept so code written against it still builds.
-    #[allow(non_upper_case_globals)]
-    pub const Agents: View = View::Health;
-
     /// Tab order: what needs attention first, then the kinds in registry (apply) order.
     pub fn all() -> impl Iterator<Item = View> {
         [View::Drift, View::Health]
