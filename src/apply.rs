@@ -236,6 +236,7 @@ pub fn log_entry(
         what,
         object,
         message,
+        key: None,
     }
 }
 

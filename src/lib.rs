@@ -8,10 +8,11 @@
 //! Git sync), `time` (the clock and every date format), `natural` (name order), `trust` (when orphans may be named
 //! and pruned), `cluster` (a fabric's client), `drift` and `health` (verdicts), `apply` (the
 //! one apply core), `engine` (one task per fabric), `review` (the one-shot diff/apply view),
-//! `cli` (the command line: the dashboard entry and the headless commands), `sanitize`
+//! `attribution` (who changed a drifted field, on both sides), `cli` (the command line: the dashboard entry and the headless commands), `sanitize`
 //! (terminal-safe output), `ui` (the terminal dashboard).
 
 pub mod apply;
+pub mod attribution;
 pub mod bounded_yaml;
 pub mod cli;
 pub mod cluster;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::attribution::PathExplanation;
 use crate::cluster::{ClusterError, FabricClient};
 use crate::config::FabricConfig;
 use crate::desired::DesiredObject;
@@ -39,6 +40,9 @@ pub struct Reviewed {
     /// so an object re-created or changed since this review is not deleted.
     #[serde(skip)]
     pub live_version: Option<(String, String)>,
+    /// Per drifted path: who wrote the live value, the commit that set Git's, the Git line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explained: Vec<PathExplanation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -135,7 +139,9 @@ pub async fn review(
             let version = live.pointer("/metadata/resourceVersion")?.as_str()?;
             Some((uid.to_string(), version.to_string()))
         });
+        let explained = crate::attribution::attribute_all(&verdict, live);
         objects.push(Reviewed {
+            explained,
             key: key.clone(),
             drift: verdict,
             desired: desired_object,

@@ -132,6 +132,10 @@ pub struct LogEntry {
     /// `Kind/name` of the object concerned, if any.
     pub object: Option<String>,
     pub message: String,
+    /// The object concerned, so the History view can open it (`object` is how the fabric
+    /// names it; None for fabric-wide lines and for lines stored before keys were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<ObjectKey>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +149,23 @@ pub enum LogKind {
     Connection,
     Watch,
     Error,
+    /// A switch or gateway changed health level.
+    Health,
+}
+
+/// Which timeline entries to read (every bound optional; `kinds` empty means all).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TimelineQuery {
+    /// Entries at or after this time.
+    pub since: Option<Timestamp>,
+    /// Entries at or before this time.
+    pub until: Option<Timestamp>,
+    /// Only entries about this object (`Kind/name` or `Kind/namespace/name`, as the fabric
+    /// names it).
+    pub object: Option<String>,
+    pub kinds: Vec<LogKind>,
+    /// At most this many entries, the newest ones (0: no limit).
+    pub limit: usize,
 }
 
 /// A change seen by the watch: an object as the cluster has it, or gone. The object may be
@@ -529,11 +550,32 @@ impl Store {
                         "event #{} of the log cannot be read from the store: {error}",
                         key.value().1
                     ),
+                    key: None,
                 }),
             );
         }
         events.reverse();
         Ok(events)
+    }
+
+    /// The entries of a fabric's timeline that `query` selects, oldest first.
+    pub fn timeline(
+        &self,
+        fabric: &str,
+        query: &TimelineQuery,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let mut entries: Vec<LogEntry> = self
+            .log(fabric, usize::MAX)?
+            .into_iter()
+            .filter(|e| query.since.is_none_or(|since| e.time >= since))
+            .filter(|e| query.until.is_none_or(|until| e.time <= until))
+            .filter(|e| query.object.is_none() || e.object == query.object)
+            .filter(|e| query.kinds.is_empty() || query.kinds.contains(&e.what))
+            .collect();
+        if query.limit > 0 && entries.len() > query.limit {
+            entries.drain(..entries.len() - query.limit);
+        }
+        Ok(entries)
     }
 
     /// Stores an already-encrypted secret for a fabric's slot (e.g. "kubernetes-token").
@@ -624,6 +666,7 @@ mod tests {
             what: LogKind::Sync,
             object: None,
             message: message.into(),
+            key: None,
         };
         store
             .append_log("east", &[event("first"), event("second")])

@@ -104,6 +104,7 @@ pub fn attempt_sync(
         what: LogKind::Error,
         object: None,
         message: format!("sync failed: {message}"),
+        key: None,
     };
     // The desired set is untouched; only the sync status records the failure.
     let recorded =
@@ -185,6 +186,7 @@ fn fetch_and_store(
             fabric.git.branch,
             set.skipped.len()
         ),
+        key: None,
     }];
     events.extend(
         set.skipped
@@ -195,6 +197,7 @@ fn fetch_and_store(
                 what: LogKind::Error,
                 object: None,
                 message: s.to_string(),
+                key: None,
             }),
     );
     let skipped_count = set.skipped.len();

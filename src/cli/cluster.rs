@@ -81,6 +81,7 @@ pub async fn check_connections(config: &Config, store: &Store, key_file: &Path) 
                     what: LogKind::Error,
                     object: None,
                     message: message.clone(),
+                    key: None,
                 };
                 store.update_fabric_status(&fabric.name, &[entry], |s| {
                     s.connection.state = status::ConnectionState::Failed;

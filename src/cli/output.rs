@@ -83,6 +83,20 @@ pub(super) fn print_review(review: &Review, server: &str, namespaces: &Namespace
         if let Drift::Drifted(diffs) = &object.drift {
             for diff in diffs {
                 println!("      {diff}");
+                // Who wrote the live value, and which commit set Git's (issue 13).
+                if let Some(explained) = object.explained.iter().find(|e| e.path == diff.path) {
+                    if let Some(live) = &explained.live {
+                        println!("          live: {live}");
+                    }
+                    if let Some(git) = &explained.git {
+                        match (&object.desired, explained.line) {
+                            (Some(d), Some(line)) => {
+                                println!("          git:  {git} [{}:{line}]", d.source.file)
+                            }
+                            _ => println!("          git:  {git}"),
+                        }
+                    }
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::config::Namespaces;
 use crate::kinds::{self, ObjectKey};
 
 mod file;
+pub mod locate;
 mod skipped;
 
 pub use file::parse_file;

@@ -537,6 +537,7 @@ pub(super) fn log_line(
         what,
         object,
         message: message.into(),
+        key: None,
     }
 }
 
@@ -586,6 +587,7 @@ fn summarize_object_changes(entries: &mut Vec<LogEntry>) {
                 format!("{what:?}").to_lowercase(),
                 detail.join(", ")
             ),
+            key: None,
         });
     }
 }

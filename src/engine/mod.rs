@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::attribution::GitExplanation;
 use crate::desired::DesiredObject;
 use crate::drift::Drift;
 use crate::health::SwitchHealth;
 use crate::kinds::ObjectKey;
-use crate::status::{FabricStatus, ResourceStatus};
-use crate::store::LogEntry;
+use crate::status::{FabricStatus, ResourceStatus, Timestamp};
+use crate::store::{LogEntry, TimelineQuery};
 
 /// What the outside world asks a fabric's engine to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,13 @@ pub enum Command {
     /// Start or stop watching the cluster.
     SetWatch(bool),
     Apply(ApplyRequest),
+    /// Find the Git side of an object's drifted paths (the commit that set each value, its
+    /// line in the file); answered with `EngineEvent::Explained`, off the engine's loop.
+    Explain(ObjectKey),
+    /// Read the fabric's timeline; answered with `EngineEvent::History`.
+    History(TimelineQuery),
+    /// The operator has seen the timeline up to this time (the History view's "new" marker).
+    MarkSeen(Timestamp),
     Shutdown,
 }
 
@@ -128,6 +136,19 @@ pub enum EngineEvent {
         fabric: String,
         switches: Vec<SwitchHealth>,
     },
+    /// The answer to `Command::Explain`.
+    Explained {
+        fabric: String,
+        explanation: Arc<GitExplanation>,
+    },
+    /// The answer to `Command::History`: the entries the query selects, oldest first, and
+    /// the time the operator last marked as seen.
+    History {
+        fabric: String,
+        query: TimelineQuery,
+        entries: Vec<LogEntry>,
+        seen: Option<Timestamp>,
+    },
 }
 
 impl EngineEvent {
@@ -138,7 +159,9 @@ impl EngineEvent {
             | EngineEvent::Rows { fabric, .. }
             | EngineEvent::Log { fabric, .. }
             | EngineEvent::Job { fabric, .. }
-            | EngineEvent::Health { fabric, .. } => fabric,
+            | EngineEvent::Health { fabric, .. }
+            | EngineEvent::Explained { fabric, .. }
+            | EngineEvent::History { fabric, .. } => fabric,
         }
     }
 }

@@ -94,6 +94,7 @@ async fn the_dashboard_gets_the_lines_the_sync_committed_not_what_landed_after_t
         what: LogKind::Modified,
         object: Some("VPC/vpc-b".into()),
         message: "modified in the cluster".into(),
+        key: None,
     };
     fx.store
         .append_log("east", std::slice::from_ref(&watch_line))

@@ -16,6 +16,7 @@ use super::live::{LiveObject, LiveState, log_line};
 use super::watch::WatchError;
 use super::{Command, EngineEvent, JobKind, JobPhase, ResourceRow};
 use crate::apply;
+use crate::attribution::describe_transition;
 use crate::cluster::{ClusterError, ConnectionReport, FabricClient};
 use crate::config::FabricConfig;
 use crate::desired::DesiredObject;
@@ -393,6 +394,27 @@ impl Engine {
                 }
             }
             Command::Apply(request) => self.start_apply(request).await,
+            // Filled in by the Git-origin work (issue 13).
+            Command::Explain(_key) => {}
+            Command::History(query) => {
+                let entries = match self.ctx.store.timeline(&self.fabric.name, &query) {
+                    Ok(entries) => entries,
+                    Err(error) => {
+                        self.note(LogKind::Error, format!("cannot read the timeline: {error}"))
+                            .await;
+                        return;
+                    }
+                };
+                self.emit(EngineEvent::History {
+                    fabric: self.fabric.name.clone(),
+                    query,
+                    entries,
+                    seen: None,
+                })
+                .await;
+            }
+            // Filled in by the timeline work (issue 13).
+            Command::MarkSeen(_time) => {}
             Command::Shutdown => {}
         }
     }
@@ -555,7 +577,11 @@ impl Engine {
                 .filter(|t| t.to != crate::drift::DriftKindTag::Unknown)
                 .map(|t| {
                     let object = Some(self.fabric.namespaces.object_name(&t.key));
-                    log_line(now, LogKind::Drift, object, t.to_string())
+                    let live = self.index.live(&t.key);
+                    LogEntry {
+                        key: Some(t.key.clone()),
+                        ..log_line(now, LogKind::Drift, object, describe_transition(t, live))
+                    }
                 })
                 .collect();
             if let Err(error) = self.ctx.store.append_log(&fabric, &entries) {

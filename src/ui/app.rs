@@ -310,6 +310,8 @@ impl App {
                 self.fabrics[index].job(job, phase);
             }
             EngineEvent::Health { switches, .. } => self.fabrics[index].set_switches(switches),
+            // Filled in by the History view and detail work (issue 13).
+            EngineEvent::Explained { .. } | EngineEvent::History { .. } => {}
         }
     }
 

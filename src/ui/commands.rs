@@ -214,6 +214,9 @@ fn describe(command: &Command) -> String {
                 format!("apply the {} confirmed object(s)", objects.len())
             }
         },
+        Command::Explain(key) => format!("explain {}/{}", key.kind, key.name),
+        Command::History(_) => "history requested".into(),
+        Command::MarkSeen(_) => "history marked seen".into(),
         Command::Shutdown => "shutdown".into(),
     }
 }

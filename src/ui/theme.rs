@@ -235,7 +235,7 @@ pub fn fabric_health(summary: &HealthSummary) -> Badge {
 
 pub fn event_kind(kind: LogKind) -> Tone {
     match kind {
-        LogKind::Drift => Tone::Warn,
+        LogKind::Drift | LogKind::Health => Tone::Warn,
         LogKind::Error => Tone::Bad,
         LogKind::Apply | LogKind::Sync => Tone::Good,
         LogKind::Connection | LogKind::Watch => Tone::Info,

@@ -224,6 +224,7 @@ pub fn event(age: i64, what: LogKind, object: Option<&str>, message: &str) -> Lo
         what,
         object: object.map(str::to_string),
         message: message.into(),
+        key: None,
     }
 }
 
