@@ -74,6 +74,8 @@ pub(super) struct RawGit {
     pub(super) poll_interval_secs: Option<u64>,
     pub(super) max_file_bytes: Option<u64>,
     pub(super) max_sync_bytes: Option<u64>,
+    pub(super) history_depth: Option<u32>,
+    pub(super) history_commits: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Default)]

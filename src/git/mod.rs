@@ -15,7 +15,8 @@
 //!   work tree or a bare repository; it is opened in place and only `refs/heads/<branch>` is read,
 //!   so a branch that exists only as a remote-tracking ref must be checked out or fetched first.
 //! * `https://`, `http://`, `file://` and `ssh://` (or `user@host:path`) URLs are fetched into
-//!   `cache_dir/<fabric>-<hash of url>`, a bare repository holding just that branch at depth 1.
+//!   `cache_dir/<fabric>-<hash of url>`, a bare repository holding just that branch, shallow at `git.history_depth` commits (the
+//!   history the Git side of drift attribution reads; 1 keeps the tip alone).
 //!   `file://` and `ssh://` run the `git` / `ssh` programs, as git itself does.
 //! * A token is sent only to `http(s)` remotes, as HTTP basic auth with user name
 //!   [`TOKEN_USERNAME`] (accepted by GitHub, GitLab and Gitea for personal access tokens). It is
@@ -30,8 +31,11 @@
 //!   when the files to read total more than [`ReadLimits::max_sync_bytes`] nothing is read and
 //!   the snapshot fails with [`GitError::SyncTooLarge`].
 
+mod history;
 mod read;
 mod remote;
+
+pub use history::{DEFAULT_HISTORY_COMMITS, HistoryCache, HistoryQuery, PathOrigin, open_history};
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +49,9 @@ pub const TOKEN_USERNAME: &str = "x-access-token";
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// Default of `git.max_sync_bytes`: more manifest bytes than this fail the sync.
 pub const DEFAULT_MAX_SYNC_BYTES: u64 = 256 * 1024 * 1024;
+/// Default of `git.history_depth`: how many commits of a remote branch the cache clone keeps,
+/// so the commit that set a drifted value can be named (older ones are "at or before").
+pub const DEFAULT_HISTORY_DEPTH: u32 = 300;
 
 /// How much one snapshot may read, so a huge file costs that file and a huge directory fails
 /// the sync before its blobs are loaded into memory.
@@ -54,6 +61,11 @@ pub struct ReadLimits {
     pub max_file_bytes: u64,
     /// The manifests to read may total at most this much.
     pub max_sync_bytes: u64,
+    /// Commits of a remote branch fetched into the cache clone (1: the tip alone). Local
+    /// repositories are read in place with all their history.
+    pub history_depth: u32,
+    /// At most this many commits are read to find the commit that set a value.
+    pub history_commits: usize,
 }
 
 impl Default for ReadLimits {
@@ -61,6 +73,8 @@ impl Default for ReadLimits {
         ReadLimits {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             max_sync_bytes: DEFAULT_MAX_SYNC_BYTES,
+            history_depth: DEFAULT_HISTORY_DEPTH,
+            history_commits: DEFAULT_HISTORY_COMMITS,
         }
     }
 }
@@ -261,6 +275,24 @@ pub enum GitError {
     },
 
     #[error(
+        "fabric {fabric}: there is no clone of {url} to read history from yet; sync the fabric \
+         first (hhdash sync, or `s` in the dashboard)"
+    )]
+    NoClone { fabric: String, url: String },
+
+    #[error(
+        "fabric {fabric}: cannot read the Git history of {file} at commit {}: {detail}; the \
+         clone may be damaged (run `git fsck` on it, or delete the cache and sync to refetch)",
+        short_commit(.commit)
+    )]
+    History {
+        fabric: String,
+        file: String,
+        commit: String,
+        detail: String,
+    },
+
+    #[error(
         "fabric {fabric}: reading {what} at {at} of {url} failed: {detail}; the repository may \
          be damaged (run `git fsck` on it, or delete the cache to refetch)"
     )]
@@ -307,7 +339,7 @@ pub fn fetch_snapshot(source: &GitSource, cache_dir: &Path) -> Result<Snapshot, 
             let commit = read::local_branch_tip(&ctx, &repo)?;
             (repo, commit)
         }
-        UrlKind::Remote(url) => remote::fetch(&ctx, url, cache_dir)?,
+        UrlKind::Remote(url) => remote::fetch(&ctx, url, cache_dir, source.limits.history_depth)?,
         UrlKind::Invalid(reason) => {
             return Err(GitError::InvalidUrl {
                 fabric: ctx.fabric,

@@ -1,4 +1,5 @@
-//! Remote sources: a bare cache repository per fabric and URL, fetched shallow, one branch.
+//! Remote sources: a bare cache repository per fabric and URL, fetched shallow (to
+//! `git.history_depth` commits), one branch.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -18,7 +19,7 @@ use super::read::truncate_names;
 use super::{Context, GitError, TOKEN_USERNAME};
 
 /// gix writes one pack per fetch and never repacks; past this many the cache is rebuilt with a
-/// fresh shallow fetch (cheap: one branch, depth 1) so lookups and disk use stay bounded.
+/// fresh shallow fetch (one branch, `git.history_depth` commits) so lookups and disk use stay bounded.
 const MAX_PACKS: usize = 32;
 
 /// Fetches `ctx.branch` from `url` into the fabric's cache and returns the cache and the tip.
@@ -26,6 +27,7 @@ pub(super) fn fetch(
     ctx: &Context,
     url: &str,
     cache_dir: &Path,
+    depth: u32,
 ) -> Result<(Repository, ObjectId), GitError> {
     let parsed = gix::url::parse(url).map_err(|err| GitError::InvalidUrl {
         fabric: ctx.fabric.clone(),
@@ -77,7 +79,7 @@ pub(super) fn fetch(
     let path = cache_dir.join(&name);
 
     if let Some(mut repo) = open_cache(ctx, &path) {
-        let tip = fetch_into(ctx, &mut repo, url, &credentials)?;
+        let tip = fetch_into(ctx, &mut repo, url, &credentials, depth)?;
         tracing::debug!(fabric = %ctx.fabric, url = %ctx.url, branch = %ctx.branch, %tip, "fetched into git cache");
         return Ok((repo, tip));
     }
@@ -99,7 +101,7 @@ pub(super) fn fetch(
             .map_err(|err| cache_error(ctx, &staging, &ctx.detail_gix(&err)))?;
         write_remote_config(&repo, url)
             .map_err(|err| cache_error(ctx, &staging, &ctx.detail_gix(&err)))?;
-        fetch_into(ctx, &mut repo, url, &credentials)
+        fetch_into(ctx, &mut repo, url, &credentials, depth)
     })();
     let tip = match built {
         Ok(tip) => tip,
@@ -310,11 +312,14 @@ fn fetch_into(
     repo: &mut Repository,
     url: &str,
     credentials: &Credentials,
+    depth: u32,
 ) -> Result<ObjectId, GitError> {
     // Nobody reads reflogs of a cache, and writing them would need a committer identity.
     repo.refs.write_reflog = gix::refs::store::WriteReflog::Disable;
-    let depth_one = Shallow::DepthAtRemote(NonZeroU32::MIN);
-    let tip = match fetch_once(repo, url, &ctx.branch, credentials, depth_one) {
+    // The history the Git side of attribution reads; a deeper cache costs its first fetch,
+    // later fetches bring only new commits.
+    let depth = Shallow::DepthAtRemote(NonZeroU32::new(depth).unwrap_or(NonZeroU32::MIN));
+    let tip = match fetch_once(repo, url, &ctx.branch, credentials, depth) {
         // Servers without the shallow capability get a full fetch of the branch instead.
         Err(err) if ctx.detail_gix(&err).contains("lack feature \"shallow\"") => {
             fetch_once(repo, url, &ctx.branch, credentials, Shallow::NoChange)

@@ -15,6 +15,7 @@ mod ui_fixture;
 
 mod cli;
 mod drift_properties;
+mod git_history;
 mod git_sync_source;
 mod health_config;
 mod health_model;

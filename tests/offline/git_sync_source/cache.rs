@@ -29,13 +29,13 @@ fn a_file_url_is_cloned_into_the_cache_and_a_second_fetch_sees_the_new_commit() 
     );
     assert_eq!(git(&cached, &["rev-parse", "--is-bare-repository"]), "true");
     assert_eq!(git(&cached, &["config", "remote.origin.url"]), url);
-    // Shallow: only the tip was transferred, not the history.
+    // History up to git.history_depth (both commits here), for the Git side of attribution.
     assert_eq!(
         git(
             &cached,
             &["rev-list", "--count", "refs/remotes/origin/main"]
         ),
-        "1"
+        "2"
     );
     assert_eq!(
         tree_listing(repo.path()),
