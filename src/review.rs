@@ -159,3 +159,69 @@ pub async fn review(
         objects,
     })
 }
+
+/// How long `hhdash diff` may spend naming Git origins; objects left when it runs out keep
+/// their live attribution and line only (a huge drift on a huge history must not hang a
+/// runbook).
+pub const GIT_ORIGIN_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Fills the Git side (`git`, `line`) of every drifted object's `explained` paths from the
+/// fabric's repository history (the local path, or the cache clone the last sync left).
+/// Blocking. Returns the problems met, one per kind (a missing clone is one problem, not one
+/// per object), and how many drifted objects the budget left unexplained.
+pub fn explain_git(
+    review: &mut Review,
+    config: &FabricConfig,
+    cache_dir: &std::path::Path,
+    budget: std::time::Duration,
+) -> (Vec<String>, usize) {
+    let started = std::time::Instant::now();
+    let source = crate::git::GitSource {
+        fabric: &config.name,
+        url: &config.git.url,
+        branch: &config.git.branch,
+        directory: &config.git.directory,
+        token: None,
+        limits: config.git.limits,
+    };
+    let mut cache = crate::git::HistoryCache::default();
+    let mut problems: Vec<String> = Vec::new();
+    let mut left = 0;
+    for object in &mut review.objects {
+        let (Drift::Drifted(diffs), Some(desired)) = (&object.drift, &object.desired) else {
+            continue;
+        };
+        if started.elapsed() > budget {
+            left += 1;
+            continue;
+        }
+        let paths: Vec<String> = diffs.iter().map(|diff| diff.path.clone()).collect();
+        let explanation = cache.explain(
+            &source,
+            cache_dir,
+            &config.namespaces,
+            &object.key,
+            &desired.source,
+            &paths,
+        );
+        if let Some(problem) = explanation.problem
+            && !problems.contains(&problem)
+        {
+            problems.push(problem);
+        }
+        for git_side in explanation.paths {
+            match object
+                .explained
+                .iter_mut()
+                .find(|e| e.path == git_side.path)
+            {
+                Some(explained) => {
+                    explained.git = git_side.git;
+                    explained.line = git_side.line;
+                }
+                None => object.explained.push(git_side),
+            }
+        }
+    }
+    (problems, left)
+}

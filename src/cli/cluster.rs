@@ -109,12 +109,32 @@ pub async fn diff(
     fabric: &FabricConfig,
     store: &Store,
     key_file: &Path,
+    git_cache_dir: &Path,
     server_side: bool,
     json: bool,
 ) -> Result<Outcome> {
     output::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
-    let review = review::review(fabric, store, &client, server_side, false).await?;
+    let mut review = review::review(fabric, store, &client, server_side, false).await?;
+    // Who set each drifted value in Git: a walk of the file's history, off the runtime.
+    let (config, cache_dir) = (fabric.clone(), git_cache_dir.to_path_buf());
+    let (review, problems, left) = tokio::task::spawn_blocking(move || {
+        let (problems, left) =
+            review::explain_git(&mut review, &config, &cache_dir, review::GIT_ORIGIN_BUDGET);
+        (review, problems, left)
+    })
+    .await?;
+    for problem in problems {
+        eprintln!("warning: {}", crate::sanitize::terminal(&problem));
+    }
+    if left > 0 {
+        eprintln!(
+            "warning: fabric {}: the Git origin of {left} drifted objects was not looked up \
+             (over {} s of history reading); their Git lines and commits are left out",
+            fabric.name,
+            review::GIT_ORIGIN_BUDGET.as_secs()
+        );
+    }
     if json {
         let mut value = serde_json::to_value(&review)?;
         value["sync"] = review.sync.to_json();

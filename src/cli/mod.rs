@@ -220,6 +220,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 &fabric,
                 &store,
                 &paths.key_file,
+                &git_cache_dir(&config),
                 *server_side,
                 *json,
             ))

@@ -4,7 +4,8 @@
 //!
 //! This module holds the public vocabulary; `task` the engine's loop and dispatch; `live` the
 //! pure folding of watch events into a `Burst`; `watch` the watchers and their rounds;
-//! `connect` the client and the dead-link probe; `sync`, `apply` and `health` their jobs; and
+//! `connect` the client and the dead-link probe; `sync`, `apply`, `health` and `explain` (the
+//! Git side of drift attribution) their jobs; and
 //! `jobs` how repeated requests for a job coalesce.
 
 use std::sync::Arc;
@@ -168,6 +169,7 @@ impl EngineEvent {
 
 mod apply;
 mod connect;
+mod explain;
 mod health;
 mod jobs;
 pub mod live;

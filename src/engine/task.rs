@@ -112,6 +112,8 @@ pub(super) struct Engine {
     pub(super) probe_job: SingleJob,
     pub(super) sync_job: SingleJob,
     pub(super) apply_job: SingleJob,
+    /// The Git history cache and the `Command::Explain` jobs running (`explain`).
+    pub(super) explainer: super::explain::Explainer,
 }
 
 /// Starts one engine per configured fabric. Each first sends a `Snapshot` from the store.
@@ -179,6 +181,7 @@ impl Engine {
             probe_job: SingleJob::default(),
             sync_job: SingleJob::default(),
             apply_job: SingleJob::default(),
+            explainer: Default::default(),
         };
         (engine, internal_rx)
     }
@@ -394,8 +397,7 @@ impl Engine {
                 }
             }
             Command::Apply(request) => self.start_apply(request).await,
-            // Filled in by the Git-origin work (issue 13).
-            Command::Explain(_key) => {}
+            Command::Explain(key) => self.explain(key).await,
             Command::History(query) => {
                 let entries = match self.ctx.store.timeline(&self.fabric.name, &query) {
                     Ok(entries) => entries,

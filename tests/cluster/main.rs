@@ -23,6 +23,7 @@ mod cluster_prune;
 mod cluster_webhook;
 mod examples;
 mod gateway_samples;
+mod git_origin;
 mod health;
 mod health_sim;
 mod hostile_git;
