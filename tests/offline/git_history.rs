@@ -387,3 +387,34 @@ fn history_that_cannot_be_read_is_a_problem_naming_the_fabric_and_what_to_do() {
         "{problem}"
     );
 }
+
+#[test]
+fn history_depth_and_commits_are_configured_per_fabric_and_checked() {
+    let temp = TempDir::new().unwrap();
+    let config = common::config_for(temp.path(), temp.path(), &[("lab", "fabric")]);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let loaded = hhdash::config::Config::parse(&text, &config).unwrap();
+    let limits = loaded.fabrics[0].git.limits;
+    assert_eq!(
+        (limits.history_depth, limits.history_commits),
+        (300, 1000),
+        "defaults"
+    );
+    let set = format!("{text}history_depth = 1\nhistory_commits = 50\n");
+    let limits = hhdash::config::Config::parse(&set, &config)
+        .unwrap()
+        .fabrics[0]
+        .git
+        .limits;
+    assert_eq!((limits.history_depth, limits.history_commits), (1, 50));
+    let zero = format!("{text}history_depth = 0\n");
+    let error = hhdash::config::Config::parse(&zero, &config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("lab")
+            && error.contains("git.history_depth")
+            && error.contains("at least 1"),
+        "{error}"
+    );
+}
