@@ -363,9 +363,11 @@ impl Validator<'_> {
             }
         };
         let token = self.token_source("git", raw.token_env, raw.token_file);
-        let limits = self
-            .read_limits(raw.max_file_bytes, raw.max_sync_bytes)
-            .and_then(|limits| self.history_limits(limits, raw.history_depth, raw.history_commits));
+        let limits = self.read_limits(
+            [raw.max_file_bytes, raw.max_sync_bytes],
+            raw.history_depth,
+            raw.history_commits,
+        );
         Some(GitConfig {
             url: url?,
             branch: branch?,
@@ -376,54 +378,46 @@ impl Validator<'_> {
         })
     }
 
-    /// `git.history_depth` / `git.history_commits`: how much history the Git side of drift
-    /// attribution may read.
-    fn history_limits(
+    /// `git.max_*_bytes` (how much one sync reads) and `git.history_*` (how much history the
+    /// Git side of drift attribution reads).
+    fn read_limits(
         &mut self,
-        limits: crate::git::ReadLimits,
+        [max_file_bytes, max_sync_bytes]: [Option<u64>; 2],
         history_depth: Option<u32>,
         history_commits: Option<usize>,
     ) -> Option<crate::git::ReadLimits> {
-        let limits = crate::git::ReadLimits {
-            history_depth: history_depth.unwrap_or(crate::git::DEFAULT_HISTORY_DEPTH),
-            history_commits: history_commits.unwrap_or(crate::git::DEFAULT_HISTORY_COMMITS),
-            ..limits
+        use crate::git::{self, ReadLimits};
+        let limits = ReadLimits {
+            max_file_bytes: max_file_bytes.unwrap_or(git::DEFAULT_MAX_FILE_BYTES),
+            max_sync_bytes: max_sync_bytes.unwrap_or(git::DEFAULT_MAX_SYNC_BYTES),
+            history_depth: history_depth.unwrap_or(git::DEFAULT_HISTORY_DEPTH),
+            history_commits: history_commits.unwrap_or(git::DEFAULT_HISTORY_COMMITS),
         };
         let mut valid = true;
-        if limits.history_depth == 0 {
-            self.problem(
+        for (key, value, unit) in [
+            (
+                "git.max_file_bytes",
+                limits.max_file_bytes,
+                "a number of bytes",
+            ),
+            (
+                "git.max_sync_bytes",
+                limits.max_sync_bytes,
+                "a number of bytes",
+            ),
+            (
                 "git.history_depth",
-                "must be at least 1 (commits fetched; 1 fetches the tip alone)",
-            );
-            valid = false;
-        }
-        if limits.history_commits == 0 {
-            self.problem(
+                limits.history_depth.into(),
+                "commits fetched; 1 is the tip alone",
+            ),
+            (
                 "git.history_commits",
-                "must be at least 1 (commits read to find who set a drifted value)",
-            );
-            valid = false;
-        }
-        valid.then_some(limits)
-    }
-
-    fn read_limits(
-        &mut self,
-        max_file_bytes: Option<u64>,
-        max_sync_bytes: Option<u64>,
-    ) -> Option<crate::git::ReadLimits> {
-        let limits = crate::git::ReadLimits {
-            max_file_bytes: max_file_bytes.unwrap_or(crate::git::DEFAULT_MAX_FILE_BYTES),
-            max_sync_bytes: max_sync_bytes.unwrap_or(crate::git::DEFAULT_MAX_SYNC_BYTES),
-            ..Default::default()
-        };
-        let mut valid = true;
-        for (key, value) in [
-            ("git.max_file_bytes", limits.max_file_bytes),
-            ("git.max_sync_bytes", limits.max_sync_bytes),
+                limits.history_commits as u64,
+                "commits read per lookup",
+            ),
         ] {
             if value == 0 {
-                self.problem(key, "must be at least 1 (a number of bytes)");
+                self.problem(key, format!("must be at least 1 ({unit})"));
                 valid = false;
             }
         }
