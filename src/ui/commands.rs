@@ -164,7 +164,7 @@ impl App {
             match &self.detail {
                 Some(detail) => detail.yaml().map(str::to_string),
                 None => self.selected_key().and_then(|key| {
-                    let detail = Detail::new(self.selected, key, self.fabric()?);
+                    let detail = Detail::new(self.selected, key, self.fabric()?, self.attribute);
                     detail.yaml().map(str::to_string)
                 }),
             }
