@@ -10,10 +10,10 @@ use crate::config::Namespaces;
 use crate::kinds::{self, KindInfo, ObjectKey};
 
 /// One YAML document cut out of a file, with the file line it starts on.
-struct RawDocument<'a> {
-    text: &'a str,
+pub(super) struct RawDocument<'a> {
+    pub(super) text: &'a str,
     /// 0-based line in the file where `text` begins.
-    first_line: usize,
+    pub(super) first_line: usize,
 }
 
 /// Whether a line separates YAML documents (`---`, optionally followed by content or comment).
@@ -24,7 +24,7 @@ fn is_separator(line: &str) -> bool {
 
 /// Cuts a file into documents at `---` lines, so that a syntax error in one document does not
 /// cost the others (serde_yaml's own multi-document reader stops at the first error).
-fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
+pub(super) fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
     let mut documents = Vec::new();
     let mut start_offset = 0;
     let mut start_line = 0;
@@ -57,7 +57,7 @@ fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
 }
 
 /// The 1-based file line of the first line that is neither blank nor a comment.
-fn first_content_line(document: &RawDocument) -> Option<usize> {
+pub(super) fn first_content_line(document: &RawDocument) -> Option<usize> {
     document
         .text
         .lines()
