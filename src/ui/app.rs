@@ -364,6 +364,9 @@ impl App {
         {
             detail.refresh(fabric);
         }
+        if self.view == View::History {
+            self.history.refresh(&self.filter);
+        }
     }
 
     fn input_mode(&self) -> InputMode {

@@ -56,6 +56,8 @@ pub struct Detail {
     pub explaining: bool,
     /// The drifted paths the lines were marked and scrolled for: a new drift scrolls again.
     marked_for: Option<Vec<String>>,
+    /// The next frame scrolls each pane to its first drifted line (it knows the panes' height).
+    scroll_due: bool,
     /// What `Command::Explain` was last sent for: the drifted paths and the Git commit.
     pub(super) explained_for: Option<(Vec<String>, String)>,
     attribute: Attributor,
@@ -175,6 +177,7 @@ impl Detail {
             diff: Vec::new(),
             explaining: false,
             marked_for: None,
+            scroll_due: false,
             explained_for: None,
             attribute,
         };
@@ -226,12 +229,9 @@ impl Detail {
             let texts = [self.desired_yaml.as_deref(), self.live_yaml.as_deref()];
             for (pane, text) in texts.into_iter().enumerate() {
                 self.marked[pane] = text.map(|t| marked_lines(t, &paths)).unwrap_or_default();
-                let first = self.marked[pane].first().copied().unwrap_or(0);
-                self.scroll[pane] = first
-                    .saturating_sub(CONTEXT_LINES)
-                    .min(usize::from(u16::MAX)) as u16;
             }
             self.marked_for = Some(paths);
+            self.scroll_due = true;
         }
         self.live_title = match &row.kubernetes.resource_version {
             Some(rv) => format!("Cluster · resourceVersion {rv}"),
@@ -294,7 +294,7 @@ impl Detail {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, detail: &Detail, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, detail: &mut Detail, theme: &Theme) {
     let title = Line::from(vec![
         Span::styled(
             format!(" {} {} ", detail.key.kind, detail.key.name),
@@ -358,6 +358,16 @@ pub fn draw(frame: &mut Frame, area: Rect, detail: &Detail, theme: &Theme) {
     ];
     let side_by_side = yaml_area.width >= SIDE_BY_SIDE_MIN_WIDTH;
     for (i, ((title, text, absent), area)) in sides.into_iter().zip(panes.iter()).enumerate() {
+        if detail.scroll_due {
+            // The first drifted line in view: from the top when it fits there with its
+            // context, else a few lines above it.
+            let height = usize::from(area.height.saturating_sub(1));
+            let scroll = match detail.marked[i].first() {
+                Some(&first) if first + CONTEXT_LINES >= height => first - CONTEXT_LINES.min(first),
+                _ => 0,
+            };
+            detail.scroll[i] = scroll.min(usize::from(u16::MAX)) as u16;
+        }
         let scroll = usize::from(detail.scroll[i]);
         // A rule between the columns when side by side, so the two YAMLs never read as one.
         let borders = if side_by_side && i == 1 {
@@ -389,4 +399,5 @@ pub fn draw(frame: &mut Frame, area: Rect, detail: &Detail, theme: &Theme) {
         };
         frame.render_widget(paragraph.block(block), *area);
     }
+    detail.scroll_due = false;
 }

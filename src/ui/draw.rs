@@ -54,7 +54,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
             None => app.switch_page = None,
         }
     } else {
-        match &app.detail {
+        match &mut app.detail {
             Some(open) => detail::draw(frame, centre, open, &app.theme),
             None if app.view == View::History => history_view::draw(frame, centre, app),
             None => table::draw(frame, centre, app),

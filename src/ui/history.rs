@@ -131,6 +131,8 @@ pub struct History {
     pub previous: Option<View>,
     /// Bumped on every change of a timeline.
     generation: u64,
+    /// Rows that are new (counted when the rows are built and as live ones arrive).
+    new_count: usize,
     built: Option<Inputs>,
 }
 
@@ -200,16 +202,18 @@ impl History {
             .is_some_and(|seen| entry.time > seen)
     }
 
-    /// Rows that are new, and the oldest `seen` time among the shown timelines.
-    pub fn new_rows(&self) -> (usize, Option<Timestamp>) {
-        let count = self
-            .rows
+    /// How many rows are new, and the `seen` times of the shown timelines (none: nothing is
+    /// marked; several: one per fabric).
+    pub fn new_rows(&self) -> (usize, Vec<Timestamp>) {
+        let mut seen: Vec<Timestamp> = self
+            .timelines
             .iter()
-            .rev()
-            .take_while(|&&(f, i)| self.is_new(f, &self.timelines[f].entries[i]))
-            .count();
-        let seen = self.timelines.iter().filter_map(|t| t.seen).min();
-        (count, seen)
+            .filter(|t| t.query.is_some())
+            .filter_map(|t| t.seen)
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        (self.new_count, seen)
     }
 
     /// The kinds of object the loaded entries are about, in natural order (what `K` cycles).
@@ -251,6 +255,11 @@ impl History {
         if self.built.as_ref() == Some(&inputs) {
             return;
         }
+        // A cursor below the newest row stays on its entry as rows come and go around it.
+        let anchor = (self.selected > 0)
+            .then(|| self.rows.len().checked_sub(self.selected + 1))
+            .flatten()
+            .and_then(|i| self.rows.get(i).copied());
         let needle = filter.to_lowercase();
         let mut rows = Vec::new();
         for (fabric, timeline) in self.timelines.iter().enumerate() {
@@ -265,17 +274,17 @@ impl History {
         }
         // Each timeline is in time order already; a stable sort merges them.
         rows.sort_by_key(|&(f, i)| self.timelines[f].entries[i].time);
-        let grew = rows.len().saturating_sub(self.rows.len());
-        // A cursor below the top stays on its entry as new ones arrive above it.
-        if self.selected > 0
-            && self
-                .built
-                .as_ref()
-                .is_some_and(|b| b.filter == inputs.filter)
+        if let Some(anchor) = anchor
+            && let Some(at) = rows.iter().rposition(|&r| r == anchor)
         {
-            self.selected += grew;
-            self.offset += grew;
+            let selected = rows.len() - 1 - at;
+            self.offset = (self.offset + selected).saturating_sub(self.selected);
+            self.selected = selected;
         }
+        self.new_count = rows
+            .iter()
+            .filter(|&&(f, i)| self.is_new(f, &self.timelines[f].entries[i]))
+            .count();
         self.rows = rows;
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.built = Some(inputs);
@@ -315,6 +324,7 @@ impl History {
         if up_to_date && in_order && newest.is_none_or(|t| t <= entry.time) {
             // The common case, cheap: one push, the rows stay valid.
             if self.keeps(entry, &filter.to_lowercase()) {
+                self.new_count += usize::from(self.is_new(fabric, entry));
                 self.rows.push((fabric, index));
                 if self.selected > 0 {
                     self.selected += 1;

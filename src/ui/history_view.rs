@@ -47,11 +47,15 @@ fn title(app: &App) -> Line<'static> {
         app.fabric().map(|f| f.name.clone()).unwrap_or_default()
     };
     let count = history.len();
-    let mut text = format!(
-        "· {scope} · {count} entr{} · {}",
-        if count == 1 { "y" } else { "ies" },
-        history.range.label()
-    );
+    let mut text = if count == 0 && history.loading() > 0 {
+        format!("· {scope} · loading… · {}", history.range.label())
+    } else {
+        format!(
+            "· {scope} · {count} entr{} · {}",
+            if count == 1 { "y" } else { "ies" },
+            history.range.label()
+        )
+    };
     if history.entry_kind > 0 {
         text.push_str(&format!(" · {}", ENTRY_KINDS[history.entry_kind].0));
     }
@@ -62,11 +66,13 @@ fn title(app: &App) -> Line<'static> {
         text.push_str(&format!(" · /{}", app.filter));
     }
     let (new, seen) = history.new_rows();
-    if let Some(seen) = seen {
-        text.push_str(&format!(
+    match seen.as_slice() {
+        [] => {}
+        [seen] => text.push_str(&format!(
             " · ● {new} new since {}",
-            status::format_clock(seen)
-        ));
+            status::format_clock(*seen)
+        )),
+        _ => text.push_str(&format!(" · ● {new} new since your last look")),
     }
     if history.timelines.iter().any(|t| t.truncated) {
         text.push_str(" · newest only (t narrows the range)");
