@@ -1,7 +1,9 @@
 //! Dashboard frame time and event-fold time. A frame builds only the visible rows, so its
 //! cost must be flat in the fabric's size: compare 500 and 50,000 rows at 200x60 (target under
 //! 2 ms). Folding measures a burst of 1,000 `Rows` events into a 50,000-row fabric, with and
-//! without the one index rebuild the next frame pays. Run: `cargo bench --bench render`.
+//! without the one index rebuild the next frame pays. The History view with 100,000 timeline
+//! entries: scrolling one row and drawing, and a live entry arriving then a frame (it must stay
+//! flat in the timeline's size too). Run: `cargo bench --bench render`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use hhdash::drift::{Drift, FieldDiff};
 use hhdash::engine::{EngineEvent, ResourceRow};
 use hhdash::kinds::ObjectKey;
 use hhdash::status::{FabricStatus, KubernetesState, ResourceStatus, WatchState};
+use hhdash::store::{LogEntry, LogKind};
 use hhdash::ui::{Action, App, Options, Theme, View};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -175,5 +178,76 @@ fn clone_app(app: &App) -> App {
     copy
 }
 
-criterion_group!(benches, bench_frames, bench_fold);
+/// The History view of `bench` with `entries` timeline entries answered (the engine's side).
+fn history_app(entries: usize) -> App {
+    let mut app = app_with(500);
+    app.update(Action::History);
+    let query = app.history.query(NOW);
+    let entries = (0..entries)
+        .map(|i| LogEntry {
+            time: NOW - 86_000 + (i / 2) as i64,
+            what: if i % 10 == 0 {
+                LogKind::Drift
+            } else {
+                LogKind::Modified
+            },
+            object: Some(format!("VPC/vpc-{:06}", i % 500)),
+            message: format!("modified (resourceVersion {})", 1000 + i),
+            key: Some(ObjectKey {
+                kind: "VPC".into(),
+                namespace: "default".into(),
+                name: format!("vpc-{:06}", i % 500),
+            }),
+        })
+        .collect();
+    app.fold(EngineEvent::History {
+        fabric: "bench".into(),
+        query,
+        entries,
+        seen: Some(NOW - 3600),
+    });
+    app
+}
+
+fn bench_history(c: &mut Criterion) {
+    let mut group = c.benchmark_group("history_200x60");
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let mut app = history_app(100_000);
+    terminal
+        .draw(|frame| hhdash::ui::draw(frame, &mut app))
+        .unwrap();
+    assert_eq!(app.history.len(), 100_000, "every entry is a row");
+    group.bench_function("history_100k_entries_scroll_and_draw", |b| {
+        b.iter(|| {
+            app.update(Action::Down);
+            terminal
+                .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                .unwrap();
+            black_box(terminal.backend().buffer().area);
+        })
+    });
+    let mut n = 0;
+    group.bench_function("history_100k_entries_live_entry_and_draw", |b| {
+        b.iter(|| {
+            n += 1;
+            app.fold(EngineEvent::Log {
+                fabric: "bench".into(),
+                entry: LogEntry {
+                    time: NOW,
+                    what: LogKind::Apply,
+                    object: Some("VPC/vpc-000001".into()),
+                    message: format!("applied #{n}"),
+                    key: None,
+                },
+            });
+            terminal
+                .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                .unwrap();
+            black_box(terminal.backend().buffer().area);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_frames, bench_fold, bench_history);
 criterion_main!(benches);

@@ -45,6 +45,16 @@ pub enum Action {
     /// From a Connection row: the switch detail of its first switch, at its ports; in that
     /// detail, the Connection's next switch.
     Ports,
+    /// Open the History view (the fabric's timeline); in it, back to the view before.
+    History,
+    /// In the History view: the selected fabric's timeline, or every fabric's.
+    HistoryScope,
+    /// In the History view: the next kind of entry shown (all, drift, apply, sync…).
+    HistoryEntryKind,
+    /// In the History view: the next kind of object shown (all, VPC, Connection…).
+    HistoryObjectKind,
+    /// In the History view: the next time range (last hour, day, week, all).
+    HistoryRange,
     /// `1`..`9`: select the n-th fabric (0-based here). Fixed, not remappable.
     SelectFabric(usize),
     /// Typing into the `/` filter or `:` kind prompt.
@@ -144,6 +154,36 @@ pub static BINDINGS: &[Binding] = &[
         "ports",
         &["p"],
         "on a Connection: its switch's ports (p again: the other switch)",
+    ),
+    bind(
+        Action::History,
+        "history",
+        &["H"],
+        "History: the fabric's timeline (enter opens an entry's object)",
+    ),
+    bind(
+        Action::HistoryScope,
+        "history_scope",
+        &["f"],
+        "History: this fabric / all fabrics",
+    ),
+    bind(
+        Action::HistoryEntryKind,
+        "history_entry_kind",
+        &["e"],
+        "History: next kind of entry (drift, apply, sync, connection…)",
+    ),
+    bind(
+        Action::HistoryObjectKind,
+        "history_object_kind",
+        &["K"],
+        "History: next kind of object (VPC, Connection…)",
+    ),
+    bind(
+        Action::HistoryRange,
+        "history_range",
+        &["t"],
+        "History: time range (last 1h, 24h, 7d, all)",
     ),
     bind(Action::Back, "back", &["esc"], "back / clear the filter"),
     bind(

@@ -11,7 +11,8 @@ use crate::store::LogEntry;
 
 use super::action::{self, Action, InputMode, KeyMap, KeyOverrides};
 use super::confirm::Confirm;
-use super::detail::Detail;
+use super::detail::{Attributor, Detail};
+use super::history::History;
 use super::key::Key;
 use super::listing::{Listing, Sort};
 use super::model::FabricModel;
@@ -155,6 +156,14 @@ pub struct App {
     /// Rows the table showed in the last frame, for page up/down.
     pub page: usize,
     pub quit: bool,
+    /// The History view: its filters, timelines and cursor.
+    pub history: History,
+    /// Who wrote a drifted field in a live object, for the detail (`attribution::attribute`;
+    /// tests put a fixed answer here).
+    pub attribute: Attributor,
+    /// Commands made while folding events or switching views, handed out with the next
+    /// `update` or `take_effects`.
+    pub(super) outbox: Vec<Effect>,
     dirty: bool,
 }
 
@@ -189,8 +198,17 @@ impl App {
             now,
             page: 10,
             quit: false,
+            history: History::default(),
+            attribute: crate::attribution::attribute,
+            outbox: Vec::new(),
             dirty: true,
         }
+    }
+
+    /// The commands made since the last call outside an `update` (engine events folded, a view
+    /// switched): the History view's queries, the detail's Explain. The loop sends them.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// Whether something changed since the last call: the loop draws only then.
@@ -287,7 +305,10 @@ impl App {
                     fabric.upsert(row);
                 }
             }
-            EngineEvent::Log { entry, .. } => self.push_event(index, entry),
+            EngineEvent::Log { entry, .. } => {
+                self.history_log(index, &entry);
+                self.push_event(index, entry);
+            }
             EngineEvent::Job { job, phase, .. } => {
                 // The engine logs each job's outcome to the event pane itself; the UI only
                 // flashes it in the footer so the operator who pressed the key sees the result.
@@ -310,9 +331,17 @@ impl App {
                 self.fabrics[index].job(job, phase);
             }
             EngineEvent::Health { switches, .. } => self.fabrics[index].set_switches(switches),
-            // Filled in by the History view and detail work (issue 13).
-            EngineEvent::Explained { .. } | EngineEvent::History { .. } => {}
+            EngineEvent::Explained { explanation, .. } => {
+                self.fabrics[index].explained(explanation);
+            }
+            EngineEvent::History {
+                query,
+                entries,
+                seen,
+                ..
+            } => self.fold_history(index, query, entries, seen),
         }
+        self.request_explain();
     }
 
     /// Brings derived state up to date before a frame: counts, table indices, the detail.
@@ -334,6 +363,9 @@ impl App {
             && let Some(fabric) = self.fabrics.get(detail.fabric)
         {
             detail.refresh(fabric);
+        }
+        if self.view == View::History {
+            self.history.refresh(&self.filter);
         }
     }
 
@@ -366,8 +398,17 @@ impl App {
         }
     }
 
-    /// Applies an action. Returns what the world must do about it.
+    /// Applies an action. Returns what the world must do about it, commands made on the way
+    /// (the outbox) first.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.update_overlay(action);
+        self.request_explain();
+        let mut out = std::mem::take(&mut self.outbox);
+        out.extend(effects);
+        out
+    }
+
+    fn update_overlay(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
         self.prepare();
         match &mut self.overlay {
@@ -394,6 +435,9 @@ impl App {
     fn update_normal(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Quit => {
+                if self.view == View::History {
+                    self.leave_history();
+                }
                 self.quit = true;
                 return vec![Effect::Quit];
             }
@@ -446,6 +490,17 @@ impl App {
                 };
                 self.notify(Tone::Info, text);
             }
+            Action::Sort | Action::SortReverse if self.view == View::History => {
+                self.notify(
+                    Tone::Info,
+                    "the History view is in time order, newest first",
+                );
+            }
+            Action::History => self.toggle_history(),
+            Action::HistoryScope
+            | Action::HistoryEntryKind
+            | Action::HistoryObjectKind
+            | Action::HistoryRange => self.history_filter(action),
             Action::Sort => {
                 let multi_namespace = self.fabric().is_some_and(|f| f.multi_namespace);
                 let columns = view::columns(self.view, multi_namespace);
@@ -545,7 +600,7 @@ impl App {
             None => self.notify(
                 Tone::Warn,
                 format!(
-                    "no kind named {:?}; try drift, health, vpc, conn, sw, srv, ext…",
+                    "no kind named {:?}; try drift, health, history, vpc, conn, sw, srv, ext…",
                     name.trim()
                 ),
             ),
@@ -554,6 +609,12 @@ impl App {
 
     pub fn set_view(&mut self, view: View) {
         if view != self.view {
+            if self.view == View::History {
+                self.leave_history();
+            }
+            if view == View::History {
+                self.request_history(false);
+            }
             self.view = view;
             self.detail = None;
             self.switch_page = None;
@@ -564,7 +625,14 @@ impl App {
 
     fn select_fabric(&mut self, index: usize) {
         if index != self.selected {
+            let history = self.view == View::History && !self.history.all_fabrics;
+            if history {
+                self.leave_history();
+            }
             self.selected = index;
+            if history {
+                self.request_history(false);
+            }
             self.detail = None;
             self.switch_page = None;
             self.prepare();
@@ -578,8 +646,15 @@ impl App {
             return;
         }
         if let Some(detail) = &mut self.detail {
-            let scroll = i64::from(detail.scroll) + delta.clamp(-10_000, 10_000) as i64;
-            detail.scroll = scroll.clamp(0, i64::from(u16::MAX)) as u16;
+            // Both YAML panes move together, each from where it opened (its first drifted line).
+            for pane in &mut detail.scroll {
+                let scroll = i64::from(*pane) + delta.clamp(-10_000, 10_000) as i64;
+                *pane = scroll.clamp(0, i64::from(u16::MAX)) as u16;
+            }
+            return;
+        }
+        if self.view == View::History && self.focus == Focus::Table {
+            self.history.move_by(delta);
             return;
         }
         match self.focus {

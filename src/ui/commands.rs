@@ -88,8 +88,18 @@ impl App {
                     self.refuse_read_only("apply");
                     return None;
                 }
+                if self.view == View::History && self.detail.is_none() {
+                    self.notify(
+                        Tone::Info,
+                        "open the entry's object (enter) to apply it from its detail",
+                    );
+                    return None;
+                }
+                // The detail may be of another fabric than the selected one (opened from the
+                // History view of all fabrics): apply goes to the fabric the object is in.
+                let fabric_index = self.detail.as_ref().map_or(self.selected, |d| d.fabric);
                 let key = self.selected_key()?;
-                let fabric = self.fabric()?;
+                let fabric = self.fabrics.get(fabric_index)?;
                 let entry = fabric.get(&key)?;
                 let writable = crate::kinds::by_kind(&key.kind).is_some_and(|k| k.writable());
                 if !writable {
@@ -106,7 +116,7 @@ impl App {
                     self.notify(Tone::Warn, text);
                     return None;
                 }
-                (self.selected, apply(ApplyScope::Objects(vec![key])))
+                (fabric_index, apply(ApplyScope::Objects(vec![key])))
             }
             Action::Confirm | Action::ConfirmForce => {
                 if self.read_only {
@@ -164,7 +174,7 @@ impl App {
             match &self.detail {
                 Some(detail) => detail.yaml().map(str::to_string),
                 None => self.selected_key().and_then(|key| {
-                    let detail = Detail::new(self.selected, key, self.fabric()?);
+                    let detail = Detail::new(self.selected, key, self.fabric()?, self.attribute);
                     detail.yaml().map(str::to_string)
                 }),
             }

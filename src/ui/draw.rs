@@ -6,7 +6,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 
 use super::app::{App, Overlay};
-use super::{confirm, detail, events, fabrics, help, status_line, switch_detail, table};
+use super::view::View;
+use super::{
+    confirm, detail, events, fabrics, help, history_view, status_line, switch_detail, table,
+};
 
 /// Below this width the fabric list gives its room to the table (the status line still names
 /// the fabric; `1`-`9` still switch).
@@ -51,8 +54,9 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
             None => app.switch_page = None,
         }
     } else {
-        match &app.detail {
+        match &mut app.detail {
             Some(open) => detail::draw(frame, centre, open, &app.theme),
+            None if app.view == View::History => history_view::draw(frame, centre, app),
             None => table::draw(frame, centre, app),
         }
     }

@@ -63,7 +63,7 @@ fn in_view(entry: &Entry, view: View, drift_only: bool) -> bool {
     match view {
         View::Drift => !entry.in_sync(),
         View::Kind(k) => entry.kind == k && (!drift_only || !entry.in_sync()),
-        View::Health => false,
+        View::Health | View::History => false,
     }
 }
 

@@ -29,6 +29,8 @@ pub mod events;
 pub mod fabrics;
 pub mod health_view;
 pub mod help;
+pub mod history;
+pub mod history_view;
 pub use crate::keymap::key;
 pub mod listing;
 pub mod model;

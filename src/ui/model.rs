@@ -4,6 +4,9 @@
 //! walks JSON. Counts are derived from the rows (`settle`), never kept by hand.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::attribution::GitExplanation;
 
 use crate::drift::{Drift, KindCounts};
 use crate::engine::{JobKind, JobPhase, ResourceRow};
@@ -138,6 +141,10 @@ pub struct FabricModel {
     pub multi_namespace: bool,
     /// Bumped on every change of rows or switches: views rebuild their indices when it moves.
     pub generation: u64,
+    /// The newest Git explanation the engine sent per object (`Command::Explain`).
+    explanations: HashMap<ObjectKey, Arc<GitExplanation>>,
+    /// Bumped when an explanation arrives (the open detail re-renders; the tables do not).
+    pub explained_generation: u64,
     settled: u64,
     counts: Counts,
     /// Per kind (index into `KINDS`, plus one for unregistered): (rows, not InSync).
@@ -158,6 +165,8 @@ impl FabricModel {
             multi_namespace: false,
             disconnected_since: None,
             generation: 1,
+            explanations: HashMap::new(),
+            explained_generation: 0,
             settled: 0,
             counts: Counts::default(),
             per_kind: vec![(0, 0); KINDS.len() + 1],
@@ -170,6 +179,17 @@ impl FabricModel {
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Entry> {
         self.index.get(key).map(|&i| &self.entries[i])
+    }
+
+    /// Keeps the newest explanation of an object (replacing the one before).
+    pub fn explained(&mut self, explanation: Arc<GitExplanation>) {
+        self.explanations
+            .insert(explanation.key.clone(), explanation);
+        self.explained_generation += 1;
+    }
+
+    pub fn explanation(&self, key: &ObjectKey) -> Option<&Arc<GitExplanation>> {
+        self.explanations.get(key)
     }
 
     pub fn replace_rows(&mut self, rows: Vec<ResourceRow>) {
@@ -197,6 +217,7 @@ impl FabricModel {
         let Some(i) = self.index.remove(key) else {
             return;
         };
+        self.explanations.remove(key);
         self.entries.swap_remove(i);
         if let Some(moved) = self.entries.get(i) {
             self.index.insert(moved.row.key.clone(), i);

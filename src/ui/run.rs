@@ -149,7 +149,12 @@ async fn event_loop(
             _ = hangup.recv() => vec![Effect::Quit],
             _ = terminate.recv() => vec![Effect::Quit],
         };
-        for effect in effects {
+        // Commands made while folding (the History view's queries, the detail's Explain), then
+        // the action's own effects (a quit last).
+        let mut effects = effects;
+        let mut queued = app.take_effects();
+        queued.append(&mut effects);
+        for effect in queued {
             if !perform(app, terminal, engines, effect) {
                 return Ok(());
             }

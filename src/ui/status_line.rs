@@ -80,6 +80,14 @@ fn hints(app: &App) -> Line<'static> {
     } else if app.detail.is_some() {
         hint(Action::Back, "back");
         hint(Action::Down, "scroll");
+    } else if app.view == super::view::View::History {
+        hint(Action::Open, "open");
+        hint(Action::Filter, "filter");
+        hint(Action::HistoryEntryKind, "entry kind");
+        hint(Action::HistoryObjectKind, "object kind");
+        hint(Action::HistoryRange, "range");
+        hint(Action::HistoryScope, "fabrics");
+        hint(Action::History, "back");
     } else {
         hint(Action::Filter, "filter");
         hint(Action::Jump, "kind");

@@ -7,7 +7,9 @@
 
 use crate::kinds::ObjectKey;
 
-use super::app::{App, Focus};
+use crate::engine::Command;
+
+use super::app::{App, Effect, Focus};
 use super::detail::Detail;
 use super::switch_detail::{self, Jump, SwitchPage};
 use super::theme::Tone;
@@ -18,6 +20,9 @@ impl App {
     pub fn selected_key(&self) -> Option<ObjectKey> {
         if let Some(detail) = &self.detail {
             return Some(detail.key.clone());
+        }
+        if self.view == View::History {
+            return self.history_selected().map(|(_, key)| key);
         }
         let fabric = self.fabric()?;
         let index = self.listing.selected_index()?;
@@ -41,12 +46,42 @@ impl App {
             self.open_switch();
             return;
         }
+        if self.view == View::History {
+            if self.detail.is_none() {
+                self.open_history_entry();
+            }
+            return;
+        }
         match self.selected_key() {
             Some(key) => {
                 let fabric = &self.fabrics[self.selected];
-                self.detail = Some(Detail::new(self.selected, key, fabric));
+                self.detail = Some(Detail::new(self.selected, key, fabric, self.attribute));
             }
             None => self.notify(Tone::Warn, "nothing selected"),
+        }
+    }
+
+    /// Asks the engine for the Git side of the open detail's drift, once per drift (its paths
+    /// and Git commit): when the detail opens and whenever its drift changes.
+    pub(super) fn request_explain(&mut self) {
+        let Some(detail) = &mut self.detail else {
+            return;
+        };
+        let Some(model) = self.fabrics.get(detail.fabric) else {
+            return;
+        };
+        let Some(entry) = model.get(&detail.key) else {
+            return;
+        };
+        let Some(signature) = super::detail::explain_signature(&entry.row) else {
+            return;
+        };
+        if detail.explained_for.as_ref() != Some(&signature) {
+            detail.explained_for = Some(signature);
+            self.outbox.push(Effect::Send {
+                fabric: model.name.clone(),
+                command: Command::Explain(detail.key.clone()),
+            });
         }
     }
 

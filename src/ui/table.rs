@@ -60,6 +60,7 @@ fn tab_label(view: View, fabric: Option<&FabricModel>) -> String {
             let health = fabric.health();
             format!("Health {}/{}", health.healthy, health.total)
         }
+        View::History => view.title().to_string(),
         View::Kind(k) => format!("{} {}", view.title(), fabric.kind_counts(k).0),
     }
 }
@@ -67,7 +68,7 @@ fn tab_label(view: View, fabric: Option<&FabricModel>) -> String {
 /// The view tabs: as many as fit, scrolled so the selected one is shown (`‹` `›` mark tabs cut
 /// off on either side), and at the right end which view of how many this is (`9/20`): with
 /// 20 views only a few fit at 80 columns, and the count says how far `]` and `[` have to go.
-fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
+pub(super) fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let fabric = app.fabric();
     let labels: Vec<(View, String)> = View::all().map(|v| (v, tab_label(v, fabric))).collect();
     let selected = labels.iter().position(|(v, _)| *v == app.view).unwrap_or(0);

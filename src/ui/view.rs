@@ -19,6 +19,8 @@ pub enum View {
     Drift,
     /// One row per switch and gateway: the health verdict and each signal (`health_view`).
     Health,
+    /// The fabric's timeline (or every fabric's), newest first (`history_view`).
+    History,
     /// One registry kind (index into `KINDS`).
     Kind(usize),
 }
@@ -26,7 +28,7 @@ pub enum View {
 impl View {
     /// Tab order: what needs attention first, then the kinds in registry (apply) order.
     pub fn all() -> impl Iterator<Item = View> {
-        [View::Drift, View::Health]
+        [View::Drift, View::Health, View::History]
             .into_iter()
             .chain((0..KINDS.len()).map(View::Kind))
     }
@@ -35,19 +37,20 @@ impl View {
         match self {
             View::Drift => 0,
             View::Health => 1,
-            View::Kind(k) => k + 2,
+            View::History => 2,
+            View::Kind(k) => k + 3,
         }
     }
 
     pub fn next(self) -> View {
-        let count = KINDS.len() + 2;
+        let count = KINDS.len() + 3;
         View::all()
             .nth((self.position() + 1) % count)
             .unwrap_or(View::Drift)
     }
 
     pub fn prev(self) -> View {
-        let count = KINDS.len() + 2;
+        let count = KINDS.len() + 3;
         View::all()
             .nth((self.position() + count - 1) % count)
             .unwrap_or(View::Drift)
@@ -57,12 +60,13 @@ impl View {
         match self {
             View::Drift => "Drift",
             View::Health => "Health",
+            View::History => "History",
             View::Kind(k) => KINDS.get(k).map(|k| k.kind).unwrap_or("?"),
         }
     }
 
-    /// What `:` accepts: `drift`, `health` (or its old name `agents`), or a kind, plural or
-    /// short name.
+    /// What `:` accepts: `drift`, `health` (or its old name `agents`), `history`, or a kind,
+    /// plural or short name.
     pub fn parse(name: &str) -> Option<View> {
         let name = name.trim();
         if name.eq_ignore_ascii_case("drift") {
@@ -70,6 +74,9 @@ impl View {
         }
         if name.eq_ignore_ascii_case("agents") || name.eq_ignore_ascii_case("health") {
             return Some(View::Health);
+        }
+        if name.eq_ignore_ascii_case("history") {
+            return Some(View::History);
         }
         let info = kinds::lookup(name)?;
         KINDS
@@ -107,6 +114,13 @@ pub enum Col {
     Resources,
     /// The first reason's message, `+N` more.
     Reason,
+    /// History view columns (`history_view`): when, which fabric, what kind of entry, the
+    /// object and the message.
+    Time,
+    Fabric,
+    Entry,
+    Object,
+    Message,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +178,7 @@ fn kind_columns(view: View) -> Vec<Column> {
             column("WHAT", Col::Detail, 200),
         ],
         View::Health => super::health_view::columns(),
+        View::History => super::history_view::columns(),
         View::Kind(k) => {
             let mut columns = vec![
                 column("NAME", Col::Name, 40),
@@ -189,7 +204,7 @@ pub fn default_sort_column(view: View) -> usize {
     match view {
         View::Drift => 2,
         View::Health => super::health_view::DEFAULT_SORT_COLUMN,
-        View::Kind(_) => 0,
+        View::History | View::Kind(_) => 0,
     }
 }
 
@@ -275,8 +290,10 @@ mod tests {
             View::parse("gwpeer").map(View::title),
             Some("GatewayPeering")
         );
-        // Drift, Health, the 15 kinds Git holds and the four read-only ones.
-        assert_eq!(View::all().count(), 21);
+        // Drift, Health, History, the 15 kinds Git holds and the four read-only ones.
+        assert_eq!(View::all().count(), 22);
+        assert_eq!(View::parse("history"), Some(View::History));
+        assert_eq!(View::Health.next(), View::History);
     }
 
     #[test]

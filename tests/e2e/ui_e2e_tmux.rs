@@ -169,6 +169,56 @@ async fn operator_syncs_applies_sees_drift_and_quits_cleanly() {
     );
 }
 
+/// `H` opens the History view of the real engine's timeline: a change made by another client
+/// is there (its drift entry), `/` narrows to the object, `enter` opens the object's detail,
+/// `esc` comes back to the History view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_view_lists_the_timeline_and_opens_an_object() {
+    let ns = "e2e-history";
+    let (plane, temp, config) = setup(ns).await;
+    let tmux = start_connected_dashboard(temp.path(), &config, "", "ui");
+    tmux.keys(&[":", "vpc", "Enter", "s"]);
+    tmux.wait(30, "synced VPCs shown Missing", |s| {
+        s.contains("demo-vpc-3") && s.contains("Missing")
+    });
+    tmux.keys(&["A", "y"]);
+    tmux.wait(30, "everything applied", |s| {
+        s.contains("drifted 0 missing 0 orphan 0")
+    });
+    let vpcs = common::admin_api(plane, "VPC", ns);
+    let patch = serde_json::json!({"spec": {"subnets": {"subnet-1": {"vlan": 1999}}}});
+    vpcs.patch("demo-vpc-3", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    tmux.wait(15, "the drift in the table", |s| s.contains("Drifted"));
+
+    tmux.keys(&["H"]);
+    let screen = tmux.wait(15, "the History view with the drift entry", |s| {
+        s.contains("TIME (UTC)") && s.contains("InSync → Drifted")
+    });
+    assert!(
+        screen.contains("History · e2e ·") && screen.contains("VPC/demo-vpc-3"),
+        "the timeline names the fabric and the object:\n{screen}"
+    );
+    tmux.keys(&["/", "demo-vpc-3", "Enter"]);
+    tmux.wait(10, "the History view filtered", |s| {
+        s.contains("last 24h · /demo-vpc-3")
+    });
+    tmux.keys(&["Enter"]);
+    let detail = tmux.wait(10, "the object's detail", |s| {
+        s.contains("VPC demo-vpc-3") && s.contains("esc back")
+    });
+    assert!(
+        detail.contains("spec.subnets.subnet-1.vlan: 1131 → 1999"),
+        "the detail shows the drift:\n{detail}"
+    );
+    tmux.escape("back to the History view", |s| {
+        s.contains("TIME (UTC)") && !s.contains("esc back")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait(10, "hhdash to exit 0", |s| s.contains("hhdash exited 0"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn top_level_read_only_refuses_every_write() {
     let ns = "e2e-ro";

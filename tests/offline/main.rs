@@ -25,4 +25,5 @@ mod sync_crash;
 mod sync_history;
 mod ui_behaviour;
 mod ui_health;
+mod ui_history;
 mod ui_snapshots;

@@ -267,7 +267,7 @@ fn a_fabric_spanning_two_namespaces_names_each_row_with_its_namespace() {
 #[test]
 fn every_view_tab_shows_whole_with_its_position_at_80_and_120_columns() {
     let count = View::all().count();
-    assert_eq!(count, 21);
+    assert_eq!(count, 22);
     for width in [80, 120] {
         let mut app = app(false);
         for (i, view) in View::all().enumerate() {
