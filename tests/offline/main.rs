@@ -18,6 +18,7 @@ mod drift_properties;
 mod git_sync_source;
 mod health_config;
 mod health_model;
+mod history;
 mod parse_fuzz;
 mod samples;
 mod sync_crash;
