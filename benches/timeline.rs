@@ -14,7 +14,7 @@ const BURST: usize = 100;
 
 fn line(time: i64, i: usize) -> LogEntry {
     // Every other line is kept (drift), so both budgets fill within a bearable setup.
-    let what = if i % 2 == 0 {
+    let what = if i.is_multiple_of(2) {
         LogKind::Drift
     } else {
         LogKind::Modified

@@ -95,6 +95,9 @@ impl Class {
     }
 }
 
+/// One row as read: its time, sequence and value.
+type StoredRow = (Timestamp, u64, Vec<u8>);
+
 /// What one stored row costs against a budget: its value and its key.
 pub(super) fn row_bytes(fabric: &str, value: &[u8]) -> u64 {
     (fabric.len() + 16 + value.len()) as u64
@@ -324,7 +327,7 @@ impl Store {
         let mut entries = Vec::new();
         loop {
             // An error row sorts first, so it is reported at once.
-            let order = |row: Option<&Result<(i64, u64, Vec<u8>), redb::StorageError>>| {
+            let order = |row: Option<&Result<StoredRow, redb::StorageError>>| {
                 row.map(|row| match row {
                     Ok((time, sequence, _)) => (*time, *sequence),
                     Err(_) => (i64::MAX, u64::MAX),
