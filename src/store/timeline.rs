@@ -324,6 +324,15 @@ impl Store {
         };
         let mut kept = newest_first(KEPT, wants(Class::Kept))?;
         let mut chatter = newest_first(CHATTER, wants(Class::Chatter))?;
+        // An object's name is in the bytes of every line about it (in `object` and `key`):
+        // lines without it are skipped undecoded, so an object's history over a full
+        // timeline costs a byte search per line, not a JSON parse.
+        let needle = query
+            .object
+            .as_deref()
+            .and_then(|o| o.rsplit('/').next())
+            .map(str::as_bytes)
+            .filter(|name| !name.is_empty());
         let mut entries = Vec::new();
         loop {
             // An error row sorts first, so it is reported at once.
@@ -345,6 +354,9 @@ impl Store {
             };
             let Some(row) = row else { break };
             let (time, sequence, bytes) = row.map_err(|e| self.db_error(e))?;
+            if needle.is_some_and(|name| !bytes.windows(name.len()).any(|w| w == name)) {
+                continue;
+            }
             let entry = decode_entry(&bytes, time, sequence);
             let selected = (query.kinds.is_empty() || query.kinds.contains(&entry.what))
                 && query
