@@ -236,7 +236,7 @@ pub fn log_entry(
         what,
         object,
         message,
-        key: None,
+        key: Some(key.clone()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! store: the durable truth in one redb file — fabric statuses, desired objects with their Git
-//! source, last-seen live objects, per-resource kubernetes status, a bounded event log per
-//! fabric, and encrypted secrets. It owns the schema and transactions; it never talks to Git
+//! source, last-seen live objects, per-resource kubernetes status, each fabric's timeline
+//! (`timeline`: log lines bounded by age and size) and drift snapshots (`snapshots`), and
+//! encrypted secrets. It owns the schema and transactions; it never talks to Git
 //! or a cluster, and it never sees a secret in clear text.
 
 use std::borrow::Borrow;
@@ -15,17 +16,22 @@ use crate::desired::DesiredObject;
 use crate::kinds::ObjectKey;
 use crate::status::{FabricStatus, ResourceStatus, Timestamp};
 
-/// Bumped whenever a table's layout or value encoding changes.
-pub const SCHEMA_VERSION: u64 = 1;
-/// How many events each fabric keeps; older ones are dropped on append.
-pub const LOG_ENTRIES_PER_FABRIC: u64 = 2000;
+mod migrate;
+mod snapshots;
+mod timeline;
+
+pub use snapshots::{DriftOnset, DriftSnapshot, DriftedObject};
+pub use timeline::TimelineLimits;
+
+/// Bumped whenever a table's layout or value encoding changes; `migrate` brings older stores
+/// forward (2: the count-bounded `events` table became the timeline).
+pub const SCHEMA_VERSION: u64 = 2;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const FABRICS: TableDefinition<&str, &[u8]> = TableDefinition::new("fabric_status");
 const DESIRED: TableDefinition<&str, &[u8]> = TableDefinition::new("desired");
 const LIVE: TableDefinition<&str, &[u8]> = TableDefinition::new("live");
 const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resource_status");
-const EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("events");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 
 /// Separates the parts of a composite string key; never valid in a fabric or object name.
@@ -179,6 +185,8 @@ pub enum LiveChange<O = Value> {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    /// How much timeline each fabric keeps (`set_timeline_limits`).
+    timeline_limits: TimelineLimits,
 }
 
 fn object_key(fabric: &str, key: &ObjectKey) -> String {
@@ -229,6 +237,7 @@ impl Store {
         let store = Store {
             db,
             path: path.to_path_buf(),
+            timeline_limits: TimelineLimits::default(),
         };
         store.check_schema()?;
         Ok(store)
@@ -236,6 +245,15 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sets how much timeline each fabric keeps (from `[timeline]`); applied on each append.
+    pub fn set_timeline_limits(&mut self, limits: TimelineLimits) {
+        self.timeline_limits = limits;
+    }
+
+    pub fn timeline_limits(&self) -> TimelineLimits {
+        self.timeline_limits
     }
 
     fn db_error(&self, error: impl std::fmt::Display) -> StoreError {
@@ -288,11 +306,30 @@ impl Store {
             txn.open_table(DESIRED).map_err(|e| self.db_error(e))?;
             txn.open_table(LIVE).map_err(|e| self.db_error(e))?;
             txn.open_table(RESOURCES).map_err(|e| self.db_error(e))?;
-            txn.open_table(EVENTS).map_err(|e| self.db_error(e))?;
             txn.open_table(SECRETS).map_err(|e| self.db_error(e))?;
+            txn.open_table(timeline::KEPT)
+                .map_err(|e| self.db_error(e))?;
+            txn.open_table(timeline::CHATTER)
+                .map_err(|e| self.db_error(e))?;
+            txn.open_table(timeline::BYTES)
+                .map_err(|e| self.db_error(e))?;
+            txn.open_table(timeline::SEEN)
+                .map_err(|e| self.db_error(e))?;
+            txn.open_table(snapshots::SNAPSHOTS)
+                .map_err(|e| self.db_error(e))?;
             found
         };
         match found {
+            // A schema-1 store's event log moves into the timeline in this same transaction:
+            // the file also holds encrypted tokens, so it is never the user's job to move it.
+            Some(1) => {
+                self.migrate_events_in(&txn)?;
+                txn.open_table(META)
+                    .map_err(|e| self.db_error(e))?
+                    .insert("schema_version", SCHEMA_VERSION)
+                    .map_err(|e| self.db_error(e))?;
+                txn.commit().map_err(|e| self.db_error(e))
+            }
             Some(found) if found != SCHEMA_VERSION => Err(StoreError::SchemaMismatch {
                 path: self.path.clone(),
                 found,
@@ -487,97 +524,6 @@ impl Store {
         txn.commit().map_err(|e| self.db_error(e))
     }
 
-    /// Appends events to a fabric's log, dropping the oldest past `LOG_ENTRIES_PER_FABRIC`.
-    pub fn append_log(&self, fabric: &str, events: &[LogEntry]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
-        self.append_events_in(&txn, fabric, events)?;
-        txn.commit().map_err(|e| self.db_error(e))
-    }
-
-    fn append_events_in(
-        &self,
-        txn: &redb::WriteTransaction,
-        fabric: &str,
-        events: &[LogEntry],
-    ) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mut table = txn.open_table(EVENTS).map_err(|e| self.db_error(e))?;
-        let next = table
-            .range((fabric, 0)..=(fabric, u64::MAX))
-            .map_err(|e| self.db_error(e))?
-            .next_back()
-            .transpose()
-            .map_err(|e| self.db_error(e))?
-            .map(|(key, _)| key.value().1 + 1)
-            .unwrap_or(0);
-        for (offset, event) in events.iter().enumerate() {
-            let bytes = serde_json::to_vec(event).expect("event serialises");
-            table
-                .insert((fabric, next + offset as u64), bytes.as_slice())
-                .map_err(|e| self.db_error(e))?;
-        }
-        let end = next + events.len() as u64;
-        if end > LOG_ENTRIES_PER_FABRIC {
-            let keep_from = end - LOG_ENTRIES_PER_FABRIC;
-            table
-                .retain_in((fabric, 0)..(fabric, keep_from), |_, _| false)
-                .map_err(|e| self.db_error(e))?;
-        }
-        Ok(())
-    }
-
-    /// The newest `limit` events of a fabric, oldest first.
-    pub fn log(&self, fabric: &str, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
-        let table = txn.open_table(EVENTS).map_err(|e| self.db_error(e))?;
-        let mut events = Vec::new();
-        for entry in table
-            .range((fabric, 0)..=(fabric, u64::MAX))
-            .map_err(|e| self.db_error(e))?
-            .rev()
-            .take(limit)
-        {
-            let (key, bytes) = entry.map_err(|e| self.db_error(e))?;
-            // One unreadable line must not hide the whole log: it shows as an error line.
-            events.push(
-                serde_json::from_slice(bytes.value()).unwrap_or_else(|error| LogEntry {
-                    time: 0,
-                    what: LogKind::Error,
-                    object: None,
-                    message: format!(
-                        "event #{} of the log cannot be read from the store: {error}",
-                        key.value().1
-                    ),
-                    key: None,
-                }),
-            );
-        }
-        events.reverse();
-        Ok(events)
-    }
-
-    /// The entries of a fabric's timeline that `query` selects, oldest first.
-    pub fn timeline(
-        &self,
-        fabric: &str,
-        query: &TimelineQuery,
-    ) -> Result<Vec<LogEntry>, StoreError> {
-        let mut entries: Vec<LogEntry> = self
-            .log(fabric, usize::MAX)?
-            .into_iter()
-            .filter(|e| query.since.is_none_or(|since| e.time >= since))
-            .filter(|e| query.until.is_none_or(|until| e.time <= until))
-            .filter(|e| query.object.is_none() || e.object == query.object)
-            .filter(|e| query.kinds.is_empty() || query.kinds.contains(&e.what))
-            .collect();
-        if query.limit > 0 && entries.len() > query.limit {
-            entries.drain(..entries.len() - query.limit);
-        }
-        Ok(entries)
-    }
-
     /// Stores an already-encrypted secret for a fabric's slot (e.g. "kubernetes-token").
     pub fn put_secret(&self, fabric: &str, slot: &str, sealed: &[u8]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
@@ -661,8 +607,9 @@ mod tests {
     fn an_unreadable_event_shows_as_an_error_line_not_a_lost_log() {
         let temp = tempfile::tempdir().unwrap();
         let store = Store::open(&temp.path().join("s.redb")).unwrap();
+        let now = crate::time::now();
         let event = |message: &str| LogEntry {
-            time: 1,
+            time: now,
             what: LogKind::Sync,
             object: None,
             message: message.into(),
@@ -671,14 +618,14 @@ mod tests {
         store
             .append_log("east", &[event("first"), event("second")])
             .unwrap();
-        put_raw(&store, EVENTS, ("east", 0), b"not json");
+        put_raw(&store, timeline::KEPT, ("east", now, 0), b"not json");
         let events = store.log("east", 10).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].what, LogKind::Error);
         assert!(
             events[0]
                 .message
-                .contains("event #0 of the log cannot be read"),
+                .contains("timeline entry #0 cannot be read"),
             "{}",
             events[0].message
         );

@@ -435,7 +435,7 @@ pub async fn watch_scenario(s: &Settings) {
     }
     // What the fabric's bounded event log holds after the storm.
     let log = store
-        .log(FABRIC, 10 * hhdash::store::LOG_ENTRIES_PER_FABRIC as usize)
+        .log(FABRIC, usize::MAX)
         .unwrap_or_else(|e| panic!("reading the event log: {e}"));
     let log_names: Vec<String> = log.iter().map(|e| format!("{:?}", e.what)).collect();
     let log_kinds = count_kinds(log_names.iter().map(String::as_str));
@@ -496,8 +496,7 @@ pub async fn watch_scenario(s: &Settings) {
         seen.other_events
     );
     println!(
-        "| fabric event log after the storms ({} kept) | {} |",
-        hhdash::store::LOG_ENTRIES_PER_FABRIC,
+        "| fabric timeline after the storms | {} |",
         log_kinds
             .iter()
             .map(|(k, n)| format!("{k} {n}"))

@@ -15,6 +15,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
 pub mod cluster;
+pub mod history;
 pub mod inspect;
 mod local;
 mod output;
@@ -120,6 +121,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A fabric's timeline from the store, oldest first (no cluster needed); with --object,
+    /// also when that object started drifting and what else started at the same sync
+    History {
+        fabric: String,
+        /// Entries at or after this: a duration before now (90s, 15m, 1h, 7d) or an RFC 3339 time
+        #[arg(long)]
+        since: Option<String>,
+        /// Entries at or before this (same forms as --since)
+        #[arg(long)]
+        until: Option<String>,
+        /// Only entries about this object (KIND/NAME, or KIND/NAMESPACE/NAME)
+        #[arg(long, value_name = "KIND/NAME")]
+        object: Option<String>,
+        /// Only these kinds of entry: drift, apply, sync, connection, health, error, added,
+        /// modified, deleted, watch (comma-separated or repeated)
+        #[arg(long = "kind", value_name = "KIND,…")]
+        kinds: Vec<String>,
+        /// A JSON array of entries, times in RFC 3339
+        #[arg(long)]
+        json: bool,
+    },
     /// Open the terminal dashboard (also what `hhdash` alone does)
     Ui {
         /// Refuse every write to a cluster: `a` and `A` are disabled (`s` still syncs Git into
@@ -200,12 +222,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Check { offline } => check(cli, &paths, *offline),
         Command::Sync { fabrics, json } => {
             let config = Config::load(&paths.config)?;
-            let store = Store::open(&cli.store_path(&config))?;
+            let store = open_store(cli, &config)?;
             local::sync_fabrics(&config, &store, &paths, fabrics, *json)
         }
         Command::Status { fabrics, json } => {
             let config = Config::load(&paths.config)?;
-            let store = Store::open(&cli.store_path(&config))?;
+            let store = open_store(cli, &config)?;
             local::status(&config, &store, fabrics, *json)
         }
         Command::Diff {
@@ -215,7 +237,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
-            let store = Store::open(&cli.store_path(&config))?;
+            let store = open_store(cli, &config)?;
             runtime()?.block_on(cluster::diff(
                 &fabric,
                 &store,
@@ -232,7 +254,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
-            let store = Store::open(&cli.store_path(&config))?;
+            let store = open_store(cli, &config)?;
             runtime()?.block_on(inspect::inspect(
                 &fabric,
                 &store,
@@ -252,7 +274,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
-            let store = Store::open(&cli.store_path(&config))?;
+            let store = open_store(cli, &config)?;
             let options = cluster::ApplyOptions {
                 dry_run: *dry_run,
                 prune: *prune,
@@ -266,7 +288,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Watch { fabric, json } => {
             let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
-            let store = std::sync::Arc::new(Store::open(&cli.store_path(&config))?);
+            let store = std::sync::Arc::new(open_store(cli, &config)?);
             let ctx = crate::engine::EngineContext {
                 store,
                 key_file: paths.key_file.clone(),
@@ -278,12 +300,32 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             runtime.shutdown_timeout(std::time::Duration::from_secs(2));
             outcome
         }
+        Command::History {
+            fabric,
+            since,
+            until,
+            object,
+            kinds,
+            json,
+        } => {
+            let config = Config::load(&paths.config)?;
+            let fabric = config.fabric(fabric)?.clone();
+            let store = open_store(cli, &config)?;
+            let args = history::HistoryArgs {
+                since: since.as_deref(),
+                until: until.as_deref(),
+                object: object.as_deref(),
+                kinds,
+                json: *json,
+            };
+            history::history(&fabric, &store, &args)
+        }
         Command::Secret {
             action: SecretAction::Set { fabric, slot },
         } => {
             let config = Config::load(&paths.config)?;
             config.fabric(fabric)?;
-            let store = Store::open(&cli.store_path(&config))?;
+            let store = open_store(cli, &config)?;
             local::set_secret(&store, &paths, fabric, *slot)
         }
     }
@@ -293,7 +335,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 /// any network I/O, so the screen fills at once), then the UI loop until the operator quits.
 fn dashboard(cli: &Cli, paths: &Paths, read_only: bool) -> Result<Outcome> {
     let config = Config::load(&paths.config)?;
-    let store = std::sync::Arc::new(Store::open(&cli.store_path(&config))?);
+    let store = std::sync::Arc::new(open_store(cli, &config)?);
     let options =
         crate::ui::Options::from_config(&config.ui, read_only).with_namespaces_of(&config.fabrics);
     let runtime = runtime()?;
@@ -314,6 +356,13 @@ fn dashboard(cli: &Cli, paths: &Paths, read_only: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Opens the store with the configuration's `[timeline]` bounds.
+fn open_store(cli: &Cli, config: &Config) -> Result<Store> {
+    let mut store = Store::open(&cli.store_path(config))?;
+    store.set_timeline_limits(config.timeline);
+    Ok(store)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -327,7 +376,7 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> Result<Outcome> {
         return Ok(outcome);
     }
     let config = Config::load(&paths.config)?;
-    let store = Store::open(&cli.store_path(&config))?;
+    let store = open_store(cli, &config)?;
     runtime()?.block_on(cluster::check_connections(&config, &store, &paths.key_file))
 }
 

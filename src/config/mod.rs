@@ -5,6 +5,7 @@
 //! `secret::token` reads them. `raw` is the file as serde reads it, `validate` checks it.
 
 mod raw;
+mod timeline;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -196,6 +197,8 @@ pub struct Config {
     pub git_cache_dir: Option<PathBuf>,
     pub fabrics: Vec<FabricConfig>,
     pub ui: UiConfig,
+    /// `[timeline]`: how much timeline the store keeps, per fabric.
+    pub timeline: crate::store::TimelineLimits,
 }
 
 /// One thing wrong with the configuration, with where it is.

@@ -15,6 +15,16 @@ pub(super) struct RawConfig {
     pub(super) fabric: Vec<RawFabric>,
     #[serde(default)]
     pub(super) ui: RawUi,
+    #[serde(default)]
+    pub(super) timeline: RawTimeline,
+}
+
+/// The optional `[timeline]` table: how much timeline the store keeps per fabric.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTimeline {
+    pub(super) max_age: Option<String>,
+    pub(super) max_bytes: Option<String>,
 }
 
 /// The optional `[ui]` table: dashboard behaviour and key bindings.

@@ -76,6 +76,7 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
     }
     validator.fabric = None;
     let ui = validator.ui(raw.ui);
+    let timeline = super::timeline::limits(raw.timeline, &mut validator.problems);
     if !validator.problems.is_empty() {
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -92,6 +93,7 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
             .map(|p| if p.is_absolute() { p } else { base_dir.join(p) }),
         fabrics,
         ui,
+        timeline,
     })
 }
 

@@ -109,9 +109,13 @@ impl Engine {
         if switches == self.switches {
             return;
         }
-        let entries = health_lines(&self.switches, &switches, status::now(), |kind, name| {
-            self.node_object(kind, name)
-        });
+        let entries = health_lines(
+            &self.switches,
+            &switches,
+            status::now(),
+            &self.fabric.namespaces,
+            |kind, name| self.node_key(kind, name),
+        );
         self.switches = switches;
         if let Err(error) = self.ctx.store.append_log(&self.fabric.name, &entries) {
             tracing::warn!(fabric = %self.fabric.name, "cannot log health changes: {error}");
@@ -126,9 +130,9 @@ impl Engine {
         .await;
     }
 
-    /// `Agent/leaf-01` or `GatewayAgent/gw-1`, with the namespace the agent object lives in
-    /// when the fabric spans several (as the other log lines name objects).
-    fn node_object(&self, kind: NodeKind, name: &str) -> String {
+    /// The agent object of a switch (`Agent/leaf-01`) or gateway (`GatewayAgent/gw-1`), in
+    /// the namespace it lives in.
+    fn node_key(&self, kind: NodeKind, name: &str) -> ObjectKey {
         let kind = match kind {
             NodeKind::Switch => "Agent",
             NodeKind::Gateway => "GatewayAgent",
@@ -140,11 +144,11 @@ impl Engine {
             .find(|key| key.kind == kind && key.name == name)
             .map(|key| key.namespace.clone())
             .unwrap_or_else(|| self.fabric.namespaces.default.clone());
-        self.fabric.namespaces.object_name(&ObjectKey {
+        ObjectKey {
             kind: kind.to_string(),
             namespace,
             name: name.to_string(),
-        })
+        }
     }
 }
 
@@ -154,7 +158,8 @@ pub(super) fn health_lines(
     old: &[SwitchHealth],
     new: &[SwitchHealth],
     now: status::Timestamp,
-    object: impl Fn(NodeKind, &str) -> String,
+    namespaces: &crate::config::Namespaces,
+    object: impl Fn(NodeKind, &str) -> ObjectKey,
 ) -> Vec<LogEntry> {
     let kind_of = |name: &str| {
         new.iter()
@@ -166,8 +171,12 @@ pub(super) fn health_lines(
     judge::changes(old, new)
         .into_iter()
         .map(|change| {
-            let object = object(kind_of(&change.node), &change.node);
-            log_line(now, LogKind::Watch, Some(object), change.line())
+            let key = object(kind_of(&change.node), &change.node);
+            let object = Some(namespaces.object_name(&key));
+            LogEntry {
+                key: Some(key),
+                ..log_line(now, LogKind::Health, object, change.line())
+            }
         })
         .collect()
 }

@@ -46,11 +46,12 @@ pub struct Burst {
     /// Live objects to store or drop.
     pub changes: Vec<LiveChange<Arc<Value>>>,
     pub statuses: Vec<(ObjectKey, ResourceStatus)>,
-    /// Log lines, in the order they happened.
+    /// Log lines, in the order they happened (object changes thinned by `storm` before
+    /// they are written).
     pub entries: Vec<LogEntry>,
     /// Objects whose row must be sent again.
     pub touched: BTreeSet<ObjectKey>,
-    /// Verdict changes, logged separately (never summarised).
+    /// Verdict changes, logged separately (never folded by `storm`).
     pub transitions: Vec<Transition>,
     /// An Agent came, changed or went: switch health must be re-evaluated.
     pub agents_changed: bool,
@@ -72,13 +73,6 @@ impl Burst {
     /// however many watch events it holds.
     pub fn write(&self, store: &Store, fabric: &str) -> Result<(), StoreError> {
         store.write_live(fabric, &self.changes, &self.statuses, &self.entries)
-    }
-
-    /// A watch storm must not push connection, sync and drift lines out of the bounded event
-    /// log (nor flood listeners): past `MAX_OBJECT_EVENTS_PER_BURST` added/modified/deleted
-    /// objects, they are logged as one summary line per kind of change.
-    pub fn summarize_object_changes(&mut self) {
-        summarize_object_changes(&mut self.entries);
     }
 }
 
@@ -138,6 +132,8 @@ pub struct LiveState {
     /// The copy of each Agent/GatewayAgent report last written to the store (no-churn rule).
     stored_reports: HashMap<ObjectKey, StoredReport>,
     pub relists: Relists,
+    /// The storm window object change lines pass through (`storm`).
+    pub storm: super::storm::StormWindow,
 }
 
 /// An Agent or GatewayAgent whose report has not changed materially is written to the store
@@ -293,12 +289,10 @@ impl Target<'_> {
                     LogKind::Added => "added in the cluster",
                     _ => "modified in the cluster",
                 };
-                burst.entries.push(log_line(
-                    now,
-                    what,
-                    Some(namespaces.object_name(&key)),
-                    message,
-                ));
+                burst.entries.push(LogEntry {
+                    key: Some(key.clone()),
+                    ..log_line(now, what, Some(namespaces.object_name(&key)), message)
+                });
                 burst
                     .transitions
                     .extend(index.set_live_shared(key.clone(), value));
@@ -420,6 +414,7 @@ impl LiveState {
             read_only: BTreeMap::new(),
             stored_reports: HashMap::new(),
             relists: Relists::default(),
+            storm: Default::default(),
         }
     }
 
@@ -538,57 +533,6 @@ pub(super) fn log_line(
         object,
         message: message.into(),
         key: None,
-    }
-}
-
-/// Past this many object changes in one burst, the log gets one line per kind of change.
-const MAX_OBJECT_EVENTS_PER_BURST: usize = 20;
-
-/// See `Burst::summarize_object_changes`. Drift transitions are logged separately and never
-/// folded.
-fn summarize_object_changes(entries: &mut Vec<LogEntry>) {
-    let is_object_change = |e: &LogEntry| {
-        matches!(
-            e.what,
-            LogKind::Added | LogKind::Modified | LogKind::Deleted
-        )
-    };
-    let count = entries.iter().filter(|e| is_object_change(e)).count();
-    if count <= MAX_OBJECT_EVENTS_PER_BURST {
-        return;
-    }
-    let mut per_change: Vec<(LogKind, BTreeMap<String, usize>)> = Vec::new();
-    for entry in entries.iter().filter(|e| is_object_change(e)) {
-        let kind = entry
-            .object
-            .as_deref()
-            .and_then(|o| o.split('/').next())
-            .unwrap_or("?")
-            .to_string();
-        match per_change.iter_mut().find(|(what, _)| *what == entry.what) {
-            Some((_, kinds)) => *kinds.entry(kind).or_default() += 1,
-            None => per_change.push((entry.what, BTreeMap::from([(kind, 1)]))),
-        }
-    }
-    let time = entries
-        .last()
-        .map(|e| e.time)
-        .unwrap_or_else(crate::status::now);
-    entries.retain(|e| !is_object_change(e));
-    for (what, kinds) in per_change {
-        let total: usize = kinds.values().sum();
-        let detail: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        entries.push(LogEntry {
-            time,
-            what,
-            object: None,
-            message: format!(
-                "{total} objects {} in the cluster ({})",
-                format!("{what:?}").to_lowercase(),
-                detail.join(", ")
-            ),
-            key: None,
-        });
     }
 }
 

@@ -173,8 +173,10 @@ mod explain;
 mod health;
 mod jobs;
 pub mod live;
+pub mod storm;
 mod sync;
 mod task;
+mod timeline;
 mod watch;
 
 pub use task::{EngineContext, spawn, start_all};

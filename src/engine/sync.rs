@@ -99,6 +99,7 @@ impl Engine {
                     );
                 }
                 self.publish_rows(touched, transitions).await;
+                self.record_drift_snapshot(Some(report.commit.clone()));
                 if intent_changed {
                     self.refresh_health().await;
                 }

@@ -226,6 +226,7 @@ impl Engine {
                     }
                 }
                 _ = health_tick.tick() => {
+                    self.flush_storm().await;
                     self.refresh_health().await;
                     self.save_watch_counters().await;
                 }
@@ -398,25 +399,8 @@ impl Engine {
             }
             Command::Apply(request) => self.start_apply(request).await,
             Command::Explain(key) => self.explain(key).await,
-            Command::History(query) => {
-                let entries = match self.ctx.store.timeline(&self.fabric.name, &query) {
-                    Ok(entries) => entries,
-                    Err(error) => {
-                        self.note(LogKind::Error, format!("cannot read the timeline: {error}"))
-                            .await;
-                        return;
-                    }
-                };
-                self.emit(EngineEvent::History {
-                    fabric: self.fabric.name.clone(),
-                    query,
-                    entries,
-                    seen: None,
-                })
-                .await;
-            }
-            // Filled in by the timeline work (issue 13).
-            Command::MarkSeen(_time) => {}
+            Command::History(query) => self.answer_history(query),
+            Command::MarkSeen(time) => self.mark_seen(time),
             Command::Shutdown => {}
         }
     }
@@ -573,18 +557,19 @@ impl Engine {
         let fabric = self.fabric.name.clone();
         if !transitions.is_empty() {
             let now = status::now();
-            let entries: Vec<LogEntry> = transitions
-                .iter()
-                // An object appearing with no verdict yet is not news; its verdict will be.
-                .filter(|t| t.to != crate::drift::DriftKindTag::Unknown)
-                .map(|t| {
+            // First verdicts (start-up, re-list) are one summary line (`engine::timeline`).
+            let (own_lines, summary) = super::timeline::plan_lines(&transitions);
+            let entries: Vec<LogEntry> = summary
+                .map(|line| super::timeline::summary_entry(now, line))
+                .into_iter()
+                .chain(own_lines.into_iter().map(|t| {
                     let object = Some(self.fabric.namespaces.object_name(&t.key));
                     let live = self.index.live(&t.key);
                     LogEntry {
                         key: Some(t.key.clone()),
                         ..log_line(now, LogKind::Drift, object, describe_transition(t, live))
                     }
-                })
+                }))
                 .collect();
             if let Err(error) = self.ctx.store.append_log(&fabric, &entries) {
                 tracing::warn!(%fabric, "cannot log drift events: {error}");

@@ -159,7 +159,7 @@ impl Engine {
         if burst.is_empty() {
             return;
         }
-        burst.summarize_object_changes();
+        self.live.storm.thin(&mut burst.entries, status::now());
         if let Err(error) = burst.write(&self.ctx.store, &self.fabric.name) {
             tracing::warn!(fabric = %self.fabric.name, "cannot store live changes: {error}");
         }
@@ -197,6 +197,8 @@ impl Engine {
                 let recovered = self.status.watch.state == WatchState::Error
                     || std::mem::take(&mut self.relist_after_outage);
                 self.set_watch_state(WatchState::Active, None).await;
+                // The live view is whole only now: the drift of the last sync's commit.
+                self.record_drift_snapshot(self.status.sync.commit.clone());
                 let message = if recovered {
                     "watch recovered; live state re-listed"
                 } else {

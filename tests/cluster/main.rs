@@ -30,4 +30,5 @@ mod hostile_git;
 mod namespaces;
 mod secrets;
 mod terminal_safety;
+mod timeline;
 mod watch_signals;

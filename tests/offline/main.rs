@@ -19,6 +19,7 @@ mod git_history;
 mod git_sync_source;
 mod health_config;
 mod health_model;
+mod history;
 mod parse_fuzz;
 mod samples;
 mod sync_crash;
