@@ -7,16 +7,21 @@
 //! field, `k:{"port":443,"protocol":"TCP"}` a list item identified by its key fields,
 //! `v:"example.com/keep"` a set item identified by its value, `i:<n>` a list item by index, and
 //! `.` the node itself. A node is *held* (in the set) when it is a leaf `{}` or carries `.`; a
-//! node with children only is there because something below it is held. A held leaf whose live
-//! value is a map or list is atomic (`f:permit: {}`): the manager owns everything below it —
-//! which is how every list of the Hedgehog kinds is owned.
+//! node with children only is there because something below it is held.
+//!
+//! A held leaf above the path is atomic — its manager owns everything below it — when its live
+//! value is a list or a scalar (`f:permit: {}`: every list of the Hedgehog kinds is atomic), or
+//! a map no manager has a field inside (an atomic map such as a Service's `selector`). A leaf
+//! on a map others have fields inside holds only the map's existence: that is what remains of
+//! `{".": {}, "f:vlan": {}}` once the vlan was removed (the writable Hedgehog kinds have no
+//! atomic maps; the schema is not at hand here, so this is read from the sets).
 //!
 //! ## The rule
 //!
 //! A drift path is walked against each manager's set, list items resolved against the live
 //! item at that index (its key fields for `k:`, its value for `v:`).
 //!
-//! * **Exact**: the managers whose set holds the path, or a held leaf above it. All of them,
+//! * **Exact**: the managers whose set holds the path, or an atomic leaf above it. All of them,
 //!   newest `time` first (several managers may share a field; one that applied a value already
 //!   there has no time and comes last).
 //! * **Inexact** (nobody holds it: the field was removed live, a keyed list changed length, a
@@ -47,12 +52,25 @@ pub fn attribute(live: &Value, path: &str) -> Option<LiveAttribution> {
         return None;
     }
     let segments = parse_path(path)?;
+    let walks: Vec<Walk> = sets
+        .iter()
+        .map(|(_, fields)| walk(fields, live, &segments))
+        .collect();
     let mut owners = Vec::new();
     // Per manager that does not own the path: how many of its segments the set has a node for.
     let mut reach = Vec::with_capacity(sets.len());
-    for (position, (_, fields)) in sets.iter().enumerate() {
-        match walk(fields, live, &segments) {
-            Walk::Owns => owners.push(position),
+    for (position, outcome) in walks.iter().enumerate() {
+        match *outcome {
+            Walk::Holds => owners.push(position),
+            Walk::LeafAbove { at, on_map } => {
+                // A leaf on a map others have fields inside holds the map's existence only.
+                let granular = on_map && walks.iter().any(|other| other.goes_below(at));
+                if granular {
+                    reach.push((position, at + 1));
+                } else {
+                    owners.push(position);
+                }
+            }
             Walk::Reaches(depth) => reach.push((position, depth)),
         }
     }
@@ -112,10 +130,24 @@ fn field_sets(live: &Value) -> Vec<(FieldWriter, &Map<String, Value>)> {
 /// How far one manager's set goes along a path.
 #[derive(Debug, PartialEq, Eq)]
 enum Walk {
-    /// The set holds the path, or a leaf above it.
-    Owns,
-    /// The set has nodes for this many leading segments, none of them held as a leaf.
+    /// The set holds the path itself.
+    Holds,
+    /// The set holds the node of segment `at` above the path as a leaf `{}`: all of it when
+    /// that node is atomic; `on_map`: its live value is a map, which may be granular.
+    LeafAbove { at: usize, on_map: bool },
+    /// The set has (non-leaf) nodes for this many leading segments, and not the next.
     Reaches(usize),
+}
+
+impl Walk {
+    /// Whether the set has a field inside the node of segment `at`.
+    fn goes_below(&self, at: usize) -> bool {
+        match *self {
+            Walk::Holds => true,
+            Walk::LeafAbove { at: leaf, .. } => leaf > at,
+            Walk::Reaches(depth) => depth > at,
+        }
+    }
 }
 
 fn walk(fields: &Map<String, Value>, live: &Value, segments: &[PathSegment]) -> Walk {
@@ -136,13 +168,19 @@ fn walk(fields: &Map<String, Value>, live: &Value, segments: &[PathSegment]) -> 
             return Walk::Reaches(depth);
         };
         if child.is_empty() {
-            // A leaf: the path itself, or an atomic map or list above it.
-            return Walk::Owns;
+            return if depth + 1 == segments.len() {
+                Walk::Holds
+            } else {
+                Walk::LeafAbove {
+                    at: depth,
+                    on_map: value.is_some_and(Value::is_object),
+                }
+            };
         }
         node = child;
     }
     if node.contains_key(".") {
-        Walk::Owns
+        Walk::Holds
     } else {
         Walk::Reaches(segments.len())
     }

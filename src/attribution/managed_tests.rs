@@ -21,6 +21,13 @@ fn patched_vpc() -> Value {
     json!({"apiVersion":"vpc.githedgehog.com/v1beta1","kind":"VPC","metadata":{"managedFields":[{"fieldsV1":{"f:spec":{"f:ipv4Namespace":{},"f:permit":{},"f:subnets":{"f:backend":{".":{},"f:gateway":{},"f:subnet":{},"f:vlan":{}},"f:frontend":{".":{},"f:dhcp":{"f:enable":{},"f:range":{"f:end":{},"f:start":{}}},"f:gateway":{},"f:subnet":{}}},"f:vlanNamespace":{}}},"manager":"hhdash","operation":"Apply","time":"2026-11-28T04:19:12Z"},{"fieldsV1":{"f:spec":{"f:subnets":{"f:frontend":{"f:vlan":{}}}}},"manager":"kubectl-patch","operation":"Update","time":"2026-11-28T04:19:18Z"}],"name":"web","namespace":"default"},"spec":{"ipv4Namespace":"default","permit":[["frontend","backend"]],"subnets":{"backend":{"gateway":"10.10.2.1","subnet":"10.10.2.0/24","vlan":1002},"frontend":{"dhcp":{"enable":true,"range":{"end":"10.10.1.99","start":"10.10.1.10"}},"gateway":"10.10.1.1","subnet":"10.10.1.0/24","vlan":1431}},"vlanNamespace":"default"}})
 }
 
+/// [`vpc`] after a JSON patch removed frontend's vlan and moved its DHCP range's start (the
+/// webhook then defaulted the range's end, owned by nobody). The two appliers of the vlan keep
+/// frontend itself (`"f:frontend": {}`, what remains of `{".": {}, "f:vlan": {}}`).
+fn vpc_after_removal() -> Value {
+    json!({"apiVersion":"vpc.githedgehog.com/v1beta1","kind":"VPC","metadata":{"managedFields":[{"fieldsV1":{"f:spec":{"f:subnets":{"f:frontend":{}}}},"manager":"second-applier","operation":"Apply"},{"fieldsV1":{"f:spec":{"f:ipv4Namespace":{},"f:permit":{},"f:subnets":{"f:backend":{".":{},"f:subnet":{}},"f:frontend":{".":{},"f:dhcp":{"f:enable":{}},"f:gateway":{},"f:subnet":{}}},"f:vlanNamespace":{}}},"manager":"hhdash","operation":"Apply","time":"2026-11-28T04:19:12Z"},{"fieldsV1":{"f:spec":{"f:subnets":{"f:frontend":{}}}},"manager":"ops-script","operation":"Apply","time":"2026-11-28T04:19:53Z"},{"fieldsV1":{"f:spec":{"f:subnets":{"f:frontend":{"f:dhcp":{"f:range":{"f:start":{}}}}}}},"manager":"kubectl-patch","operation":"Update","time":"2026-11-28T04:43:16Z"}],"name":"web","namespace":"default"},"spec":{"ipv4Namespace":"default","permit":[["frontend","backend"]],"subnets":{"backend":{"dhcp":{},"gateway":"10.10.2.1","subnet":"10.10.2.0/24"},"frontend":{"dhcp":{"enable":true,"range":{"end":"10.10.1.255","start":"10.10.1.21"}},"gateway":"10.10.1.1","subnet":"10.10.1.0/24"}},"vlanNamespace":"default"}})
+}
+
 /// A Service applied by hhdash (two ports keyed by port and protocol, a finalizer), then the
 /// https port's targetPort changed by a JSON patch.
 fn service() -> Value {
@@ -145,6 +152,41 @@ fn a_removed_or_unowned_field_names_the_newest_writer_next_to_it() {
     // Nobody wrote anything under the top-level field: no guess from elsewhere.
     let (nobody, exact) = writers(&live, "data.x");
     assert!(nobody.is_empty() && !exact, "{nobody:?}");
+}
+
+#[test]
+fn a_leaf_on_a_map_others_write_inside_holds_only_the_map() {
+    let live = vpc_after_removal();
+    // The appliers hold `frontend` as a leaf, but hhdash and the patch have fields inside it:
+    // the removed vlan is nobody's, and the patch is the newest writer in `frontend`.
+    assert_eq!(
+        writers(&live, "spec.subnets.frontend.vlan"),
+        (
+            one("kubectl-patch", "Update", "2026-11-28T04:43:16Z"),
+            false
+        )
+    );
+    assert_eq!(
+        writers(&live, "spec.subnets.frontend.dhcp.range.end"),
+        (
+            one("kubectl-patch", "Update", "2026-11-28T04:43:16Z"),
+            false
+        )
+    );
+    // The subnet itself is held by all three, newest first (no time: last).
+    let (holders, exact) = writers(&live, "spec.subnets.frontend");
+    assert!(exact);
+    assert_eq!(
+        holders.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(),
+        ["ops-script", "hhdash", "second-applier"]
+    );
+    // An atomic list stays owned as a whole, and so does a map nobody writes inside
+    // (a Service's `selector`).
+    assert_eq!(writers(&live, "spec.permit[0][0]").1, true);
+    assert_eq!(
+        writers(&service(), "spec.selector.app"),
+        (one("hhdash", "Apply", "2026-11-28T04:20:05Z"), true)
+    );
 }
 
 #[test]
