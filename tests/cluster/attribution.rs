@@ -176,6 +176,12 @@ async fn diff_and_watch_name_who_changed_a_drifted_field_and_when() {
     // A JSON patch removes the vlan and moves the DHCP range's start. The server keeps no
     // trace of a removal: nobody owns the vlan any more (ops-script's entry is gone), and the
     // newest writer next to it — the patch, through the start — is named, as a guess.
+    // Kubernetes times writes to the second: the patch comes in a later one than the apply,
+    // or the two would tie as the newest writers.
+    let after = hhdash::time::parse_rfc3339(&applied).unwrap();
+    while hhdash::time::now() <= after {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let patch = r#"[{"op":"remove","path":"/spec/subnets/default/vlan"},{"op":"replace","path":"/spec/subnets/default/dhcp/range/start","value":"10.10.101.20"}]"#;
     kubectl(
         plane,
@@ -210,4 +216,17 @@ async fn diff_and_watch_name_who_changed_a_drifted_field_and_when() {
         .wait(Duration::from_secs(30), "hhdash watch after SIGINT")
         .await;
     assert!(out.status.success(), "{:?}", out.status);
+
+    // What the watch stored carries the field sets: a restart attributes as before.
+    let store = hhdash::store::Store::open(&dir.join("watch.redb")).unwrap();
+    let stored = store.live("attr").unwrap();
+    let (_, vpc) = stored
+        .iter()
+        .find(|(key, _)| key.kind == "VPC" && key.name == VPC)
+        .expect("the VPC stored");
+    let attribution = hhdash::attribution::attribute(vpc, START).expect("field sets stored");
+    assert_eq!(
+        attribution.to_string(),
+        format!("by kubectl-patch (Update) {}", clock(&removed))
+    );
 }
