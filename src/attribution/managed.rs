@@ -95,7 +95,7 @@ pub fn attribute(live: &Value, path: &str) -> Option<LiveAttribution> {
         .map(|position| sets[position].0.clone())
         .collect();
     // Newest first; an entry without a time last. Stable: ties keep managedFields order.
-    writers.sort_by(|a, b| b.time.cmp(&a.time));
+    writers.sort_by_key(|writer| std::cmp::Reverse(writer.time));
     Some(LiveAttribution { writers, exact })
 }
 

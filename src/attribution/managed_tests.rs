@@ -79,7 +79,7 @@ fn a_patched_field_belongs_to_the_patcher_and_the_rest_to_the_applier() {
         );
     }
     // A map node hhdash holds itself (`.`), and everything under an atomic list.
-    assert_eq!(writers(&live, "spec.subnets.backend").1, true);
+    assert!(writers(&live, "spec.subnets.backend").1);
     assert_eq!(
         writers(&live, "spec.permit[0][1]"),
         (one("hhdash", "Apply", "2026-11-28T04:19:12Z"), true)
@@ -182,7 +182,7 @@ fn a_leaf_on_a_map_others_write_inside_holds_only_the_map() {
     );
     // An atomic list stays owned as a whole, and so does a map nobody writes inside
     // (a Service's `selector`).
-    assert_eq!(writers(&live, "spec.permit[0][0]").1, true);
+    assert!(writers(&live, "spec.permit[0][0]").1);
     assert_eq!(
         writers(&service(), "spec.selector.app"),
         (one("hhdash", "Apply", "2026-11-28T04:20:05Z"), true)
