@@ -23,7 +23,7 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::config::{CaSource, FabricConfig, Namespaces};
 use crate::kinds::{KindInfo, ObjectKey};
@@ -272,7 +272,7 @@ impl FabricClient {
             .await
             .map_err(|e| self.classify_object(e, "patch", info, key))?;
         let mut value = serde_json::to_value(applied).expect("a DynamicObject serialises");
-        strip_server_noise(&mut value);
+        strip_server_noise(info, &mut value);
         Ok(value)
     }
 
@@ -341,9 +341,9 @@ impl FabricClient {
     }
 }
 
-/// An object from the server as hhdash keeps it: keyed, with managed fields dropped, and cut
-/// down to the kind's `live_fields` (an Agent's secrets go no further than this). Every live
-/// object — watch, re-list, one-shot list — enters hhdash here.
+/// An object from the server as hhdash keeps it: keyed, its managed fields trimmed
+/// ([`strip_server_noise`]), and cut down to the kind's `live_fields` (an Agent's secrets go
+/// no further than this). Every live object — watch, re-list, one-shot list — enters hhdash here.
 pub fn live_entry(info: &KindInfo, object: DynamicObject) -> Option<(ObjectKey, Value)> {
     let name = object.metadata.name.clone()?;
     let namespace = object.metadata.namespace.clone().unwrap_or_default();
@@ -353,7 +353,7 @@ pub fn live_entry(info: &KindInfo, object: DynamicObject) -> Option<(ObjectKey, 
         map.insert("apiVersion".into(), Value::from(info.api_version()));
         map.insert("kind".into(), Value::from(info.kind));
     }
-    strip_server_noise(&mut value);
+    strip_server_noise(info, &mut value);
     let value = info.keep_live_fields(value);
     Some((
         ObjectKey {
@@ -365,16 +365,21 @@ pub fn live_entry(info: &KindInfo, object: DynamicObject) -> Option<(ObjectKey, 
     ))
 }
 
-/// Managed fields are large (`fieldsV1` mirrors the object), so only who wrote the object, how
-/// and when is kept: prune deletes only objects hhdash's field manager applied
-/// (`trust::applied_by_hhdash`).
-pub fn strip_server_noise(value: &mut Value) {
+/// Managed fields are large (`fieldsV1` mirrors the object), so what is kept is who wrote the
+/// object, how and when — prune deletes only objects hhdash's field manager applied
+/// (`trust::applied_by_hhdash`) — and, for the kinds hhdash writes (`KindInfo::writable`), a
+/// trimmed field set per entry for drift attribution (`attribution::attribute`): without
+/// `f:status`, `f:metadata` cut to `f:labels` and `f:annotations` (the only metadata drift
+/// compares), and none at all for an entry written to the status subresource or left empty.
+/// Read-only kinds keep the summary only.
+pub fn strip_server_noise(info: &KindInfo, value: &mut Value) {
     let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
     let Some(Value::Array(entries)) = metadata.remove("managedFields") else {
         return;
     };
+    let keep_field_sets = info.writable();
     let summary: Vec<Value> = entries
         .into_iter()
         .filter_map(|entry| {
@@ -387,10 +392,31 @@ pub fn strip_server_noise(value: &mut Value) {
                     kept.insert(field.to_string(), value);
                 }
             }
+            let to_status = kept.get("subresource").and_then(Value::as_str) == Some("status");
+            if keep_field_sets
+                && !to_status
+                && let Some(Value::Object(fields)) = entry.remove("fieldsV1")
+                && let Some(fields) = drift_field_set(fields)
+            {
+                kept.insert("fieldsV1".to_string(), Value::Object(fields));
+            }
             Some(Value::Object(kept))
         })
         .collect();
     metadata.insert("managedFields".into(), Value::Array(summary));
+}
+
+/// The part of a `fieldsV1` set a drift path can fall in: all but `f:status`, and of
+/// `f:metadata` only `f:labels` and `f:annotations`. None when nothing is left.
+fn drift_field_set(mut fields: Map<String, Value>) -> Option<Map<String, Value>> {
+    fields.remove("f:status");
+    if let Some(Value::Object(metadata)) = fields.get_mut("f:metadata") {
+        metadata.retain(|name, _| name == "f:labels" || name == "f:annotations");
+        if metadata.is_empty() {
+            fields.remove("f:metadata");
+        }
+    }
+    (!fields.is_empty()).then_some(fields)
 }
 
 fn parse_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {

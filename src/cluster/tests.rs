@@ -65,3 +65,34 @@ fn client_names(managed: &[&str], key: &ObjectKey) -> String {
     };
     namespaces.object_name(key)
 }
+
+/// Managed fields as the testenv API server returned them for a GatewayPeering hhdash applied
+/// (the webhook's labels are hhdash's), with a finalizer a controller added and a status
+/// write.
+fn managed_fields() -> serde_json::Value {
+    serde_json::json!({"metadata": {"name": "db--mgmt", "managedFields": [
+        {"apiVersion":"gateway.githedgehog.com/v1alpha1","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{"f:vpc.gateway.githedgehog.com/db":{},"f:vpc.gateway.githedgehog.com/mgmt":{}}},"f:spec":{"f:gatewayGroup":{},"f:peering":{"f:db":{".":{},"f:expose":{}},"f:mgmt":{".":{},"f:expose":{}}}}},"manager":"hhdash","operation":"Apply","time":"2026-11-28T04:19:13Z"},
+        {"apiVersion":"gateway.githedgehog.com/v1alpha1","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:finalizers":{".":{},"v:\"example.com/keep\"":{}}}},"manager":"gateway-ctrl","operation":"Update","time":"2026-11-28T04:19:14Z"},
+        {"apiVersion":"gateway.githedgehog.com/v1alpha1","fieldsType":"FieldsV1","fieldsV1":{"f:status":{}},"manager":"gateway-ctrl","operation":"Update","subresource":"status","time":"2026-11-28T04:20:55Z"}
+    ]}})
+}
+
+#[test]
+fn writable_kinds_keep_the_field_sets_drift_can_use_and_read_only_kinds_the_summary() {
+    let mut peering = managed_fields();
+    strip_server_noise(kinds::by_kind("GatewayPeering").unwrap(), &mut peering);
+    assert_eq!(
+        peering["metadata"]["managedFields"],
+        serde_json::json!([
+            {"fieldsV1":{"f:metadata":{"f:labels":{"f:vpc.gateway.githedgehog.com/db":{},"f:vpc.gateway.githedgehog.com/mgmt":{}}},"f:spec":{"f:gatewayGroup":{},"f:peering":{"f:db":{".":{},"f:expose":{}},"f:mgmt":{".":{},"f:expose":{}}}}},"manager":"hhdash","operation":"Apply","time":"2026-11-28T04:19:13Z"},
+            {"manager":"gateway-ctrl","operation":"Update","time":"2026-11-28T04:19:14Z"},
+            {"manager":"gateway-ctrl","operation":"Update","subresource":"status","time":"2026-11-28T04:20:55Z"}
+        ])
+    );
+    let mut agent = managed_fields();
+    strip_server_noise(kinds::by_kind("GatewayAgent").unwrap(), &mut agent);
+    let summary = agent["metadata"]["managedFields"].as_array().unwrap();
+    assert_eq!(summary.len(), 3);
+    assert!(summary.iter().all(|entry| entry.get("fieldsV1").is_none()));
+    assert!(crate::trust::applied_by_hhdash(&agent) && crate::trust::applied_by_hhdash(&peering));
+}

@@ -102,6 +102,7 @@ mod test_support;
 pub use compare::{compare, compare_exact};
 pub use counts::KindCounts;
 pub use index::{DriftIndex, LiveReplaced, Transition};
+pub use path::{PathSegment, parse_path};
 pub use rewrite::{
     IGNORED_METADATA, IGNORED_TOP_LEVEL, Rewrite, WEBHOOK_REWRITES, WebhookRewrite,
     is_webhook_owned,
