@@ -387,13 +387,8 @@ impl History {
 
     /// Adjusts the scroll offset so the cursor is inside a window of `height` rows.
     pub fn scroll_into_view(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-        self.offset = self.offset.min(self.rows.len().saturating_sub(height));
+        self.offset =
+            super::listing::scroll_offset(self.selected, self.offset, self.rows.len(), height);
     }
 }
 

@@ -205,17 +205,24 @@ impl Listing {
 
     /// Adjusts the scroll offset so the selection is inside a window of `height` rows.
     pub fn scroll_into_view(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-        let max_offset = self.rows.len().saturating_sub(height);
-        self.offset = self.offset.min(max_offset);
+        self.offset = scroll_offset(self.selected, self.offset, self.rows.len(), height);
     }
 
     pub fn selected_index(&self) -> Option<usize> {
         self.rows.get(self.selected).copied()
     }
+}
+
+/// The first row to show so that `selected` is inside a window of `height` rows, moving the
+/// current `offset` as little as possible and never past the last full window.
+pub(super) fn scroll_offset(selected: usize, offset: usize, rows: usize, height: usize) -> usize {
+    let height = height.max(1);
+    let offset = if selected < offset {
+        selected
+    } else if selected >= offset + height {
+        selected + 1 - height
+    } else {
+        offset
+    };
+    offset.min(rows.saturating_sub(height))
 }

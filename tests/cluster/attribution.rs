@@ -3,11 +3,9 @@
 //! drift event line of `hhdash watch` — for a `kubectl patch`, a server-side apply by another
 //! manager, and a field removed by a JSON patch.
 
-use std::io::Write;
 use std::time::Duration;
 
 use serde_json::Value;
-use testenv::Identity;
 
 use crate::common;
 
@@ -16,30 +14,10 @@ const VPC: &str = "demo-vpc-1";
 const VLAN: &str = "spec.subnets.default.vlan";
 const START: &str = "spec.subnets.default.dhcp.range.start";
 
-/// `kubectl -n attribution ARGS` as admin with `stdin` piped in; panics with its output on
-/// failure.
+/// `kubectl -n attribution ARGS` as admin with `stdin` piped in.
 fn kubectl(plane: &testenv::ControlPlane, args: &[&str], stdin: &str) {
-    let mut child = plane
-        .kubectl(Identity::Admin)
-        .args(["-n", NS])
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = common::wait_with_deadline(child, common::COMMAND_DEADLINE, "kubectl");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        common::output_text(&out)
-    );
+    let args: Vec<&str> = ["-n", NS].iter().chain(args).copied().collect();
+    common::kubectl(plane, &args, stdin);
 }
 
 /// The `time` the API server recorded for `manager`'s write of the VPC (RFC 3339).

@@ -7,7 +7,6 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -136,31 +135,6 @@ async fn the_example_fabric_applies_cleanly_and_the_demo_commit_on_top() {
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
 }
 
-/// `kubectl` as admin with `stdin` piped in; panics with its output on failure.
-fn kubectl(plane: &testenv::ControlPlane, args: &[&str], stdin: &str) -> String {
-    let mut child = plane
-        .kubectl(Identity::Admin)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = common::wait_with_deadline(child, common::COMMAND_DEADLINE, "kubectl");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        common::output_text(&out)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn api_code<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> u16 {
     match result {
         Err(kube::Error::Api(status)) => status.code,
@@ -187,8 +161,8 @@ async fn the_rbac_example_grants_what_hhdash_needs_in_one_namespace_and_nothing_
     let rbac = std::fs::read_to_string(examples_dir().join("rbac.yaml")).unwrap();
     assert!(rbac.contains("namespace: default"));
     let rbac = rbac.replace("namespace: default", &format!("namespace: {ns}"));
-    kubectl(plane, &["apply", "-f", "-"], &rbac);
-    let token = kubectl(
+    common::kubectl(plane, &["apply", "-f", "-"], &rbac);
+    let token = common::kubectl(
         plane,
         &["-n", ns, "create", "token", "hhdash", "--duration=1h"],
         "",

@@ -10,34 +10,6 @@ use hhdash::kinds::ObjectKey;
 use hhdash::status::WatchState;
 use kube::api::{Patch, PatchParams};
 
-/// Commits `files` as `author` at `date`; returns the commit id.
-fn commit_as(
-    dir: &std::path::Path,
-    author: &str,
-    date: &str,
-    files: &[(String, Vec<u8>)],
-    message: &str,
-) -> String {
-    for (path, content) in files {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    for args in [
-        &["add", "-A"][..],
-        &["commit", "-q", "--allow-empty", "-m", message],
-    ] {
-        common::run_git(
-            common::git_command(dir)
-                .args(args)
-                .env("GIT_AUTHOR_NAME", author)
-                .env("GIT_AUTHOR_DATE", date)
-                .env("GIT_COMMITTER_DATE", date),
-        );
-    }
-    common::git(dir, &["rev-parse", "HEAD"])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_and_the_engine_name_the_commit_that_set_a_drifted_value() {
     let plane = testenv::shared().await.expect("control plane");
@@ -60,14 +32,14 @@ async fn diff_and_the_engine_name_the_commit_that_set_a_drifted_value() {
             .collect::<Vec<_>>()
     };
     // Alice's vlan for demo-vpc-3, then Bob's (the sample's), then Carol edits another file.
-    commit_as(
+    common::commit_as(
         &repo,
         "Alice",
         "2026-11-01T10:00:00Z",
         &demo("1130"),
         "demo-vpc-3 on 1130",
     );
-    let bob = commit_as(
+    let bob = common::commit_as(
         &repo,
         "Bob",
         "2026-11-10T11:00:00Z",
@@ -79,7 +51,7 @@ async fn diff_and_the_engine_name_the_commit_that_set_a_drifted_value() {
         .filter(|(path, _)| path == "env-1/pre-demo.yaml")
         .map(|(path, bytes)| (path, [b"# reviewed by Carol\n".as_slice(), &bytes].concat()))
         .collect::<Vec<_>>();
-    let carol = commit_as(
+    let carol = common::commit_as(
         &repo,
         "Carol",
         "2026-11-20T12:00:00Z",

@@ -133,6 +133,56 @@ pub fn hhdash(dir: &Path, config: &Path, args: &[&str]) -> std::process::Output 
     run_with_deadline(&mut hhdash_command(dir, config, args), COMMAND_DEADLINE)
 }
 
+/// Runs the control plane's `kubectl` as the admin with `stdin`; asserts success and returns
+/// stdout. `args` include `-n NAMESPACE` where needed.
+pub fn kubectl(plane: &testenv::ControlPlane, args: &[&str], stdin: &str) -> String {
+    let mut child = plane
+        .kubectl(testenv::Identity::Admin)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
+    let out = wait_with_deadline(child, COMMAND_DEADLINE, "kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        output_text(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Writes `files` (path relative to `dir`, content) and commits them as `author` at `date`
+/// (ISO 8601), committer date the same; returns the commit id.
+pub fn commit_as<P: AsRef<Path>, C: AsRef<[u8]>>(
+    dir: &Path,
+    author: &str,
+    date: &str,
+    files: &[(P, C)],
+    message: &str,
+) -> String {
+    for (path, content) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    for args in [
+        &["add", "-A"][..],
+        &["commit", "-q", "--allow-empty", "-m", message],
+    ] {
+        run_git(
+            git_command(dir)
+                .args(args)
+                .env("GIT_AUTHOR_NAME", author)
+                .env("GIT_AUTHOR_DATE", date)
+                .env("GIT_COMMITTER_DATE", date),
+        );
+    }
+    git(dir, &["rev-parse", "HEAD"])
+}
+
 pub fn output_text(output: &std::process::Output) -> String {
     format!(
         "{}{}",

@@ -14,33 +14,6 @@ use tempfile::TempDir;
 
 use crate::common;
 
-/// Commits `files` as `author` at `date` (ISO 8601); returns the commit id.
-fn commit_as(
-    dir: &Path,
-    author: &str,
-    date: &str,
-    files: &[(&str, &str)],
-    message: &str,
-) -> String {
-    for (path, content) in files {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    let with_author = |args: &[&str]| {
-        common::run_git(
-            common::git_command(dir)
-                .args(args)
-                .env("GIT_AUTHOR_NAME", author)
-                .env("GIT_AUTHOR_DATE", date)
-                .env("GIT_COMMITTER_DATE", date),
-        )
-    };
-    with_author(&["add", "-A"]);
-    with_author(&["commit", "-q", "--allow-empty", "-m", message]);
-    common::git(dir, &["rev-parse", "HEAD"])
-}
-
 fn vpc(vlan: u32, extra: &str) -> String {
     format!(
         "# VPCs of the lab\n\
@@ -58,24 +31,24 @@ const OTHER: &str =
 /// field of the VPC. Returns the commits (alice, bob, carol1, carol2).
 fn history(dir: &Path) -> [String; 4] {
     common::git(dir, &["init", "-q"]);
-    let alice = commit_as(
+    let alice = common::commit_as(
         dir,
         "Alice",
         "2026-11-01T10:00:00Z",
         &[
-            ("fabric/vpcs.yaml", &vpc(1001, "")),
+            ("fabric/vpcs.yaml", vpc(1001, "").as_str()),
             ("fabric/other.yaml", OTHER),
         ],
         "add vpc-1",
     );
-    let bob = commit_as(
+    let bob = common::commit_as(
         dir,
         "Bob",
         "2026-11-10T11:00:00Z",
         &[("fabric/vpcs.yaml", &vpc(1020, ""))],
         "raise vpc-1 vlan",
     );
-    let carol1 = commit_as(
+    let carol1 = common::commit_as(
         dir,
         "Carol",
         "2026-11-20T12:00:00Z",
@@ -83,7 +56,7 @@ fn history(dir: &Path) -> [String; 4] {
         "touch another vpc",
     );
     let backend = "    backend:\n      subnet: 10.0.2.0/24\n      vlan: 1030\n";
-    let carol2 = commit_as(
+    let carol2 = common::commit_as(
         dir,
         "Carol",
         "2026-11-21T12:00:00Z",
@@ -206,7 +179,7 @@ fn a_reverted_value_belongs_to_the_revert_and_a_moved_object_keeps_its_origin() 
     let repo = temp.path();
     let [alice, ..] = history(repo);
     // Dave puts the vlan back to Alice's value: the value today was set by Dave, not Alice.
-    let dave = commit_as(
+    let dave = common::commit_as(
         repo,
         "Dave",
         "2026-11-22T09:00:00Z",
@@ -219,7 +192,7 @@ fn a_reverted_value_belongs_to_the_revert_and_a_moved_object_keeps_its_origin() 
         "{OTHER}---\n{}",
         vpc(1001, "").replace("  name: vpc-1\n", "  name: vpc-1\n  namespace: default\n")
     );
-    let erin = commit_as(
+    let erin = common::commit_as(
         repo,
         "Erin",
         "2026-11-23T09:00:00Z",
