@@ -134,6 +134,8 @@ pub struct LiveState {
     pub relists: Relists,
     /// The storm window object change lines pass through (`storm`).
     pub storm: super::storm::StormWindow,
+    /// First verdicts not yet logged (`timeline::FirstVerdicts`).
+    pub first_verdicts: super::timeline::FirstVerdicts,
 }
 
 /// An Agent or GatewayAgent whose report has not changed materially is written to the store
@@ -415,6 +417,7 @@ impl LiveState {
             stored_reports: HashMap::new(),
             relists: Relists::default(),
             storm: Default::default(),
+            first_verdicts: Default::default(),
         }
     }
 

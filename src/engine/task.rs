@@ -227,6 +227,9 @@ impl Engine {
                 }
                 _ = health_tick.tick() => {
                     self.flush_storm().await;
+                    if self.status.watch.state != WatchState::Starting {
+                        self.flush_first_verdicts().await;
+                    }
                     self.refresh_health().await;
                     self.save_watch_counters().await;
                 }
@@ -558,18 +561,18 @@ impl Engine {
         if !transitions.is_empty() {
             let now = status::now();
             // First verdicts (start-up, re-list) are one summary line (`engine::timeline`).
-            let (own_lines, summary) = super::timeline::plan_lines(&transitions);
-            let entries: Vec<LogEntry> = summary
-                .map(|line| super::timeline::summary_entry(now, line))
+            let own_lines =
+                super::timeline::plan_lines(&transitions, &mut self.live.first_verdicts);
+            let entries: Vec<LogEntry> = own_lines
                 .into_iter()
-                .chain(own_lines.into_iter().map(|t| {
+                .map(|t| {
                     let object = Some(self.fabric.namespaces.object_name(&t.key));
                     let live = self.index.live(&t.key);
                     LogEntry {
                         key: Some(t.key.clone()),
                         ..log_line(now, LogKind::Drift, object, describe_transition(t, live))
                     }
-                }))
+                })
                 .collect();
             if let Err(error) = self.ctx.store.append_log(&fabric, &entries) {
                 tracing::warn!(%fabric, "cannot log drift events: {error}");

@@ -36,42 +36,57 @@ fn thousands(n: usize) -> String {
     out
 }
 
-/// Which transitions get a line of their own, and the summary line of the first verdicts
-/// (when more than one object got its first verdict at once).
-pub fn plan_lines(transitions: &[Transition]) -> (Vec<&Transition>, Option<String>) {
-    let shown = transitions
-        .iter()
-        // An object appearing with no verdict yet is not news; its verdict will be.
-        .filter(|t| t.to != DriftKindTag::Unknown);
-    let first = transitions.iter().filter(|t| is_first_verdict(t)).count();
-    if first <= 1 {
-        return (shown.collect(), None);
-    }
-    let mut counts = [0usize; 4];
-    let mut own = Vec::new();
-    for transition in shown {
-        if !is_first_verdict(transition) {
-            own.push(transition);
-            continue;
-        }
-        let slot = match transition.to {
+/// First verdicts counted since the last summary line: in sync, drifted, missing, orphan.
+/// Kinds are listed one by one, so the first verdicts of a start-up arrive in many batches;
+/// they are added up here and logged as one line once the live view is whole
+/// (`Engine::flush_first_verdicts`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FirstVerdicts([usize; 4]);
+
+impl FirstVerdicts {
+    fn count(&mut self, to: DriftKindTag) {
+        let slot = match to {
             DriftKindTag::InSync => 0,
             DriftKindTag::Drifted => 1,
             DriftKindTag::Missing => 2,
             _ => 3,
         };
-        counts[slot] += 1;
-        if slot > 0 {
-            own.push(transition);
-        }
+        self.0[slot] += 1;
     }
-    let parts: Vec<String> = ["in sync", "drifted", "missing", "orphan"]
+
+    /// `first verdicts: 9,980 in sync, 1 drifted, …`, and the counts start over; None when
+    /// nothing was counted.
+    pub fn take_line(&mut self) -> Option<String> {
+        let counts = std::mem::take(&mut self.0);
+        let parts: Vec<String> = ["in sync", "drifted", "missing", "orphan"]
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("{} {what}", thousands(n)))
+            .collect();
+        (!parts.is_empty()).then(|| format!("first verdicts: {}", parts.join(", ")))
+    }
+}
+
+/// Which transitions get a line of their own; first verdicts are counted into `first`. A
+/// first InSync verdict gets no line; a first Drifted, Missing or Orphan verdict keeps its own
+/// line too, so every drift stays findable per object.
+pub fn plan_lines<'a>(
+    transitions: &'a [Transition],
+    first: &mut FirstVerdicts,
+) -> Vec<&'a Transition> {
+    transitions
         .iter()
-        .zip(counts)
-        .filter(|(_, n)| *n > 0)
-        .map(|(what, n)| format!("{} {what}", thousands(n)))
-        .collect();
-    (own, Some(format!("first verdicts: {}", parts.join(", "))))
+        // An object appearing with no verdict yet is not news; its verdict will be.
+        .filter(|t| t.to != DriftKindTag::Unknown)
+        .filter(|t| {
+            if !is_first_verdict(t) {
+                return true;
+            }
+            first.count(t.to);
+            t.to != DriftKindTag::InSync
+        })
+        .collect()
 }
 
 /// The summary line, stamped `now`.
@@ -160,6 +175,14 @@ impl Engine {
     }
 
     /// Logs the summary of a storm window that has ended (the slow tick's part of `storm`).
+    /// Logs the first-verdict summary counted so far. Called when the watch turns Active (every
+    /// kind listed) and on the slow tick once it is not starting, so a re-list is summed up too.
+    pub(super) async fn flush_first_verdicts(&mut self) {
+        if let Some(line) = self.live.first_verdicts.take_line() {
+            self.log(summary_entry(status::now(), line)).await;
+        }
+    }
+
     pub(super) async fn flush_storm(&mut self) {
         for entry in self.live.storm.due(status::now()) {
             self.log(entry).await;
@@ -189,24 +212,32 @@ mod tests {
     #[test]
     fn a_first_listing_is_one_summary_line_plus_one_line_per_problem() {
         use DriftKindTag::*;
+        let mut first = FirstVerdicts::default();
         let mut transitions: Vec<Transition> = (0..9980)
             .map(|i| transition(&format!("ok-{i}"), Unknown, InSync))
             .collect();
         transitions.push(transition("bad", Unknown, Drifted));
         transitions.push(transition("gone", Absent, Missing));
-        transitions.push(transition("stray", Unknown, Orphan));
         transitions.push(transition("was-ok", InSync, Drifted));
         transitions.push(transition("new", Absent, Unknown));
-        let (own, summary) = plan_lines(&transitions);
-        assert_eq!(
-            summary.as_deref(),
-            Some("first verdicts: 9,980 in sync, 1 drifted, 1 missing, 1 orphan")
-        );
+        let own = plan_lines(&transitions, &mut first);
         let names: Vec<&str> = own.iter().map(|t| t.key.name.as_str()).collect();
-        assert_eq!(names, ["bad", "gone", "stray", "was-ok"]);
-        // One object's first verdict is its own line, as before.
-        let one = [transition("ok", Unknown, InSync)];
-        let (own, summary) = plan_lines(&one);
-        assert_eq!((own.len(), summary), (1, None));
+        assert_eq!(names, ["bad", "gone", "was-ok"]);
+        // Another kind listed later, with one object each way: added to the same summary.
+        let later = [
+            transition("ok", Unknown, InSync),
+            transition("stray", Unknown, Orphan),
+        ];
+        let own = plan_lines(&later, &mut first);
+        assert_eq!(
+            own.len(),
+            1,
+            "the orphan has its line, the in-sync one none"
+        );
+        assert_eq!(
+            first.take_line().as_deref(),
+            Some("first verdicts: 9,981 in sync, 1 drifted, 1 missing, 1 orphan")
+        );
+        assert_eq!(first.take_line(), None, "the counts start over");
     }
 }

@@ -197,6 +197,7 @@ impl Engine {
                 let recovered = self.status.watch.state == WatchState::Error
                     || std::mem::take(&mut self.relist_after_outage);
                 self.set_watch_state(WatchState::Active, None).await;
+                self.flush_first_verdicts().await;
                 // The live view is whole only now: the drift of the last sync's commit.
                 self.record_drift_snapshot(self.status.sync.commit.clone());
                 let message = if recovered {

@@ -391,9 +391,10 @@ async fn gateway_defaults_are_not_drift_and_an_expose_edit_shows_its_path() {
         .unwrap();
     let (code, out) = run(&temp, &config, &["diff", "gwdrift"]);
     assert_eq!(code, Some(1), "{out}");
+    // Path lines, without the `live:` / `git:` attribution lines indented under them.
     let drift_lines: Vec<&str> = out
         .lines()
-        .filter(|l| l.starts_with("      "))
+        .filter(|l| l.starts_with("      ") && !l.starts_with("          "))
         .map(str::trim)
         .collect();
     assert_eq!(

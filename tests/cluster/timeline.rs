@@ -142,6 +142,10 @@ async fn drift_and_sync_survive_a_watch_storm_and_first_verdicts_are_one_line() 
             e.what == LogKind::Drift && e.key.is_some() && e.message.contains("→ InSync")
         });
         assert_eq!(per_object, 0, "no line per object that starts in sync");
+        let summaries = logged(events.as_slice(), |e| {
+            e.message.starts_with("first verdicts: ")
+        });
+        assert_eq!(summaries, 1, "one summary for every kind's first verdicts");
     }
 
     // The storm: thousands of annotation changes (not in Git, so no drift) in a few seconds;
