@@ -10,16 +10,6 @@ use hhdash::config::Config;
 use hhdash::engine::{ApplyRequest, ApplyScope, Command, EngineEvent};
 use hhdash::ui::{self, App, Effect, Key, Overlay, View};
 
-fn press(app: &mut App, keys: &str) -> Vec<Effect> {
-    keys.chars()
-        .flat_map(|c| app.on_key(Key::char(c)))
-        .collect()
-}
-
-fn special(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.on_key(Key::plain(code))
-}
-
 /// The names of the visible rows, in order.
 fn visible(app: &mut App) -> Vec<String> {
     app.prepare();

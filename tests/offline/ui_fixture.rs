@@ -15,7 +15,7 @@ use hhdash::status::{
     ResourceStatus, SyncState, SyncStatus, WatchState, WatchStatus,
 };
 use hhdash::store::{LogEntry, LogKind};
-use hhdash::ui::{App, Options, Theme};
+use hhdash::ui::{App, Effect, Key, Options, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
@@ -371,4 +371,16 @@ pub fn gateway_snapshot(
         events: Vec::new(),
         switches: Vec::new(),
     }
+}
+
+/// Types `keys` (each a plain character key) into the dashboard; the effects they asked for.
+pub fn press(app: &mut App, keys: &str) -> Vec<Effect> {
+    keys.chars()
+        .flat_map(|c| app.on_key(Key::char(c)))
+        .collect()
+}
+
+/// Presses one special key (enter, esc, arrows…).
+pub fn special(app: &mut App, code: crossterm::event::KeyCode) -> Vec<Effect> {
+    app.on_key(Key::plain(code))
 }

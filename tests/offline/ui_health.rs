@@ -4,20 +4,10 @@
 
 use crossterm::event::KeyCode;
 use hhdash::health::Level;
-use hhdash::ui::{App, Key, View};
+use hhdash::ui::{App, View};
 
 use crate::health_fixture::*;
 use crate::ui_fixture::*;
-
-fn press(app: &mut App, keys: &str) {
-    for c in keys.chars() {
-        app.on_key(Key::char(c));
-    }
-}
-
-fn special(app: &mut App, code: KeyCode) {
-    app.on_key(Key::plain(code));
-}
 
 /// The names of the Health view's rows, in display order.
 fn order(app: &mut App) -> Vec<String> {

@@ -12,18 +12,8 @@ use hhdash::attribution::{
 };
 use hhdash::engine::{Command, EngineEvent};
 use hhdash::store::{LogEntry, LogKind, TimelineQuery};
-use hhdash::ui::{App, Effect, Key, View};
+use hhdash::ui::{App, Effect, View};
 use serde_json::Value;
-
-fn press(app: &mut App, keys: &str) -> Vec<Effect> {
-    keys.chars()
-        .flat_map(|c| app.on_key(Key::char(c)))
-        .collect()
-}
-
-fn special(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.on_key(Key::plain(code))
-}
 
 /// The History queries among `effects`, with the fabric each went to.
 fn history_queries(effects: &[Effect]) -> Vec<(String, TimelineQuery)> {

@@ -7,12 +7,6 @@ use hhdash::engine::{EngineEvent, JobKind, JobPhase};
 use hhdash::status::{ConnectionState, WatchState};
 use hhdash::ui::{App, Key, View};
 
-fn press(app: &mut App, keys: &str) {
-    for c in keys.chars() {
-        app.on_key(Key::char(c));
-    }
-}
-
 fn enter(app: &mut App) {
     app.on_key(Key::plain(crossterm::event::KeyCode::Enter));
 }
