@@ -76,6 +76,43 @@ fn bench_timeline(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("timeline_full_64MiB");
     group.sample_size(20);
+    group.throughput(Throughput::Elements(1));
+    // A one-minute window in the kept range holding one burst (its 500 kept lines).
+    let middle = start + 400 * 1000;
+    let window = TimelineQuery {
+        since: Some(middle),
+        until: Some(middle + 59),
+        ..TimelineQuery::default()
+    };
+    let found = store.timeline(FABRIC, &window).unwrap().len();
+    eprintln!("the one-minute window holds {found} lines");
+    assert!(
+        found > 0,
+        "the window must hold lines, or the bench measures nothing"
+    );
+    group.bench_function("window_query_1_minute", |b| {
+        b.iter(|| black_box(store.timeline(FABRIC, &window).unwrap().len()))
+    });
+    group.bench_function("newest_500", |b| {
+        b.iter(|| black_box(store.log(FABRIC, 500).unwrap().len()))
+    });
+    let one_object = TimelineQuery {
+        since: Some(hhdash::status::now() - 86_400),
+        // Burst 500: inside the last day (the bursts run from six days ago to a day ahead).
+        object: Some("VPC/vpc-500002".into()),
+        kinds: vec![LogKind::Drift],
+        ..TimelineQuery::default()
+    };
+    let found = store.timeline(FABRIC, &one_object).unwrap().len();
+    eprintln!("the object's last day holds {found} drift lines");
+    assert!(
+        found > 0,
+        "the object must have lines, or the bench measures nothing"
+    );
+    group.bench_function("drift_of_one_object_last_day", |b| {
+        b.iter(|| black_box(store.timeline(FABRIC, &one_object).unwrap().len()))
+    });
+    // Last: appending evicts the oldest lines, which the reads above must still find.
     group.throughput(Throughput::Elements(BURST as u64));
     let mut i = 10_000_000;
     group.bench_function("append_burst_of_100_evicting", |b| {
@@ -88,44 +125,6 @@ fn bench_timeline(c: &mut Criterion) {
                 })
                 .collect();
             store.append_log(FABRIC, &lines).unwrap();
-        })
-    });
-    group.throughput(Throughput::Elements(1));
-    // A one-minute window in the kept range holding one burst (its 500 kept lines).
-    let middle = start + 400 * 1000;
-    group.bench_function("window_query_1_minute", |b| {
-        b.iter(|| {
-            let entries = store
-                .timeline(
-                    FABRIC,
-                    &TimelineQuery {
-                        since: Some(middle),
-                        until: Some(middle + 59),
-                        ..TimelineQuery::default()
-                    },
-                )
-                .unwrap();
-            black_box(entries.len())
-        })
-    });
-    group.bench_function("newest_500", |b| {
-        b.iter(|| black_box(store.log(FABRIC, 500).unwrap().len()))
-    });
-    group.bench_function("drift_of_one_object_last_day", |b| {
-        b.iter(|| {
-            let now = hhdash::status::now();
-            let entries = store
-                .timeline(
-                    FABRIC,
-                    &TimelineQuery {
-                        since: Some(now - 86_400),
-                        object: Some("VPC/vpc-010000".into()),
-                        kinds: vec![LogKind::Drift],
-                        ..TimelineQuery::default()
-                    },
-                )
-                .unwrap();
-            black_box(entries.len())
         })
     });
     group.finish();
