@@ -3,7 +3,8 @@
 //!
 //! The walk runs on a blocking thread; the engine keeps one `git::HistoryCache` per fabric
 //! (parsed blobs and finished lookups), so asking again is near free. A request for an object
-//! already being explained is dropped: the running job answers it.
+//! already being explained for the same drifted paths is dropped: the running job answers it
+//! (a request for other paths — the drift changed meanwhile — runs).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -15,11 +16,14 @@ use crate::drift::Drift;
 use crate::git::{GitSource, HistoryCache};
 use crate::kinds::ObjectKey;
 
+/// An object and the drifted paths being explained for it.
+type Job = (ObjectKey, Vec<String>);
+
 /// The fabric's history cache and the objects being explained right now.
 #[derive(Debug, Default)]
 pub(super) struct Explainer {
     cache: Arc<Mutex<HistoryCache>>,
-    running: Arc<Mutex<HashSet<ObjectKey>>>,
+    running: Arc<Mutex<HashSet<Job>>>,
 }
 
 impl Engine {
@@ -49,7 +53,8 @@ impl Engine {
             _ => Vec::new(),
         };
         let running = self.explainer.running.clone();
-        if !lock(&running).insert(key.clone()) {
+        let job = (key.clone(), paths.clone());
+        if !lock(&running).insert(job.clone()) {
             return;
         }
         let cache = self.explainer.cache.clone();
@@ -79,7 +84,7 @@ impl Engine {
                 )
             })
             .await;
-            lock(&running).remove(&key);
+            lock(&running).remove(&job);
             let explanation = explanation.unwrap_or_else(|error| GitExplanation {
                 key: key.clone(),
                 commit: String::new(),
