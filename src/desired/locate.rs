@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use granit_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::file::{first_content_line, split_documents};
+use crate::drift::{PathSegment as Segment, parse_path};
 
 /// The 1-based line, within `text`, of the node at `path` (a drift path such as
 /// `spec.subnets.default.vlan`, `spec.ranges[0].to`, `metadata.labels."a.b/c"`) in the
@@ -54,48 +55,6 @@ pub fn value_at<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a serd
         };
     }
     Some(current)
-}
-
-/// One step of a drift path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// Reads the documented path form (see `drift`, "Paths"): bare keys, JSON-quoted keys and
-/// `[n]` list indices. None for text that is not a path.
-fn parse_path(path: &str) -> Option<Vec<Segment>> {
-    let mut segments = Vec::new();
-    let mut rest = path;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('[') {
-            let end = after.find(']')?;
-            segments.push(Segment::Index(after[..end].parse().ok()?));
-            rest = &after[end + 1..];
-        } else if rest.starts_with('"') {
-            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<String>();
-            let key = stream.next()?.ok()?;
-            rest = &rest[stream.byte_offset()..];
-            segments.push(Segment::Key(key));
-        } else {
-            let end = rest.find(['.', '[']).unwrap_or(rest.len());
-            if end == 0 {
-                return None;
-            }
-            segments.push(Segment::Key(rest[..end].to_string()));
-            rest = &rest[end..];
-        }
-        if let Some(after) = rest.strip_prefix('.') {
-            if after.is_empty() {
-                return None;
-            }
-            rest = after;
-        } else if !rest.is_empty() && !rest.starts_with('[') {
-            return None;
-        }
-    }
-    Some(segments)
 }
 
 /// Whether serde_yaml reads the document as null (`~`, `null`, nothing): its first node is a
