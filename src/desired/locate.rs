@@ -20,10 +20,12 @@ use crate::drift::{PathSegment as Segment, parse_path};
 /// is the line of its key; for a list item the line of its `-`. None when the path is not in
 /// the text (a field Git does not set) or the text is not YAML.
 pub fn line_of(text: &str, document: usize, path: &str) -> Option<usize> {
-    let segments = parse_path(path)?;
-    if segments.is_empty() {
-        return None;
-    }
+    lines_of(text, document, &[path])[0]
+}
+
+/// [`line_of`] for several paths of the same document, which is read once.
+pub fn lines_of(text: &str, document: usize, paths: &[&str]) -> Vec<Option<usize>> {
+    let mut lines = vec![None; paths.len()];
     let mut index = 0;
     for raw in split_documents(text) {
         if first_content_line(&raw).is_none() {
@@ -35,13 +37,20 @@ pub fn line_of(text: &str, document: usize, path: &str) -> Option<usize> {
             continue;
         }
         if index == document {
-            let tree = Tree::read(raw.text)?;
-            let line = tree.line_of(raw.text, &segments)?;
-            return Some(raw.first_line + line);
+            let Some(tree) = Tree::read(raw.text) else {
+                return lines;
+            };
+            for (line, path) in lines.iter_mut().zip(paths) {
+                *line = parse_path(path)
+                    .filter(|segments| !segments.is_empty())
+                    .and_then(|segments| tree.line_of(raw.text, &segments))
+                    .map(|at| raw.first_line + at);
+            }
+            return lines;
         }
         index += 1;
     }
-    None
+    lines
 }
 
 /// The value at a drift path inside an object (the same path forms as [`line_of`]); None when

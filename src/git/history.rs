@@ -247,8 +247,9 @@ impl HistoryCache {
         // Per path still walking: (path, today's value, line).
         let mut walking: Vec<(&String, &Value, Option<usize>)> = Vec::new();
         let mut done: Vec<PathOrigin> = Vec::new();
-        for path in paths {
-            let line = locate::line_of(&parsed.text, *document, path);
+        let path_names: Vec<&str> = paths.iter().map(|path| path.as_str()).collect();
+        let lines = locate::lines_of(&parsed.text, *document, &path_names);
+        for (path, line) in paths.iter().zip(lines) {
             match locate::value_at(object, path) {
                 Some(value) => walking.push((path, value, line)),
                 None => done.push(PathOrigin {

@@ -79,20 +79,22 @@ fn parent(path: &str) -> Option<&str> {
 }
 
 /// The 0-based lines of `text` holding `paths` (a path the text lacks marks its nearest
-/// ancestor: where a removed field was), sorted, once each.
+/// ancestor: where a removed field was), sorted, once each. The text is read once.
 fn marked_lines(text: &str, paths: &[String]) -> Vec<usize> {
-    let mut lines: Vec<usize> = paths
+    // Each path with its ancestors, nearest first; the first one found marks the path.
+    let chains: Vec<Vec<&str>> = paths
         .iter()
-        .filter_map(|path| {
-            let mut at = Some(path.as_str());
-            while let Some(path) = at {
-                if let Some(line) = crate::desired::locate::line_of(text, 0, path) {
-                    return Some(line.saturating_sub(1));
-                }
-                at = parent(path);
-            }
-            None
+        .map(|path| std::iter::successors(Some(path.as_str()), |p| parent(p)).collect())
+        .collect();
+    let candidates: Vec<&str> = chains.iter().flatten().copied().collect();
+    let mut found = crate::desired::locate::lines_of(text, 0, &candidates).into_iter();
+    let mut lines: Vec<usize> = chains
+        .iter()
+        .filter_map(|chain| {
+            let chain_lines: Vec<Option<usize>> = found.by_ref().take(chain.len()).collect();
+            chain_lines.into_iter().flatten().next()
         })
+        .map(|line| line.saturating_sub(1))
         .collect();
     lines.sort_unstable();
     lines.dedup();
@@ -225,11 +227,13 @@ impl Detail {
         });
         self.desired_yaml = row.desired.as_ref().map(|d| yaml(&d.object));
         self.live_yaml = row.live.as_ref().map(|l| yaml(&clean_live(l)));
+        // The texts were just rendered again: their lines may have moved even where the
+        // paths did not (a label added live above the drifted field).
+        let texts = [self.desired_yaml.as_deref(), self.live_yaml.as_deref()];
+        for (pane, text) in texts.into_iter().enumerate() {
+            self.marked[pane] = text.map(|t| marked_lines(t, &paths)).unwrap_or_default();
+        }
         if self.marked_for.as_ref() != Some(&paths) {
-            let texts = [self.desired_yaml.as_deref(), self.live_yaml.as_deref()];
-            for (pane, text) in texts.into_iter().enumerate() {
-                self.marked[pane] = text.map(|t| marked_lines(t, &paths)).unwrap_or_default();
-            }
             self.marked_for = Some(paths);
             self.scroll_due = true;
         }
