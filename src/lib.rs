@@ -28,6 +28,7 @@ pub mod natural;
 pub mod review;
 pub mod sanitize;
 pub mod secret;
+pub mod serve;
 pub mod status;
 pub mod store;
 pub mod sync;

@@ -160,7 +160,7 @@ pub enum LogKind {
 }
 
 /// Which timeline entries to read (every bound optional; `kinds` empty means all).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TimelineQuery {
     /// Entries at or after this time.
     pub since: Option<Timestamp>,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::FabricConfig;
 use crate::desired::{self, DesiredObject, Duplicate, Skipped};
@@ -46,6 +46,39 @@ pub struct SyncReport {
     /// The desired set as committed, in the order it was parsed.
     #[serde(skip)]
     pub desired: Vec<DesiredObject>,
+}
+
+/// A `SyncReport` without its desired set: what `hhdash sync` prints, and what the engine
+/// answers a `Command::SyncAndReport` with (it serialises exactly like the report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSummary {
+    pub fabric: String,
+    pub commit: String,
+    pub files: usize,
+    pub counts: Vec<(String, usize)>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl SyncSummary {
+    pub fn objects(&self) -> usize {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+}
+
+impl From<&SyncReport> for SyncSummary {
+    fn from(report: &SyncReport) -> Self {
+        SyncSummary {
+            fabric: report.fabric.clone(),
+            commit: report.commit.clone(),
+            files: report.files,
+            counts: report
+                .counts
+                .iter()
+                .map(|(kind, n)| (kind.to_string(), *n))
+                .collect(),
+            skipped: report.skipped.clone(),
+        }
+    }
 }
 
 /// What one sync attempt wrote to the store, in one transaction: the fabric's sync status and

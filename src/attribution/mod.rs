@@ -37,7 +37,8 @@ pub struct FieldWriter {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "rfc3339_opt"
+        serialize_with = "rfc3339_opt",
+        deserialize_with = "from_rfc3339_opt"
     )]
     pub time: Option<Timestamp>,
 }
@@ -59,7 +60,7 @@ pub struct GitOrigin {
     /// Full hash.
     pub commit: String,
     pub author: String,
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub time: Timestamp,
     /// First line of the commit message.
     pub subject: String,
@@ -84,7 +85,7 @@ pub struct PathExplanation {
 }
 
 /// The Git side of one object's drifted paths, as the engine answers `Command::Explain`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitExplanation {
     pub key: ObjectKey,
     /// The synced commit the explanation was computed at.
@@ -100,6 +101,19 @@ pub struct GitExplanation {
 
 fn rfc3339<S: serde::Serializer>(time: &Timestamp, out: S) -> Result<S::Ok, S::Error> {
     out.serialize_str(&format_rfc3339(*time))
+}
+
+/// Reads back what `rfc3339` wrote (JSON output and the serve protocol carry these).
+fn from_rfc3339<'de, D: serde::Deserializer<'de>>(input: D) -> Result<Timestamp, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(input)?;
+    crate::time::parse_rfc3339(&text)
+        .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text:?}")))
+}
+
+fn from_rfc3339_opt<'de, D: serde::Deserializer<'de>>(
+    input: D,
+) -> Result<Option<Timestamp>, D::Error> {
+    from_rfc3339(input).map(Some)
 }
 
 fn rfc3339_opt<S: serde::Serializer>(time: &Option<Timestamp>, out: S) -> Result<S::Ok, S::Error> {

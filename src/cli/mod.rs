@@ -52,7 +52,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand, serde::Serialize, serde::Deserialize)]
 pub enum Command {
     /// Validate the configuration (every problem at once), then test each fabric's connection
     Check {
@@ -156,13 +156,13 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Subcommand, serde::Serialize, serde::Deserialize)]
 pub enum SecretAction {
     /// Read a token from standard input and store it encrypted for FABRIC
     Set { fabric: String, slot: SecretSlot },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum, serde::Serialize, serde::Deserialize)]
 pub enum SecretSlot {
     KubernetesToken,
     GitToken,

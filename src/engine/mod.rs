@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::attribution::GitExplanation;
@@ -19,12 +20,17 @@ use crate::health::SwitchHealth;
 use crate::kinds::ObjectKey;
 use crate::status::{FabricStatus, ResourceStatus, Timestamp};
 use crate::store::{LogEntry, TimelineQuery};
+use crate::sync::SyncSummary;
 
 /// What the outside world asks a fabric's engine to do.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Fetch Git and replace the desired set. Repeated requests while one runs coalesce.
     Sync,
+    /// A sync whose outcome is wanted: answered with `EngineEvent::Synced` naming this ticket,
+    /// from a fetch that started after the request (a request during a running sync waits for
+    /// the next run). Tickets are the asker's; the engine only echoes them.
+    SyncAndReport(u64),
     /// Reconnect and re-list every watched kind.
     Refresh,
     /// Check the server version and the permissions hhdash needs.
@@ -42,7 +48,7 @@ pub enum Command {
     Shutdown,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplyRequest {
     pub scope: ApplyScope,
     /// Ask the server to validate and default, without persisting anything.
@@ -51,7 +57,7 @@ pub struct ApplyRequest {
     pub force_conflicts: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ApplyScope {
     /// These objects (from Git), in dependency order.
     Objects(Vec<ObjectKey>),
@@ -66,7 +72,7 @@ pub enum ApplyScope {
 }
 
 /// Long-running actions the dashboard shows progress for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobKind {
     Sync,
     Apply,
@@ -74,7 +80,7 @@ pub enum JobKind {
     Refresh,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum JobPhase {
     Started {
         message: String,
@@ -93,7 +99,7 @@ pub enum JobPhase {
 }
 
 /// One object as the dashboard shows it: what Git wants, what the cluster has, the verdict.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceRow {
     pub key: ObjectKey,
     pub desired: Option<Arc<DesiredObject>>,
@@ -103,7 +109,7 @@ pub struct ResourceRow {
 }
 
 /// What an engine tells its listeners. Every event names its fabric.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EngineEvent {
     /// Everything known about the fabric: sent first (from the store, before any network I/O)
     /// and again after a re-list.
@@ -137,6 +143,13 @@ pub enum EngineEvent {
         fabric: String,
         switches: Vec<SwitchHealth>,
     },
+    /// A sync asked for with `Command::SyncAndReport` finished: the tickets it answers, and
+    /// what it committed or why it failed.
+    Synced {
+        fabric: String,
+        tickets: Vec<u64>,
+        outcome: Result<SyncSummary, String>,
+    },
     /// The answer to `Command::Explain`.
     Explained {
         fabric: String,
@@ -161,6 +174,7 @@ impl EngineEvent {
             | EngineEvent::Log { fabric, .. }
             | EngineEvent::Job { fabric, .. }
             | EngineEvent::Health { fabric, .. }
+            | EngineEvent::Synced { fabric, .. }
             | EngineEvent::Explained { fabric, .. }
             | EngineEvent::History { fabric, .. } => fabric,
         }

@@ -11,6 +11,13 @@ use crate::desired::DesiredObject;
 use crate::kinds::ObjectKey;
 use crate::sync::SyncAttempt;
 
+/// Who waits for which sync's outcome (`Command::SyncAndReport`).
+#[derive(Debug, Default)]
+pub(super) struct SyncTickets {
+    running: Vec<u64>,
+    next: Vec<u64>,
+}
+
 impl Engine {
     /// Starts a sync, or remembers one more if a sync is running (see `SingleJob::request`).
     pub(super) async fn start_sync(&mut self) {
@@ -19,7 +26,20 @@ impl Engine {
         }
     }
 
+    /// A sync whose outcome `ticket` waits for: this one if it starts now, else the next.
+    pub(super) async fn start_sync_for(&mut self, ticket: u64) {
+        if self.sync_job.is_running() {
+            self.sync_tickets.next.push(ticket);
+            self.sync_job.request();
+        } else {
+            self.sync_tickets.running.push(ticket);
+            self.start_sync().await;
+        }
+    }
+
     async fn spawn_sync(&mut self) {
+        let waiting = std::mem::take(&mut self.sync_tickets.next);
+        self.sync_tickets.running.extend(waiting);
         self.job(
             JobKind::Sync,
             JobPhase::Started {
@@ -54,6 +74,19 @@ impl Engine {
         // A status change held while the job wrote the record goes out now (`save_status`).
         if self.status_unsaved {
             self.write_status();
+        }
+        let tickets = std::mem::take(&mut self.sync_tickets.running);
+        if !tickets.is_empty() {
+            let outcome = match &attempt.result {
+                Ok(report) => Ok(crate::sync::SyncSummary::from(report)),
+                Err(error) => Err(error.to_string()),
+            };
+            self.emit(EngineEvent::Synced {
+                fabric: self.fabric.name.clone(),
+                tickets,
+                outcome,
+            })
+            .await;
         }
         match attempt.result {
             Ok(report) => {

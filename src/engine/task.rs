@@ -111,6 +111,9 @@ pub(super) struct Engine {
     pub(super) connect_job: SingleJob,
     pub(super) probe_job: SingleJob,
     pub(super) sync_job: SingleJob,
+    /// `Command::SyncAndReport` tickets the running sync answers, and those waiting for the
+    /// next run (asked while a sync ran: its fetch may predate the request).
+    pub(super) sync_tickets: super::sync::SyncTickets,
     pub(super) apply_job: SingleJob,
     /// The Git history cache and the `Command::Explain` jobs running (`explain`).
     pub(super) explainer: super::explain::Explainer,
@@ -180,6 +183,7 @@ impl Engine {
             connect_job: SingleJob::default(),
             probe_job: SingleJob::default(),
             sync_job: SingleJob::default(),
+            sync_tickets: Default::default(),
             apply_job: SingleJob::default(),
             explainer: Default::default(),
         };
@@ -365,6 +369,7 @@ impl Engine {
     async fn handle_command(&mut self, command: Command) {
         match command {
             Command::Sync => self.start_sync().await,
+            Command::SyncAndReport(ticket) => self.start_sync_for(ticket).await,
             Command::Refresh => {
                 self.job(
                     JobKind::Refresh,

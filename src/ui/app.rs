@@ -331,6 +331,8 @@ impl App {
                 self.fabrics[index].job(job, phase);
             }
             EngineEvent::Health { switches, .. } => self.fabrics[index].set_switches(switches),
+            // The asker of a `SyncAndReport` reads it; the Job events tell the dashboard.
+            EngineEvent::Synced { .. } => {}
             EngineEvent::Explained { explanation, .. } => {
                 self.fabrics[index].explained(explanation);
             }

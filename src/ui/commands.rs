@@ -209,7 +209,7 @@ fn apply(scope: ApplyScope) -> Command {
 
 fn describe(command: &Command) -> String {
     match command {
-        Command::Sync => "sync requested".into(),
+        Command::Sync | Command::SyncAndReport(_) => "sync requested".into(),
         Command::Refresh => "refresh requested".into(),
         Command::TestConnection => "connection test requested".into(),
         Command::SetWatch(true) => "watch on".into(),

@@ -1,0 +1,8 @@
+//! serve: one engine per fabric, shared by every hhdash of the user. The process that owns the
+//! store (`hhdash serve`, or a dashboard or `watch` running its engines in-process) listens on
+//! a Unix socket named after the store (`paths`); every other hhdash attaches to it: a
+//! dashboard subscribes to the engine events and sends commands, a CLI command asks the server
+//! to run it and prints what it printed (`protocol`).
+
+pub mod paths;
+pub mod protocol;
