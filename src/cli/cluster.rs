@@ -17,7 +17,7 @@ use crate::apply;
 use crate::cluster::FabricClient;
 use crate::config::{Config, FabricConfig};
 use crate::drift::Drift;
-use crate::engine::{EngineContext, EngineEvent, JobPhase};
+use crate::engine::{EngineEvent, JobPhase};
 use crate::kinds::{self, ObjectKey};
 use crate::review::{self, Review};
 use crate::secret::token;
@@ -387,17 +387,19 @@ async fn prune(
     Ok(failed)
 }
 
-/// `hhdash watch`: the engine's event stream, one line (or JSON object) per event, until
-/// SIGINT (Ctrl-C) or SIGTERM.
-pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Result<Outcome> {
+/// `hhdash watch`'s output: the engine's event stream for one fabric, one line (or JSON
+/// object) per event, until SIGINT (Ctrl-C) or SIGTERM, or until the events end.
+pub async fn print_events(
+    fabric: &FabricConfig,
+    mut rx: tokio::sync::mpsc::Receiver<EngineEvent>,
+    json: bool,
+) -> Result<Outcome> {
     use tokio::signal::unix::{SignalKind, signal};
     // One listener each for the life of the command, made before anything can arrive: a
     // listener made per loop pass misses a signal delivered while an event is being printed.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
-    output::warn_insecure(&fabric);
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let engines = crate::engine::start_all(std::slice::from_ref(&fabric), ctx, tx);
+    output::warn_insecure(fabric);
     let print = |time: i64, what: &str, object: Option<&str>, message: &str| {
         if json {
             crate::sanitize::print_json_line(
@@ -418,6 +420,7 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
             _ = terminate.recv() => break,
             event = rx.recv() => match event {
                 None => break,
+                Some(event) if event.fabric() != fabric.name => {}
                 Some(EngineEvent::Log { entry, .. }) => print(entry.time, &format!("{:?}", entry.what), entry.object.as_deref(), &entry.message),
                 Some(EngineEvent::Job { phase: JobPhase::Failed { message }, job, .. }) => print(status::now(), "Failed", Some(&format!("{job:?}")), &message),
                 Some(EngineEvent::Status { status, .. }) => {
@@ -431,9 +434,6 @@ pub async fn watch(fabric: FabricConfig, ctx: EngineContext, json: bool) -> Resu
                 Some(_) => {}
             }
         }
-    }
-    for (_, commands) in engines {
-        let _ = commands.send(crate::engine::Command::Shutdown).await;
     }
     Ok(Outcome::Success)
 }

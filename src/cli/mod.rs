@@ -15,10 +15,13 @@ use color_eyre::eyre::{Result, WrapErr};
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
 pub mod cluster;
+mod dashboard;
 pub mod history;
 pub mod inspect;
 mod local;
 mod output;
+mod serve;
+mod watch;
 
 use crate::config::Config;
 use crate::secret::token;
@@ -149,6 +152,10 @@ pub enum Command {
         #[arg(long)]
         read_only: bool,
     },
+    /// Run every fabric's engine headless and share it: every other hhdash of this user with
+    /// the same store (dashboards, commands) attaches to it over a Unix socket, and the
+    /// timeline keeps recording while none is open
+    Serve,
     /// Manage tokens kept encrypted in the store
     Secret {
         #[command(subcommand)]
@@ -218,7 +225,8 @@ static DASHBOARD: Command = Command::Ui { read_only: false };
 pub fn run(cli: &Cli) -> Result<Outcome> {
     let paths = cli.paths();
     match cli.command.as_ref().unwrap_or(&DASHBOARD) {
-        Command::Ui { read_only } => dashboard(cli, &paths, cli.read_only || *read_only),
+        Command::Ui { read_only } => dashboard::dashboard(cli, &paths, cli.read_only || *read_only),
+        Command::Serve => serve::serve(cli, &paths),
         Command::Check { offline } => check(cli, &paths, *offline),
         Command::Sync { fabrics, json } => {
             let config = Config::load(&paths.config)?;
@@ -285,21 +293,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             };
             runtime()?.block_on(cluster::apply(&fabric, &store, &paths.key_file, &options))
         }
-        Command::Watch { fabric, json } => {
-            let config = Config::load(&paths.config)?;
-            let fabric = config.fabric(fabric)?.clone();
-            let store = std::sync::Arc::new(open_store(cli, &config)?);
-            let ctx = crate::engine::EngineContext {
-                store,
-                key_file: paths.key_file.clone(),
-                git_cache_dir: git_cache_dir(&config),
-            };
-            let runtime = runtime()?;
-            let outcome = runtime.block_on(cluster::watch(fabric, ctx, *json));
-            // A Git fetch on a blocking thread must not keep a stopped watch alive.
-            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-            outcome
-        }
+        Command::Watch { fabric, json } => watch::watch(cli, &paths, fabric, *json),
         Command::History {
             fabric,
             since,
@@ -331,36 +325,83 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     }
 }
 
-/// Opens the dashboard: one engine per fabric (each sends its snapshot from the store before
-/// any network I/O, so the screen fills at once), then the UI loop until the operator quits.
-fn dashboard(cli: &Cli, paths: &Paths, read_only: bool) -> Result<Outcome> {
-    let config = Config::load(&paths.config)?;
-    let store = std::sync::Arc::new(open_store(cli, &config)?);
-    let options =
-        crate::ui::Options::from_config(&config.ui, read_only).with_namespaces_of(&config.fabrics);
-    let runtime = runtime()?;
-    let result = runtime.block_on(async {
-        // Engines coalesce watch storms into `Rows` bursts; this is room for several.
-        let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
-        let ctx = crate::engine::EngineContext {
-            store,
-            key_file: paths.key_file.clone(),
-            git_cache_dir: git_cache_dir(&config),
-        };
-        let engines = crate::engine::start_all(&config.fabrics, ctx, events_tx);
-        crate::ui::run(options, engines, events_rx).await
-    });
-    // A Git fetch on a blocking thread must not hold the quit hostage.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    result?;
-    Ok(Outcome::Success)
-}
-
 /// Opens the store with the configuration's `[timeline]` bounds.
 fn open_store(cli: &Cli, config: &Config) -> Result<Store> {
     let mut store = Store::open(&cli.store_path(config))?;
     store.set_timeline_limits(config.timeline);
     Ok(store)
+}
+
+/// How long a command waits for a store another hhdash holds without serving it (a command
+/// still running: `sync`, `apply`…), checking meanwhile whether a server takes it over.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Who has the store for this process: this process (it opened it), or a server that
+/// answers on the store's socket (attach to it).
+pub(crate) enum Holder {
+    Store(Store),
+    Server(PathBuf),
+}
+
+/// Finds the server of the store, or opens the store. A store held by an hhdash that does not
+/// serve it is waited for (`STORE_WAIT`), saying so once on stderr.
+pub(crate) fn acquire(cli: &Cli, config: &Config) -> Result<Holder> {
+    let path = cli.store_path(config);
+    let socket = crate::serve::paths::socket_for(&path)?;
+    let deadline = std::time::Instant::now() + STORE_WAIT;
+    let mut told = false;
+    loop {
+        // A socket file nobody listens on (a killed server's) refuses the connection.
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+            return Ok(Holder::Server(socket));
+        }
+        match open_store(cli, config) {
+            Ok(store) => return Ok(Holder::Store(store)),
+            Err(error) => {
+                let in_use = matches!(
+                    error.downcast_ref::<crate::store::StoreError>(),
+                    Some(crate::store::StoreError::InUse { .. })
+                );
+                if !in_use {
+                    return Err(error);
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(error.wrap_err(format!(
+                        "another hhdash command has held the store for over {} s without \
+                         sharing it; wait for it to finish, or run `hhdash serve` so that \
+                         every hhdash shares one engine",
+                        STORE_WAIT.as_secs()
+                    )));
+                }
+                if !told {
+                    eprintln!(
+                        "waiting for the store {}: another hhdash command is using it",
+                        path.display()
+                    );
+                    told = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// A server over `store` for this process's engines (its socket lets other hhdash attach).
+fn server_setup(
+    kind: crate::serve::protocol::ServerKind,
+    cli: &Cli,
+    paths: &Paths,
+    config: Config,
+    store: Store,
+) -> crate::serve::ServerSetup {
+    crate::serve::ServerSetup {
+        kind,
+        git_cache_dir: git_cache_dir(&config),
+        store_path: cli.store_path(&config),
+        store: std::sync::Arc::new(store),
+        key_file: paths.key_file.clone(),
+        config,
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

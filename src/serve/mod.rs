@@ -4,5 +4,10 @@
 //! dashboard subscribes to the engine events and sends commands, a CLI command asks the server
 //! to run it and prints what it printed (`protocol`).
 
+pub mod hub;
 pub mod paths;
 pub mod protocol;
+pub mod run;
+pub mod server;
+
+pub use server::{EngineHandle, Engines, ServeError, Server, ServerSetup, Shared};

@@ -112,7 +112,7 @@ pub enum ClientFrame {
 /// A server's frames after the handshake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ServerFrame {
-    Event(EngineEvent),
+    Event(Box<EngineEvent>),
     /// The client fell behind and events were dropped: a `Snapshot` of every subscribed
     /// fabric follows, then updates again.
     Resync,
@@ -158,6 +158,15 @@ where
 {
     let bytes = serde_json::to_vec(frame)?;
     write_bytes(out, &bytes).await
+}
+
+/// A `ServerFrame::Event` frame's bytes, encoded from a shared event without copying it.
+pub fn encode_event(event: &EngineEvent) -> serde_json::Result<Vec<u8>> {
+    #[derive(Serialize)]
+    enum Borrowed<'a> {
+        Event(&'a EngineEvent),
+    }
+    serde_json::to_vec(&Borrowed::Event(event))
 }
 
 /// Writes one frame already encoded (`encode`), e.g. one event sent to many clients.

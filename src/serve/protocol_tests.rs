@@ -85,8 +85,9 @@ fn events_and_commands_cross_the_wire_unchanged() {
         },
     ];
     for event in events {
-        let frame = ServerFrame::Event(event);
-        let bytes = serde_json::to_vec(&frame).unwrap();
+        let bytes = encode_event(&event).unwrap();
+        let frame = ServerFrame::Event(Box::new(event));
+        assert_eq!(bytes, serde_json::to_vec(&frame).unwrap());
         let back: ServerFrame = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, frame);
     }
