@@ -11,18 +11,25 @@
 //!   acknowledgement to the `Rows` event is measured and split, with a plain kube watcher
 //!   beside the engine, into the API server's delivery and the engine's own delay.
 //!
-//! Run: `cargo bench --bench cluster` (both), `cargo bench --bench cluster -- list` (one).
+//! * `apply`: 10,000 new objects applied by the real `hhdash apply` beside `kubectl apply
+//!   --server-side -f` of the same files (wall time, peak RSS, the API server's CPU), after a
+//!   sweep of the apply core's concurrency bound (`hhdash::apply::CONCURRENCY`).
+//!
+//! Run: `cargo bench --bench cluster` (all), `cargo bench --bench cluster -- list` (one).
 //! Knobs for quick runs: HHDASH_BENCH_LIST_OBJECTS, HHDASH_BENCH_LIST_RUNS,
-//! HHDASH_BENCH_STORM_OBJECTS, HHDASH_BENCH_STORM_RATE, HHDASH_BENCH_STORM_SECS.
+//! HHDASH_BENCH_STORM_OBJECTS, HHDASH_BENCH_STORM_RATE, HHDASH_BENCH_STORM_SECS,
+//! HHDASH_BENCH_APPLY_OBJECTS, HHDASH_BENCH_APPLY_RUNS, HHDASH_BENCH_APPLY_SWEEP (bounds, comma
+//! separated; empty skips the sweep), HHDASH_BENCH_APPLY_SWEEP_OBJECTS.
 //! Each scenario starts (and drops) its own control plane, with testenv's imitation of the
 //! Hedgehog admission webhooks in front of it as on a real fabric (every write is defaulted and
 //! checked; objects are created in dependency order); HHDASH_BENCH_BARE=1 runs without it.
 //! Numbers: docs/benchmarks.md.
 //!
-//! Modules: the scenarios `list` and `watch` (its writer and report in `storm`), `setup` (plane,
+//! Modules: the scenarios `list`, `apply` and `watch` (its writer and report in `storm`), `setup` (plane,
 //! objects, Git repository, config), `measure` (statistics, CPU accounting) and `store_write`
 //! (the engine's store writes, re-created to time the store alone).
 
+mod apply;
 mod list;
 mod measure;
 mod setup;
@@ -54,6 +61,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 // The modules share these imports and each other's items through `use super::*`.
+use apply::*;
 use list::*;
 use measure::*;
 use setup::*;
@@ -81,6 +89,10 @@ struct Settings {
     storm_objects: usize,
     storm_rate: f64,
     storm_secs: f64,
+    apply_objects: usize,
+    apply_runs: usize,
+    apply_sweep: Vec<usize>,
+    apply_sweep_objects: usize,
 }
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -100,6 +112,19 @@ impl Settings {
             storm_objects: env_or("HHDASH_BENCH_STORM_OBJECTS", 1_000),
             storm_rate: env_or("HHDASH_BENCH_STORM_RATE", 1_000.0),
             storm_secs: env_or("HHDASH_BENCH_STORM_SECS", 30.0),
+            apply_objects: env_or("HHDASH_BENCH_APPLY_OBJECTS", 10_000),
+            apply_runs: env_or("HHDASH_BENCH_APPLY_RUNS", 3),
+            apply_sweep: std::env::var("HHDASH_BENCH_APPLY_SWEEP")
+                .unwrap_or_else(|_| "1,4,8,16,32".into())
+                .split(',')
+                .filter(|b| !b.trim().is_empty())
+                .map(|b| {
+                    b.trim().parse().unwrap_or_else(|_| {
+                        panic!("HHDASH_BENCH_APPLY_SWEEP: {b:?} is not a number")
+                    })
+                })
+                .collect(),
+            apply_sweep_objects: env_or("HHDASH_BENCH_APPLY_SWEEP_OBJECTS", 2_000),
         }
     }
 }
@@ -108,7 +133,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo test --all-targets` runs bench binaries without `--bench`: skip the minutes of work.
     if !args.iter().any(|a| a == "--bench") {
-        println!("cluster benchmarks: run with `cargo bench --bench cluster [-- list|watch]`");
+        println!("cluster benchmarks: run with `cargo bench --bench cluster [-- list|watch|apply]`");
         return;
     }
     let filters: Vec<&str> = args
@@ -116,13 +141,13 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .map(String::as_str)
         .collect();
-    let scenarios = ["list", "watch"];
+    let scenarios = ["list", "watch", "apply"];
     let wanted: Vec<&str> = scenarios
         .into_iter()
         .filter(|name| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
         .collect();
     if wanted.is_empty() {
-        eprintln!("no scenario matches {filters:?}; the scenarios are: list, watch");
+        eprintln!("no scenario matches {filters:?}; the scenarios are: list, watch, apply");
         std::process::exit(2);
     }
     let _ = tracing_subscriber::fmt()
@@ -147,6 +172,7 @@ fn main() {
         let t = Instant::now();
         match name {
             "list" => runtime.block_on(list_scenario(&settings)),
+            "apply" => runtime.block_on(apply_scenario(&settings)),
             _ => runtime.block_on(watch_scenario(&settings)),
         }
         println!("\nscenario `{name}` took {}", fmt_dur(t.elapsed()));

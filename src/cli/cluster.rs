@@ -206,6 +206,10 @@ fn confirm(question: &str) -> Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
+/// Apply outcomes `hhdash apply` stores per transaction: a commit (an fsync) per object cost
+/// about as much as the object's apply once several applies are in flight.
+const RECORD_BATCH: usize = 64;
+
 /// `hhdash apply`: server-side apply of Missing + Drifted (or `--only`), in dependency order.
 pub async fn apply(
     fabric: &FabricConfig,
@@ -263,15 +267,20 @@ pub async fn apply(
             .collect(),
         apply_options,
     );
+    // The first object the server did not answer for: the run sends nothing after it (the next
+    // object would only wait for the same silence); what was in flight still reports (exit 2).
+    let mut silence = None;
+    // Outcomes not stored yet: stored RECORD_BATCH at a time, and whatever is left at the end.
+    let (mut outcomes, mut entries) = (Vec::new(), Vec::new());
     while let Some(step) = run.next().await {
         let name = client.object_name(&step.key);
-        if run.stopped() {
-            // The next object would only wait for the same silence (exit 2).
-            return Err(eyre!(step.result.unwrap_err()).wrap_err(format!(
-                "{verb} of fabric {} stopped at {name}: the objects before it were sent",
-                fabric.name
-            )));
-        }
+        let step = match step.result {
+            Err(error) if error.is_unreachable() => {
+                silence.get_or_insert((name, error));
+                continue;
+            }
+            result => apply::Step { result, ..step },
+        };
         match &step.result {
             Ok(_) => println!("{verb:>13}  ok     {name}"),
             Err(error) => println!("{verb:>13}  FAILED {name}: {error}"),
@@ -290,7 +299,20 @@ pub async fn apply(
             None,
             now,
         );
-        apply::record(store, &fabric.name, &step.key, status, &entry)?;
+        outcomes.push((step.key, status));
+        entries.push(entry);
+        if outcomes.len() == RECORD_BATCH {
+            apply::record_all(store, &fabric.name, &outcomes, &entries)?;
+            outcomes.clear();
+            entries.clear();
+        }
+    }
+    apply::record_all(store, &fabric.name, &outcomes, &entries)?;
+    if let Some((name, error)) = silence {
+        return Err(eyre!(error).wrap_err(format!(
+            "{verb} of fabric {} stopped at {name}: no object was sent once the server stopped answering",
+            fabric.name
+        )));
     }
     let mut failed = run.failed();
     if targets.is_empty() {

@@ -14,6 +14,7 @@
 mod common;
 
 mod apply_outage;
+mod apply_ranks;
 mod attribution;
 mod cluster_cli;
 mod cluster_deadlink;
