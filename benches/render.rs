@@ -278,15 +278,15 @@ fn fleet_app(rows: usize) -> App {
 fn fleet_status(i: usize, critical: bool) -> FabricStatus {
     let mut status = FabricStatus::default();
     status.watch.state = WatchState::Active;
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         status.drift.state = DriftState::DriftDetected;
         status.drift.count = 10;
     }
-    if critical || i % 13 == 0 {
+    if critical || i.is_multiple_of(13) {
         status.drift.state = DriftState::Critical;
         status.drift.count = 100;
     }
-    if i % 11 == 0 {
+    if i.is_multiple_of(11) {
         status.watch.state = WatchState::Error;
     }
     status

@@ -24,31 +24,31 @@ fn fleet_status(i: usize) -> (FabricStatus, Vec<SwitchHealth>) {
         drift: DriftStatus::default(),
         ..live_status()
     };
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         status.drift = DriftStatus {
             state: DriftState::DriftDetected,
             count: i % 7 + 1,
         };
     }
-    if i % 17 == 0 {
+    if i.is_multiple_of(17) {
         status.drift = DriftStatus {
             state: DriftState::Critical,
             count: 4,
         };
     }
-    if i % 13 == 0 {
+    if i.is_multiple_of(13) {
         status.connection.state = ConnectionState::Failed;
         status.connection.error = Some("connection refused".into());
         status.watch.state = WatchState::Error;
     }
-    if i % 23 == 0 {
+    if i.is_multiple_of(23) {
         status.watch.state = WatchState::Starting;
     }
     let mut switches = vec![
         switch("leaf-01", SwitchState::Ready, Some(3)),
         switch("leaf-02", SwitchState::Ready, Some(5)),
     ];
-    if i % 11 == 0 {
+    if i.is_multiple_of(11) {
         switches.push(switch("leaf-03", SwitchState::Stale, Some(1260)));
     }
     (status, switches)
