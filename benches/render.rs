@@ -3,7 +3,9 @@
 //! 2 ms). Folding measures a burst of 1,000 `Rows` events into a 50,000-row fabric, with and
 //! without the one index rebuild the next frame pays. The History view with 100,000 timeline
 //! entries: scrolling one row and drawing, and a live entry arriving then a frame (it must stay
-//! flat in the timeline's size too). Run: `cargo bench --bench render`.
+//! flat in the timeline's size too). A fleet of 100 fabrics × 1,000 rows: scrolling, a fabric
+//! turning Critical (the fabric list re-sorts and recounts), walking the fabric list (target
+//! under 5 ms). Run: `cargo bench --bench render`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -13,9 +15,9 @@ use hhdash::desired::{DesiredObject, Source};
 use hhdash::drift::{Drift, FieldDiff};
 use hhdash::engine::{EngineEvent, ResourceRow};
 use hhdash::kinds::ObjectKey;
-use hhdash::status::{FabricStatus, KubernetesState, ResourceStatus, WatchState};
+use hhdash::status::{DriftState, FabricStatus, KubernetesState, ResourceStatus, WatchState};
 use hhdash::store::{LogEntry, LogKind};
-use hhdash::ui::{Action, App, Options, Theme, View};
+use hhdash::ui::{Action, App, Focus, Options, Theme, View};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;
@@ -249,5 +251,104 @@ fn bench_history(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_frames, bench_fold, bench_history);
+/// 100 fabrics of `rows` VPCs each (the same rows, their objects shared), all live: every 7th
+/// drifted, every 13th Critical, every 11th's watch broken — the fabric list sorts and counts
+/// them on every frame.
+fn fleet_app(rows: usize) -> App {
+    let rows: Vec<ResourceRow> = (0..rows).map(vpc_row).collect();
+    let names: Vec<String> = (1..=100).map(|i| format!("fab-{i:03}")).collect();
+    let options = Options {
+        theme: Theme { color: true },
+        ..Options::default()
+    };
+    let mut app = App::new(names.clone(), options, NOW);
+    for (i, name) in names.iter().enumerate() {
+        app.fold(EngineEvent::Snapshot {
+            fabric: name.clone(),
+            status: fleet_status(i, false),
+            rows: rows.clone(),
+            events: Vec::new(),
+            switches: Vec::new(),
+        });
+    }
+    app.set_view(View::parse("vpc").unwrap());
+    app
+}
+
+fn fleet_status(i: usize, critical: bool) -> FabricStatus {
+    let mut status = FabricStatus::default();
+    status.watch.state = WatchState::Active;
+    if i.is_multiple_of(7) {
+        status.drift.state = DriftState::DriftDetected;
+        status.drift.count = 10;
+    }
+    if critical || i.is_multiple_of(13) {
+        status.drift.state = DriftState::Critical;
+        status.drift.count = 100;
+    }
+    if i.is_multiple_of(11) {
+        status.watch.state = WatchState::Error;
+    }
+    status
+}
+
+fn bench_fleet(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fleet_100_fabrics_x_1000_rows");
+    let mut app = fleet_app(1000);
+    for (width, height) in [(80, 24), (160, 40)] {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| hhdash::ui::draw(frame, &mut app))
+            .unwrap();
+        group.bench_function(format!("scroll_and_draw_{width}x{height}"), |b| {
+            b.iter(|| {
+                app.update(Action::Down);
+                terminal
+                    .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                    .unwrap();
+                black_box(terminal.backend().buffer().area);
+            })
+        });
+    }
+    let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    // A fabric turns Critical and back: the list re-sorts, the summary recounts.
+    let mut flip = false;
+    group.bench_function("status_change_and_draw_160x40", |b| {
+        b.iter(|| {
+            flip = !flip;
+            app.fold(EngineEvent::Status {
+                fabric: "fab-050".into(),
+                status: fleet_status(49, flip),
+            });
+            terminal
+                .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                .unwrap();
+            black_box(terminal.backend().buffer().area);
+        })
+    });
+    // Walking the fabric list: each step shows another fabric's 1,000-row table.
+    while app.focus != Focus::Fabrics {
+        app.update(Action::FocusNext);
+    }
+    let mut down = true;
+    group.bench_function("next_fabric_and_draw_160x40", |b| {
+        b.iter(|| {
+            down = !down;
+            app.update(if down { Action::Down } else { Action::Up });
+            terminal
+                .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                .unwrap();
+            black_box(terminal.backend().buffer().area);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_frames,
+    bench_fold,
+    bench_history,
+    bench_fleet
+);
 criterion_main!(benches);

@@ -190,7 +190,7 @@ pub static BINDINGS: &[Binding] = &[
         Action::Filter,
         "filter",
         &["/"],
-        "filter rows (substring, any case)",
+        "filter rows (substring, any case); on the fabric list, by name",
     ),
     bind(
         Action::Jump,

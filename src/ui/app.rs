@@ -98,6 +98,8 @@ pub enum Focus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptKind {
     Filter,
+    /// The fabric list's name filter (`/` while the list has the focus; `fleet`).
+    FabricFilter,
     Jump,
 }
 
@@ -141,6 +143,7 @@ pub struct App {
     /// The switch detail (`enter` on Health, `p` on a Connection), above the list it came from.
     pub switch_page: Option<SwitchPage>,
     pub filter: String,
+    pub fabric_filter: String,
     pub drift_only: bool,
     pub sort: Sort,
     pub listing: Listing,
@@ -185,6 +188,7 @@ impl App {
             detail: None,
             switch_page: None,
             filter: String::new(),
+            fabric_filter: String::new(),
             drift_only: false,
             sort: Sort::for_view(View::Drift),
             listing: Listing::default(),
@@ -461,8 +465,7 @@ impl App {
             Action::Open => self.open(),
             Action::Back => {
                 if self.switch_page.take().is_none() && self.detail.take().is_none() {
-                    if !self.filter.is_empty() {
-                        self.filter.clear();
+                    if self.clear_filter() {
                         self.notify(Tone::Info, "filter cleared");
                     } else {
                         self.focus = Focus::Table;
@@ -470,10 +473,12 @@ impl App {
                 }
             }
             Action::Filter => {
+                let (kind, text) = self.filter_prompt();
+                let previous = text.clone();
                 self.overlay = Overlay::Prompt(Prompt {
-                    kind: PromptKind::Filter,
-                    text: self.filter.clone(),
-                    previous: self.filter.clone(),
+                    kind,
+                    text,
+                    previous,
                 });
             }
             Action::Jump => {
@@ -549,10 +554,9 @@ impl App {
                 prompt.text.pop();
             }
             Action::InputCancel => {
-                if prompt.kind == PromptKind::Filter {
-                    self.filter = prompt.previous.clone();
-                }
+                let (kind, previous) = (prompt.kind, prompt.previous.clone());
                 self.overlay = Overlay::None;
+                self.set_filter(kind, previous);
                 return Vec::new();
             }
             Action::InputSubmit => {
@@ -567,9 +571,8 @@ impl App {
             _ => {}
         }
         // The filter applies as it is typed, so the operator sees the rows narrow.
-        if prompt.kind == PromptKind::Filter {
-            self.filter = prompt.text.clone();
-        }
+        let (kind, text) = (prompt.kind, prompt.text.clone());
+        self.set_filter(kind, text);
         Vec::new()
     }
 
@@ -625,7 +628,7 @@ impl App {
         }
     }
 
-    fn select_fabric(&mut self, index: usize) {
+    pub(super) fn select_fabric(&mut self, index: usize) {
         if index != self.selected {
             let history = self.view == View::History && !self.history.all_fabrics;
             if history {
@@ -660,17 +663,7 @@ impl App {
             return;
         }
         match self.focus {
-            Focus::Fabrics => {
-                if self.fabrics.is_empty() {
-                    return;
-                }
-                let last = self.fabrics.len() - 1;
-                let target = self
-                    .selected
-                    .saturating_add_signed(delta.signum())
-                    .min(last);
-                self.select_fabric(target);
-            }
+            Focus::Fabrics => self.step_fabric(delta),
             Focus::Table => {
                 if let Some(fabric) = self.fabrics.get(self.selected) {
                     self.listing.move_by(delta, fabric, self.view);

@@ -27,6 +27,7 @@ pub mod detail;
 mod draw;
 pub mod events;
 pub mod fabrics;
+pub mod fleet;
 pub mod health_view;
 pub mod help;
 pub mod history;

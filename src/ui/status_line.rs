@@ -89,7 +89,11 @@ fn hints(app: &App) -> Line<'static> {
         hint(Action::HistoryScope, "fabrics");
         hint(Action::History, "back");
     } else {
-        hint(Action::Filter, "filter");
+        let fabrics = app.focus == super::app::Focus::Fabrics;
+        hint(
+            Action::Filter,
+            if fabrics { "filter fabrics" } else { "filter" },
+        );
         hint(Action::Jump, "kind");
         hint(Action::DriftOnly, "drift");
         let on_connection = app
@@ -118,6 +122,7 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     if let Overlay::Prompt(prompt) = &app.overlay {
         let (sigil, help) = match prompt.kind {
             PromptKind::Filter => ("/", "  (enter keeps · esc drops · substring, any case)"),
+            PromptKind::FabricFilter => ("/", "  (fabric name · enter keeps · esc drops)"),
             PromptKind::Jump => (":", "  (kind, plural or short name; drift; health)"),
         };
         let line = Line::from(vec![

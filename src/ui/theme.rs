@@ -6,6 +6,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType};
 
+use super::fleet::Severity;
 use crate::drift::Drift;
 use crate::health::{HealthSummary, Level, SwitchState};
 use crate::status::{ConnectionState, DriftState, KubernetesState, SyncState, WatchState};
@@ -231,6 +232,21 @@ pub fn fabric_health(summary: &HealthSummary) -> Badge {
         ),
         badge.tone,
     )
+}
+
+/// A fabric's severity in the fabric list and its summary row (`fleet`); each has its own
+/// symbol, so a compact row still tells Disconnected from Unhealthy without colour.
+pub fn severity(severity: Severity) -> Badge {
+    let (symbol, tone) = match severity {
+        Severity::Critical => ("!", Tone::Bad),
+        Severity::Disconnected => ("⊘", Tone::Bad),
+        Severity::Unhealthy => ("✗", Tone::Bad),
+        Severity::Drifted => ("≠", Tone::Warn),
+        Severity::Warning => ("~", Tone::Warn),
+        Severity::Unverified => ("?", Tone::Dim),
+        Severity::Ok => ("✓", Tone::Good),
+    };
+    Badge::new(symbol, severity.word(), tone)
 }
 
 pub fn event_kind(kind: LogKind) -> Tone {

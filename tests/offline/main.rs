@@ -25,6 +25,7 @@ mod samples;
 mod sync_crash;
 mod sync_history;
 mod ui_behaviour;
+mod ui_fleet;
 mod ui_health;
 mod ui_history;
 mod ui_snapshots;

@@ -1,0 +1,408 @@
+//! 100 fabrics on one dashboard against a real control plane (testenv: kube-apiserver + etcd
+//! on 127.0.0.1), one namespace per fabric, 100 and then 1,000 objects in each (realistic
+//! shapes: testenv::fixtures::generated_fabric). Prints one Markdown table.
+//!
+//! Each measurement runs in a child process of its own (this binary again), so its RSS is its
+//! own: the engines as `hhdash` starts them (`engine::start_all`, the dashboard's channel
+//! size), every event folded into the real `ui::App`, frames drawn into a TestBackend.
+//! * cold: a new store. Time from engine start until every fabric's watch is Active (the
+//!   fabric list shows it live); then, steady, the established TCP connections to the API
+//!   server's port (/proc/self/net/tcp{,6}: one client per fabric means one each), VmRSS, and
+//!   the frame time at 160x40 (200 frames, scrolling the table).
+//! * warm: the same store again. Engine start → all 100 `Snapshot`s (each from the store,
+//!   before any network I/O) folded → the first frame drawn; then until all are live again.
+//!
+//! Git is not configured (the URL is a directory that is no repository): the rows are the
+//! live objects, whose verdict stays Unknown. Run: `cargo bench --bench fleet`.
+//! Knobs: HHDASH_BENCH_FLEET_FABRICS (100), HHDASH_BENCH_FLEET_OBJECTS ("100,1000"),
+//! HHDASH_BENCH_FLEET_RUNS (warm runs per size, 3). Numbers: docs/benchmarks.md.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hhdash::cluster;
+use hhdash::config::Config;
+use hhdash::engine::{EngineContext, EngineEvent};
+use hhdash::kinds;
+use hhdash::store::Store;
+use hhdash::ui::model::Liveness;
+use hhdash::ui::{Action, App, Options, Theme};
+use kube::api::{Api, DynamicObject, PostParams};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::{Value, json};
+use testenv::{ControlPlane, Identity};
+
+/// The dashboard's own channel size (`cli::dashboard`).
+const ENGINE_CHANNEL: usize = 1024;
+const NOW: i64 = 1_795_629_370;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    match std::env::var("HHDASH_FLEET_CHILD").ok().as_deref() {
+        Some(mode) => child(mode),
+        None => parent(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent: the plane, the objects, the config; children measure.
+
+fn parent() {
+    let fabrics = env_usize("HHDASH_BENCH_FLEET_FABRICS", 100);
+    let runs = env_usize("HHDASH_BENCH_FLEET_RUNS", 3);
+    let sizes: Vec<usize> = std::env::var("HHDASH_BENCH_FLEET_OBJECTS")
+        .unwrap_or_else(|_| "100,1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // Clients spawn their buffer task on the runtime they are made in.
+    let _inside = runtime.enter();
+    let namespaces: Vec<String> = (1..=fabrics).map(|i| format!("fleet-{i:03}")).collect();
+    let t = Instant::now();
+    let plane = runtime.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(300),
+            ControlPlane::start_with(testenv::Options {
+                namespaces: namespaces.clone(),
+                // Creating 100,000 objects through the webhook imitation takes minutes; the
+                // dashboard's side does not depend on it.
+                webhook: false,
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("the control plane did not start within 300 s")
+        .expect("starting the control plane (scripts/build-control-plane builds it)")
+    });
+    println!(
+        "Control plane {} up in {} with {fabrics} namespaces (Kubernetes {}, watch cache on, no webhooks).\n",
+        plane.server_url(),
+        ms(t.elapsed()),
+        testenv::KUBERNETES_VERSION
+    );
+    let temp = tempfile::tempdir().expect("a temp dir");
+    let config = write_config(&plane, &namespaces, temp.path());
+    let mut table = Vec::new();
+    for &size in &sizes {
+        let admin = plane.client(Identity::Admin);
+        let t = Instant::now();
+        runtime.block_on(async {
+            for ns in &namespaces {
+                create_all(&admin, ns, &fixture_objects(size, ns)).await;
+            }
+        });
+        println!(
+            "{size} objects in each of {fabrics} namespaces created in {}",
+            ms(t.elapsed())
+        );
+        let store = temp.path().join(format!("store-{size}.redb"));
+        let cold = run_child("cold", &config, &store, plane.port());
+        let mut warm = Vec::new();
+        for _ in 0..runs {
+            warm.push(run_child("warm", &config, &store, plane.port()));
+        }
+        table.push((size, cold, warm));
+    }
+    println!(
+        "\n| fabrics × objects | cold: all live | TCP conns to API | RSS steady | frame p50 / p99 / max (160x40) | warm: 100 snapshots folded | warm: first frame | warm: all live |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (size, cold, warm) in &table {
+        let spread = |key: &str| {
+            let mut v: Vec<f64> = warm.iter().map(|w| w[key]).collect();
+            v.sort_by(f64::total_cmp);
+            format!(
+                "{:.0}–{:.0} ms",
+                v.first().unwrap_or(&0.0),
+                v.last().unwrap_or(&0.0)
+            )
+        };
+        println!(
+            "| {fabrics} × {size} | {:.0} ms | {:.0} | {:.0} MiB | {:.2} / {:.2} / {:.2} ms | {} | {} | {} |",
+            cold["live_ms"],
+            cold["connections"],
+            cold["rss_mib"],
+            cold["frame_p50_ms"],
+            cold["frame_p99_ms"],
+            cold["frame_max_ms"],
+            spread("snapshots_ms"),
+            spread("first_frame_ms"),
+            spread("live_ms"),
+        );
+    }
+    drop(plane);
+}
+
+/// A config with one fabric per namespace, each with its own kubernetes client (the operator's
+/// token) and a Git URL that is no repository.
+fn write_config(plane: &ControlPlane, namespaces: &[String], dir: &Path) -> PathBuf {
+    let no_repo = dir.join("no-repo");
+    std::fs::create_dir_all(&no_repo).expect("a directory");
+    let mut text = String::new();
+    for ns in namespaces {
+        text.push_str(&format!(
+            "[[fabric]]\nname = {ns:?}\nnamespace = {ns:?}\n[fabric.kubernetes]\nserver = {:?}\ntoken_file = {:?}\nca_cert_file = {:?}\n[fabric.git]\nurl = {:?}\nbranch = \"main\"\n\n",
+            plane.server_url(),
+            plane.token_file(Identity::Operator).display().to_string(),
+            plane.ca_file().display().to_string(),
+            no_repo.display().to_string(),
+        ));
+    }
+    let path = dir.join("fleet.toml");
+    std::fs::write(&path, &text).expect("writing the config");
+    Config::load(&path).unwrap_or_else(|e| panic!("the bench's config is invalid: {e}"));
+    path
+}
+
+/// `count` documents of the fixture, moved to `ns`.
+fn fixture_objects(count: usize, ns: &str) -> Vec<Value> {
+    let mut objects = Vec::with_capacity(count);
+    for (path, text) in testenv::fixtures::generated_fabric(count, count.max(1)) {
+        for document in serde_yaml::Deserializer::from_str(&text) {
+            let mut value: Value = serde::Deserialize::deserialize(document)
+                .unwrap_or_else(|e| panic!("fixture {path}: {e}"));
+            if value.is_null() {
+                continue;
+            }
+            value["metadata"]["namespace"] = json!(ns);
+            objects.push(value);
+        }
+    }
+    objects
+}
+
+/// Creates `objects` 32 at a time, rank after rank; an object that exists already (from the
+/// smaller size before) is fine.
+async fn create_all(client: &kube::Client, ns: &str, objects: &[Value]) {
+    let mut ranks: BTreeMap<Option<u8>, Vec<&Value>> = BTreeMap::new();
+    for object in objects {
+        let rank =
+            kinds::by_kind(object["kind"].as_str().unwrap_or_default()).and_then(|k| k.apply_rank);
+        ranks.entry(rank).or_default().push(object);
+    }
+    for group in ranks.into_values() {
+        let errors: Vec<String> = futures::stream::iter(group)
+            .map(|object| {
+                let client = client.clone();
+                async move {
+                    let kind = object["kind"].as_str().unwrap_or_default();
+                    let info = kinds::by_kind(kind).expect("fixture kinds are registered");
+                    let api: Api<DynamicObject> =
+                        Api::namespaced_with(client, ns, &cluster::api_resource(info));
+                    let object: DynamicObject =
+                        serde_json::from_value(object.clone()).expect("an object");
+                    match tokio::time::timeout(
+                        Duration::from_secs(60),
+                        api.create(&PostParams::default(), &object),
+                    )
+                    .await
+                    {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(kube::Error::Api(s))) if s.code == 409 => None,
+                        Ok(Err(e)) => Some(format!("{kind} in {ns}: {e}")),
+                        Err(_) => Some(format!("{kind} in {ns}: no answer in 60 s")),
+                    }
+                }
+            })
+            .buffer_unordered(32)
+            .filter_map(|e| async { e })
+            .collect()
+            .await;
+        assert!(
+            errors.is_empty(),
+            "{} creates failed: {errors:?}",
+            errors.len()
+        );
+    }
+}
+
+/// Runs this binary as a child measuring `mode`; its `RESULT key=value…` line.
+fn run_child(mode: &str, config: &Path, store: &Path, port: u16) -> BTreeMap<String, f64> {
+    let output = Process::new(std::env::current_exe().expect("the bench's own path"))
+        .env("HHDASH_FLEET_CHILD", mode)
+        .env("HHDASH_FLEET_CONFIG", config)
+        .env("HHDASH_FLEET_STORE", store)
+        .env("HHDASH_FLEET_PORT", port.to_string())
+        .output()
+        .expect("running the measuring child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the {mode} child failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("the {mode} child printed no result: {stdout}"));
+    println!("  {mode}: {line}");
+    line.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(f64::NAN)))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child: engines and the dashboard model, as `hhdash` runs them.
+
+fn child(mode: &str) {
+    let config_path = PathBuf::from(std::env::var("HHDASH_FLEET_CONFIG").expect("config"));
+    let store_path = PathBuf::from(std::env::var("HHDASH_FLEET_STORE").expect("store"));
+    let port: u16 = std::env::var("HHDASH_FLEET_PORT")
+        .expect("port")
+        .parse()
+        .expect("a port");
+    let config = Config::load(&config_path).expect("the config");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut result = BTreeMap::new();
+    runtime.block_on(async {
+        let store = Arc::new(Store::open(&store_path).expect("the store"));
+        let dir = config_path.parent().expect("a directory");
+        let ctx = EngineContext {
+            store,
+            key_file: dir.join("key"),
+            git_cache_dir: dir.join("git-cache"),
+        };
+        let options = Options {
+            theme: Theme { color: true },
+            ..Options::default()
+        }
+        .with_namespaces_of(&config.fabrics);
+        let mut app = App::new(config.fabrics.iter().map(|f| f.name.clone()), options, NOW);
+        let mut terminal = Terminal::new(TestBackend::new(160, 40)).expect("a test terminal");
+        let (tx, mut rx) = tokio::sync::mpsc::channel(ENGINE_CHANNEL);
+        let started = Instant::now();
+        let engines = hhdash::engine::start_all(&config.fabrics, ctx, tx);
+        let total = engines.len();
+        let mut snapshots = HashSet::new();
+        let mut folding = Duration::ZERO;
+        let deadline = started + Duration::from_secs(300);
+        loop {
+            let event = tokio::time::timeout_at(deadline.into(), rx.recv())
+                .await
+                .expect("not every fabric became live within 300 s")
+                .expect("the engines stopped");
+            if let EngineEvent::Snapshot { fabric, .. } = &event {
+                snapshots.insert(fabric.clone());
+            }
+            let status = matches!(event, EngineEvent::Status { .. });
+            let fold = Instant::now();
+            app.fold(event);
+            folding += fold.elapsed();
+            if snapshots.len() == total && !result.contains_key("snapshots_ms") {
+                result.insert("snapshots_ms", started.elapsed().as_secs_f64() * 1000.0);
+                // Of that, the time the UI spent folding (the rest is the engines).
+                result.insert("ui_fold_ms", folding.as_secs_f64() * 1000.0);
+                terminal
+                    .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                    .expect("a frame");
+                result.insert("first_frame_ms", started.elapsed().as_secs_f64() * 1000.0);
+            }
+            if status && app.fabrics.iter().all(|f| f.liveness() == Liveness::Live) {
+                result.insert("live_ms", started.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+        }
+        if mode == "cold" {
+            // Steady: let the watches settle, folding what arrives.
+            let until = Instant::now() + Duration::from_secs(5);
+            while let Ok(Some(event)) = tokio::time::timeout_at(until.into(), rx.recv()).await {
+                app.fold(event);
+            }
+            result.insert("connections", established_to(port) as f64);
+            result.insert("rss_mib", rss_kib() as f64 / 1024.0);
+            let mut frames = Vec::new();
+            for i in 0..200 {
+                let t = Instant::now();
+                app.update(if i % 50 < 25 {
+                    Action::Down
+                } else {
+                    Action::Up
+                });
+                terminal
+                    .draw(|frame| hhdash::ui::draw(frame, &mut app))
+                    .expect("a frame");
+                frames.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            frames.sort_by(f64::total_cmp);
+            result.insert("frame_p50_ms", frames[frames.len() / 2]);
+            result.insert("frame_p99_ms", frames[frames.len() * 99 / 100]);
+            result.insert("frame_max_ms", frames[frames.len() - 1]);
+        }
+        drop(engines);
+    });
+    let line: Vec<String> = result.iter().map(|(k, v)| format!("{k}={v:.2}")).collect();
+    println!("RESULT {}", line.join(" "));
+    // The engines' tasks need not wind down: the process ends here.
+    std::process::exit(0);
+}
+
+/// This process's established TCP connections to `port` (the API server): the sockets among
+/// its file descriptors (/proc/self/fd) whose inode /proc/self/net/tcp{,6} lists as
+/// ESTABLISHED with that remote port. The table holds the whole network namespace (the API
+/// server's own loopback client too), hence the match on our inodes.
+fn established_to(port: u16) -> usize {
+    let ours: HashSet<String> = std::fs::read_dir("/proc/self/fd")
+        .map(|dir| {
+            dir.filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+                .filter_map(|target| {
+                    let target = target.to_string_lossy().to_string();
+                    Some(
+                        target
+                            .strip_prefix("socket:[")?
+                            .strip_suffix(']')?
+                            .to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let remote = format!(":{port:04X}");
+    let mut count = 0;
+    for path in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl, local, remote, state (01 = ESTABLISHED), …, inode is the tenth.
+            if fields.len() > 9
+                && fields[2].ends_with(&remote)
+                && fields[3] == "01"
+                && ours.contains(fields[9])
+            {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
