@@ -2,7 +2,6 @@
 //! — as async functions printing human or JSON output. They reuse `review`, `cluster` and the
 //! engine; their only own logic is presentation, confirmation and exit codes.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use color_eyre::eyre::{Result, bail, eyre};
@@ -195,15 +194,12 @@ fn parse_only(fabric: &FabricConfig, only: &[String]) -> Result<Vec<ObjectKey>> 
         .collect()
 }
 
+/// Asks at the operator's terminal (the client's, when a server runs the command); no
+/// terminal, no answer or anything but `yes` is no.
 fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
-    print!("{question} Type yes to continue: ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
+    let answer =
+        crate::sanitize::console::prompt(&format!("{question} Type yes to continue: "))?;
+    Ok(answer.is_some_and(|answer| answer.trim() == "yes"))
 }
 
 /// `hhdash apply`: server-side apply of Missing + Drifted (or `--only`), in dependency order.
@@ -291,6 +287,7 @@ pub async fn apply(
             now,
         );
         apply::record(store, &fabric.name, &step.key, status, &entry)?;
+        crate::serve::run::publish_recorded(&fabric.name, &entry).await;
     }
     let mut failed = run.failed();
     if targets.is_empty() {
