@@ -64,7 +64,10 @@ pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result
 
 /// Prints a value as one line of compact JSON on stdout (for streams), terminal-safe.
 pub fn print_json_line(value: &serde_json::Value) {
-    console::write(console::Stream::Stdout, json(&value.to_string()).into_owned() + "\n");
+    console::write(
+        console::Stream::Stdout,
+        json(&value.to_string()).into_owned() + "\n",
+    );
 }
 
 /// The one console every CLI line goes through: the process's stdout and stderr, or, while a
@@ -266,7 +269,10 @@ mod tests {
         });
         let mut seen = Vec::new();
         let answer = loop {
-            match received.blocking_recv().expect("the prompt comes before the end") {
+            match received
+                .blocking_recv()
+                .expect("the prompt comes before the end")
+            {
                 Emitted::Output(stream, text) => seen.push((stream, text)),
                 Emitted::Prompt(question, reply) => {
                     assert_eq!(question, "Delete? ");

@@ -197,8 +197,7 @@ fn parse_only(fabric: &FabricConfig, only: &[String]) -> Result<Vec<ObjectKey>> 
 /// Asks at the operator's terminal (the client's, when a server runs the command); no
 /// terminal, no answer or anything but `yes` is no.
 fn confirm(question: &str) -> Result<bool> {
-    let answer =
-        crate::sanitize::console::prompt(&format!("{question} Type yes to continue: "))?;
+    let answer = crate::sanitize::console::prompt(&format!("{question} Type yes to continue: "))?;
     Ok(answer.is_some_and(|answer| answer.trim() == "yes"))
 }
 

@@ -308,7 +308,9 @@ pub(crate) fn execute(command: &Command, ctx: &Context) -> Result<Outcome> {
         Command::Check { .. } => {
             (ctx.runtime)()?.block_on(cluster::check_connections(config, store, key_file))
         }
-        Command::Sync { fabrics, json } => local::sync_fabrics(config, ctx.sync_one, fabrics, *json),
+        Command::Sync { fabrics, json } => {
+            local::sync_fabrics(config, ctx.sync_one, fabrics, *json)
+        }
         Command::Status { fabrics, json } => local::status(config, store, fabrics, *json),
         Command::Diff {
             fabric,
@@ -443,7 +445,9 @@ fn run_anywhere(cli: &Cli, paths: &Paths, config: &Config, command: &Command) ->
                     None => "the hhdash server went away".to_string(),
                 };
                 if reads_only(command) {
-                    eprintln!("{gone} before the command ended; running it in this process instead");
+                    eprintln!(
+                        "{gone} before the command ended; running it in this process instead"
+                    );
                     continue;
                 }
                 return Err(eyre!("{}", gone_during(command, &gone)));
@@ -486,9 +490,7 @@ fn gone_during(command: &Command, gone: &str) -> String {
 /// Standard input whole, for a server to read (`secret set`); wiped when dropped.
 fn read_stdin() -> Result<zeroize::Zeroizing<Vec<u8>>> {
     use std::io::Read;
-    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(
-        crate::secret::MAX_TOKEN_BYTES + 1,
-    ));
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(crate::secret::MAX_TOKEN_BYTES + 1));
     std::io::stdin()
         .lock()
         .take(crate::secret::MAX_TOKEN_BYTES as u64 + 1)

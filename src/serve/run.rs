@@ -69,8 +69,7 @@ pub async fn serve_run(
                     emitted: emitted_tx,
                     stdin_terminal: request.stdin_terminal,
                 };
-                let result =
-                    console::capture(capture, || run_request(request, read_only, &shared));
+                let result = console::capture(capture, || run_request(request, read_only, &shared));
                 let _ = done_tx.send(result.map_err(|report| {
                     tracing::info!("the command failed: {report:#}");
                     report.chain().map(|e| e.to_string()).collect::<Vec<_>>()
@@ -80,7 +79,9 @@ pub async fn serve_run(
     if let Err(error) = spawned {
         let done = ServerFrame::Done {
             exit: 2,
-            error: Some(vec![format!("the server could not start the command: {error}")]),
+            error: Some(vec![format!(
+                "the server could not start the command: {error}"
+            )]),
         };
         client.send(&done).await;
         return Ok(());
@@ -144,8 +145,7 @@ pub async fn serve_run(
         Err(_) => ServerFrame::Done {
             exit: 2,
             error: Some(vec![
-                "the command stopped unexpectedly on the server; see the server's log file"
-                    .into(),
+                "the command stopped unexpectedly on the server; see the server's log file".into(),
             ]),
         },
     };
@@ -220,9 +220,8 @@ fn run_request(request: RunRequest, read_only: bool, shared: &Shared) -> Result<
             .clone()
             .unwrap_or_else(|| shared.git_cache_dir.clone());
         let engine_runtime = current_thread()?;
-        let sync_one = |fabric: &FabricConfig| {
-            engine_runtime.block_on(engine_sync(shared, &fabric.name))
-        };
+        let sync_one =
+            |fabric: &FabricConfig| engine_runtime.block_on(engine_sync(shared, &fabric.name));
         struct Publishing;
         impl Drop for Publishing {
             fn drop(&mut self) {
