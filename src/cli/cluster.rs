@@ -2,7 +2,6 @@
 //! — as async functions printing human or JSON output. They reuse `review`, `cluster` and the
 //! engine; their only own logic is presentation, confirmation and exit codes.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use color_eyre::eyre::{Result, bail, eyre};
@@ -195,15 +194,11 @@ fn parse_only(fabric: &FabricConfig, only: &[String]) -> Result<Vec<ObjectKey>> 
         .collect()
 }
 
+/// Asks at the operator's terminal (the client's, when a server runs the command); no
+/// terminal, no answer or anything but `yes` is no.
 fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
-    print!("{question} Type yes to continue: ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
+    let answer = crate::sanitize::console::prompt(&format!("{question} Type yes to continue: "))?;
+    Ok(answer.is_some_and(|answer| answer.trim() == "yes"))
 }
 
 /// Apply outcomes `hhdash apply` stores per transaction: a commit (an fsync) per object cost
@@ -302,12 +297,10 @@ pub async fn apply(
         outcomes.push((step.key, status));
         entries.push(entry);
         if outcomes.len() == RECORD_BATCH {
-            apply::record_all(store, &fabric.name, &outcomes, &entries)?;
-            outcomes.clear();
-            entries.clear();
+            record_batch(store, &fabric.name, &mut outcomes, &mut entries).await?;
         }
     }
-    apply::record_all(store, &fabric.name, &outcomes, &entries)?;
+    record_batch(store, &fabric.name, &mut outcomes, &mut entries).await?;
     if let Some((name, error)) = silence {
         return Err(eyre!(error).wrap_err(format!(
             "{verb} of fabric {} stopped at {name}: no object was sent once the server stopped answering",
@@ -335,6 +328,23 @@ pub async fn apply(
     } else {
         Outcome::Failed
     })
+}
+
+/// Stores a batch of apply outcomes, then shows their lines to the dashboards of the server
+/// this command runs on, if it runs on one.
+async fn record_batch(
+    store: &Store,
+    fabric: &str,
+    outcomes: &mut Vec<(ObjectKey, crate::status::ResourceStatus)>,
+    entries: &mut Vec<LogEntry>,
+) -> Result<()> {
+    apply::record_all(store, fabric, outcomes, entries)?;
+    for entry in entries.iter() {
+        crate::serve::run::publish_recorded(fabric, entry).await;
+    }
+    outcomes.clear();
+    entries.clear();
+    Ok(())
 }
 
 /// The prune step of `apply --prune`: refuses as a whole unless `trust::prune_allowed`, then

@@ -1,7 +1,7 @@
 //! cli::local: the commands that need no cluster — `check` of the file, `sync` (Git into the
 //! store), `status` (from the store) and `secret set`. They print through `output`.
 
-use std::io::Write;
+use std::path::Path;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
@@ -10,12 +10,12 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 #[allow(unused_imports)]
 use crate::sanitize::{errln as eprintln, out as print, outln as println};
 
-use super::{Outcome, Paths, SecretSlot, git_cache_dir, output};
-use crate::config::Config;
+use super::{Outcome, Paths, SecretSlot, SyncOne, git_cache_dir, output};
+use crate::config::{Config, FabricConfig};
 use crate::secret::Secret;
 use crate::secret::vault::{self, Vault};
 use crate::store::Store;
-use crate::sync;
+use crate::sync::{self, SyncSummary};
 
 /// `hhdash check` (the file part): every fabric's settings, or every problem at once.
 pub(super) fn check_file(paths: &Paths) -> Result<Outcome> {
@@ -49,11 +49,25 @@ pub(super) fn check_file(paths: &Paths) -> Result<Outcome> {
     }
 }
 
-/// `hhdash sync`: each fabric's Git into the store; a failed one keeps its previous desired set.
-pub(super) fn sync_fabrics(
+/// A sync of one fabric in this process (`sync_fabrics`' way without a server).
+pub(super) fn sync_here(
     config: &Config,
     store: &Store,
-    paths: &Paths,
+    key_file: &Path,
+    fabric: &FabricConfig,
+) -> Result<SyncSummary, String> {
+    sync::sync_fabric(fabric, store, &git_cache_dir(config), |name, slot| {
+        vault::stored_secret(store, key_file, name, slot)
+    })
+    .map(|report| SyncSummary::from(&report))
+    .map_err(|error| error.to_string())
+}
+
+/// `hhdash sync`: each fabric's Git into the store; a failed one keeps its previous desired set.
+/// `sync_one` syncs a fabric: here, or through the server's engine.
+pub(super) fn sync_fabrics(
+    config: &Config,
+    sync_one: &SyncOne,
     names: &[String],
     json: bool,
 ) -> Result<Outcome> {
@@ -61,10 +75,7 @@ pub(super) fn sync_fabrics(
     let mut reports = Vec::new();
     for fabric in config.select(names)? {
         output::warn_insecure(fabric);
-        let result = sync::sync_fabric(fabric, store, &git_cache_dir(config), |name, slot| {
-            vault::stored_secret(store, &paths.key_file, name, slot)
-        });
-        match result {
+        match sync_one(fabric) {
             Ok(report) => {
                 if !json {
                     output::print_sync_report(fabric, &report);
@@ -116,33 +127,37 @@ pub(super) fn status(
     Ok(Outcome::Success)
 }
 
-/// `hhdash secret set`: a token from standard input, sealed into the store.
+/// `hhdash secret set`: a token from standard input (`stdin`: what was read of it already, by
+/// the client a server runs this for), sealed into the store.
 pub(super) fn set_secret(
     store: &Store,
-    paths: &Paths,
+    key_file: &Path,
     fabric: &str,
     slot: SecretSlot,
+    stdin: Option<&[u8]>,
 ) -> Result<Outcome> {
-    let secret = Secret::read_from(std::io::stdin().lock())
-        .wrap_err("reading the token from standard input")?;
+    let secret = match stdin {
+        Some(bytes) => Secret::read_from(bytes),
+        None => Secret::read_from(std::io::stdin().lock()),
+    }
+    .wrap_err("reading the token from standard input")?;
     if secret.is_empty() {
         return Err(eyre!(
             "no token on standard input; pipe it in, e.g. `hhdash secret set {fabric} {} < token.txt`",
             slot.name()
         ));
     }
-    let vault = Vault::open(&paths.key_file, true)?;
+    let vault = Vault::open(key_file, true)?;
     let sealed = vault.seal(fabric, slot.name(), &secret)?;
     store.put_secret(fabric, slot.name(), &sealed)?;
-    writeln!(
-        std::io::stdout(),
+    println!(
         "stored {} for fabric {fabric} (encrypted with {})",
         slot.name(),
-        if std::env::var_os(vault::KEY_ENV).is_some() {
+        if crate::secret::env::var(vault::KEY_ENV).is_some() {
             vault::KEY_ENV.to_string()
         } else {
-            paths.key_file.display().to_string()
+            key_file.display().to_string()
         }
-    )?;
+    );
     Ok(Outcome::Success)
 }

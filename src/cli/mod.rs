@@ -4,10 +4,11 @@
 //! codes. Here: the arguments, `Outcome` and the dispatch; `local` runs the commands that need
 //! no cluster, `cluster` those that talk to one, and `output` prints for both.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 
 // Every line printed here quotes Git or the cluster somewhere: these print through the one
 // terminal sanitizer (JSON goes through `sanitize::print_json`).
@@ -25,6 +26,7 @@ mod watch;
 
 use crate::config::Config;
 use crate::secret::token;
+use crate::serve::run_client::Ended;
 use crate::store::Store;
 use crate::xdg;
 
@@ -227,30 +229,100 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     match cli.command.as_ref().unwrap_or(&DASHBOARD) {
         Command::Ui { read_only } => dashboard::dashboard(cli, &paths, cli.read_only || *read_only),
         Command::Serve => serve::serve(cli, &paths),
+        Command::Watch { fabric, json } => watch::watch(cli, &paths, fabric, *json),
         Command::Check { offline } => check(cli, &paths, *offline),
+        command => {
+            let config = Config::load(&paths.config)?;
+            preflight(command, &config)?;
+            run_anywhere(cli, &paths, &config, command)
+        }
+    }
+}
+
+impl Outcome {
+    /// The process exit status of this outcome.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::Error => 2,
+        }
+    }
+
+    /// The outcome a command that exited with `code` had.
+    pub fn from_exit_code(code: u8) -> Outcome {
+        match code {
+            0 => Outcome::Success,
+            1 => Outcome::Failed,
+            _ => Outcome::Error,
+        }
+    }
+}
+
+/// One fabric's sync as `sync` needs it: what it committed, or why it failed.
+pub(crate) type SyncOne<'a> =
+    dyn Fn(&crate::config::FabricConfig) -> Result<crate::sync::SyncSummary, String> + 'a;
+
+/// What a command runs against: this process's store, or the server's for a client.
+pub(crate) struct Context<'a> {
+    pub config: &'a Config,
+    pub store: &'a Store,
+    pub key_file: &'a Path,
+    pub git_cache_dir: PathBuf,
+    /// How `sync` syncs one fabric: here, or through the server's engine.
+    pub sync_one: &'a SyncOne<'a>,
+    /// The runtime an async command runs to its end on.
+    pub runtime: fn() -> Result<tokio::runtime::Runtime>,
+    /// Standard input already read (`secret set` for a client); `None`: this process's.
+    pub stdin: Option<&'a [u8]>,
+    /// Why an apply is refused (a read-only client), if it is.
+    pub refuse_apply: Option<&'a str>,
+}
+
+/// The checks a command makes of its arguments before it needs the store: an unknown fabric is
+/// an error at once, whoever would run the command.
+pub(crate) fn preflight(command: &Command, config: &Config) -> Result<()> {
+    match command {
+        Command::Sync { fabrics, .. } | Command::Status { fabrics, .. } => {
+            config.select(fabrics)?;
+        }
+        Command::Diff { fabric, .. }
+        | Command::Inspect { fabric, .. }
+        | Command::Apply { fabric, .. }
+        | Command::History { fabric, .. }
+        | Command::Secret {
+            action: SecretAction::Set { fabric, .. },
+        } => {
+            config.fabric(fabric)?;
+        }
+        Command::Check { .. } | Command::Watch { .. } | Command::Ui { .. } | Command::Serve => {}
+    }
+    Ok(())
+}
+
+/// Runs a store command (everything but the dashboard, `watch` and `serve`; `check` only its
+/// connection part) against `ctx`: the same code in-process and on a server for a client.
+pub(crate) fn execute(command: &Command, ctx: &Context) -> Result<Outcome> {
+    let (config, store, key_file) = (ctx.config, ctx.store, ctx.key_file);
+    match command {
+        Command::Check { .. } => {
+            (ctx.runtime)()?.block_on(cluster::check_connections(config, store, key_file))
+        }
         Command::Sync { fabrics, json } => {
-            let config = Config::load(&paths.config)?;
-            let store = open_store(cli, &config)?;
-            local::sync_fabrics(&config, &store, &paths, fabrics, *json)
+            local::sync_fabrics(config, ctx.sync_one, fabrics, *json)
         }
-        Command::Status { fabrics, json } => {
-            let config = Config::load(&paths.config)?;
-            let store = open_store(cli, &config)?;
-            local::status(&config, &store, fabrics, *json)
-        }
+        Command::Status { fabrics, json } => local::status(config, store, fabrics, *json),
         Command::Diff {
             fabric,
             server_side,
             json,
         } => {
-            let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
-            let store = open_store(cli, &config)?;
-            runtime()?.block_on(cluster::diff(
+            (ctx.runtime)()?.block_on(cluster::diff(
                 &fabric,
-                &store,
-                &paths.key_file,
-                &git_cache_dir(&config),
+                store,
+                key_file,
+                &ctx.git_cache_dir,
                 *server_side,
                 *json,
             ))
@@ -260,13 +332,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             switch,
             json,
         } => {
-            let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
-            let store = open_store(cli, &config)?;
-            runtime()?.block_on(inspect::inspect(
+            (ctx.runtime)()?.block_on(inspect::inspect(
                 &fabric,
-                &store,
-                &paths.key_file,
+                store,
+                key_file,
                 switch.as_deref(),
                 *json,
             ))
@@ -280,9 +350,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             only,
             force_conflicts,
         } => {
-            let config = Config::load(&paths.config)?;
+            if let Some(refusal) = ctx.refuse_apply {
+                return Err(eyre!("{refusal}"));
+            }
             let fabric = config.fabric(fabric)?.clone();
-            let store = open_store(cli, &config)?;
             let options = cluster::ApplyOptions {
                 dry_run: *dry_run,
                 prune: *prune,
@@ -291,9 +362,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 only: only.clone(),
                 force_conflicts: *force_conflicts,
             };
-            runtime()?.block_on(cluster::apply(&fabric, &store, &paths.key_file, &options))
+            (ctx.runtime)()?.block_on(cluster::apply(&fabric, store, key_file, &options))
         }
-        Command::Watch { fabric, json } => watch::watch(cli, &paths, fabric, *json),
         Command::History {
             fabric,
             since,
@@ -302,9 +372,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             kinds,
             json,
         } => {
-            let config = Config::load(&paths.config)?;
             let fabric = config.fabric(fabric)?.clone();
-            let store = open_store(cli, &config)?;
             let args = history::HistoryArgs {
                 since: since.as_deref(),
                 until: until.as_deref(),
@@ -312,17 +380,123 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 kinds,
                 json: *json,
             };
-            history::history(&fabric, &store, &args)
+            history::history(&fabric, store, &args)
         }
         Command::Secret {
             action: SecretAction::Set { fabric, slot },
         } => {
-            let config = Config::load(&paths.config)?;
             config.fabric(fabric)?;
-            let store = open_store(cli, &config)?;
-            local::set_secret(&store, &paths, fabric, *slot)
+            local::set_secret(store, key_file, fabric, *slot, ctx.stdin)
+        }
+        Command::Ui { .. } | Command::Watch { .. } | Command::Serve => Err(eyre!(
+            "this command is not one a server runs for a client; run it in its own terminal"
+        )),
+    }
+}
+
+/// Why an in-process apply with `--read-only` is refused.
+const READ_ONLY_APPLY_HERE: &str =
+    "--read-only: this hhdash may not write to any cluster; run apply without --read-only";
+
+/// Runs a store command where the store is: asked of the server that holds it (its output
+/// printed here as it comes), or in this process. Silent about which (like kubectl through a
+/// proxy): only waiting for the store, or a server gone mid-command, is said on stderr.
+fn run_anywhere(cli: &Cli, paths: &Paths, config: &Config, command: &Command) -> Result<Outcome> {
+    // `secret set`'s token, once read for a server, is what a retry here reads.
+    let mut stdin: Option<zeroize::Zeroizing<Vec<u8>>> = None;
+    // A server that vanishes between being found and being asked is looked for once more.
+    for _ in 0..3 {
+        let socket = match acquire(cli, config)? {
+            Holder::Store(store) => {
+                let sync_one = |fabric: &crate::config::FabricConfig| {
+                    local::sync_here(config, &store, &paths.key_file, fabric)
+                };
+                let context = Context {
+                    config,
+                    store: &store,
+                    key_file: &paths.key_file,
+                    git_cache_dir: git_cache_dir(config),
+                    sync_one: &sync_one,
+                    runtime,
+                    stdin: stdin.as_ref().map(|bytes| bytes.as_slice()),
+                    refuse_apply: cli.read_only.then_some(READ_ONLY_APPLY_HERE),
+                };
+                return execute(command, &context);
+            }
+            Holder::Server(socket) => socket,
+        };
+        if matches!(command, Command::Secret { .. }) && stdin.is_none() {
+            stdin = Some(read_stdin()?);
+        }
+        let request = crate::serve::protocol::RunRequest {
+            command: command.clone(),
+            config: std::path::absolute(&paths.config)?,
+            key_file: std::path::absolute(&paths.key_file)?,
+            env: crate::secret::env::values(&crate::secret::env::names(config)),
+            stdin_terminal: std::io::stdin().is_terminal(),
+            stdin: stdin.as_ref().map(|bytes| bytes.to_vec()),
+        };
+        match crate::serve::run_client::run(&socket, request, cli.read_only)? {
+            Ended::Done(result) => return result,
+            Ended::NotReached => continue,
+            Ended::Gone(reason) => {
+                let gone = match reason {
+                    Some(reason) => format!("the hhdash server stopped ({reason})"),
+                    None => "the hhdash server went away".to_string(),
+                };
+                if reads_only(command) {
+                    eprintln!(
+                        "{gone} before the command ended; running it in this process instead"
+                    );
+                    continue;
+                }
+                return Err(eyre!("{}", gone_during(command, &gone)));
+            }
         }
     }
+    Err(eyre!(
+        "no hhdash server answered on the store's socket, and the store stayed in use; try again"
+    ))
+}
+
+/// Whether a command leaves the cluster and the desired state as they were (safe to run again
+/// here when the server went away during it).
+fn reads_only(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Status { .. }
+            | Command::Diff { .. }
+            | Command::Inspect { .. }
+            | Command::History { .. }
+            | Command::Check { .. }
+    )
+}
+
+/// What a server gone during a writing command leaves, and what to do.
+fn gone_during(command: &Command, gone: &str) -> String {
+    match command {
+        Command::Apply { fabric, .. } => format!(
+            "{gone} during the apply of fabric {fabric}; what was sent may be partly applied: \
+             see `hhdash history {fabric}`, then `hhdash diff {fabric}`"
+        ),
+        Command::Sync { .. } => format!(
+            "{gone} during the sync; the store has the previous or the new desired state: see \
+             `hhdash status`, or run `hhdash sync` again"
+        ),
+        _ => format!("{gone} before the command ended; it may not have taken effect: run it again"),
+    }
+}
+
+/// Standard input whole, for a server to read (`secret set`); wiped when dropped.
+fn read_stdin() -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(crate::secret::MAX_TOKEN_BYTES + 1));
+    std::io::stdin()
+        .lock()
+        .take(crate::secret::MAX_TOKEN_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .wrap_err("reading the token from standard input")?;
+    Ok(bytes)
 }
 
 /// Opens the store with the configuration's `[timeline]` bounds.
@@ -411,14 +585,15 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .wrap_err("starting the async runtime")
 }
 
+/// `hhdash check`: the file here (it needs no store), then each fabric's connection where the
+/// store is.
 fn check(cli: &Cli, paths: &Paths, offline: bool) -> Result<Outcome> {
     let outcome = local::check_file(paths)?;
     if offline || !matches!(outcome, Outcome::Success) {
         return Ok(outcome);
     }
     let config = Config::load(&paths.config)?;
-    let store = open_store(cli, &config)?;
-    runtime()?.block_on(cluster::check_connections(&config, &store, &paths.key_file))
+    run_anywhere(cli, paths, &config, &Command::Check { offline })
 }
 
 pub fn git_cache_dir(config: &Config) -> PathBuf {

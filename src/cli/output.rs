@@ -13,7 +13,7 @@ use crate::config::{FabricConfig, Namespaces};
 use crate::drift::Drift;
 use crate::review::Review;
 use crate::status::{self, FabricStatus};
-use crate::sync::SyncReport;
+use crate::sync::SyncSummary;
 
 /// The fabric's insecure settings (see `FabricConfig::insecure_settings`), on stderr so that
 /// JSON on stdout stays clean.
@@ -124,7 +124,7 @@ pub(super) fn print_review(review: &Review, server: &str, namespaces: &Namespace
     }
 }
 
-pub(super) fn print_sync_report(fabric: &FabricConfig, report: &SyncReport) {
+pub(super) fn print_sync_report(fabric: &FabricConfig, report: &SyncSummary) {
     println!(
         "fabric {}: synced commit {} (branch {}, directory {:?})",
         report.fabric,

@@ -3,6 +3,7 @@
 //! with `expose()`, at the point where it is handed to a client library. `vault` seals tokens
 //! for the store; `token` reads a fabric's token from where its config says.
 
+pub mod env;
 pub mod token;
 pub mod vault;
 

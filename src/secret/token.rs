@@ -153,8 +153,8 @@ fn resolve(
 ) -> Result<Option<Secret>, TokenError> {
     let what = what(slot);
     match source {
-        TokenSource::Env(var) => match std::env::var(var).map(Zeroizing::new) {
-            Ok(value) if !value.trim().is_empty() => Ok(Some(Secret::new(value.trim()))),
+        TokenSource::Env(var) => match super::env::var(var) {
+            Some(value) if !value.trim().is_empty() => Ok(Some(Secret::new(value.trim()))),
             _ => Err(TokenError::EnvMissing {
                 fabric: fabric.to_string(),
                 what,

@@ -66,9 +66,9 @@ impl Vault {
     /// The key from `HHDASH_SECRET_KEY`, else from `key_file`. With `create`, a missing key
     /// file is made (mode 0600) with a fresh random key; without it, a missing file is an error.
     pub fn open(key_file: &Path, create: bool) -> Result<Vault, VaultError> {
-        let key = match std::env::var(KEY_ENV) {
-            Ok(text) => parse_hex_key(&Zeroizing::new(text), KEY_ENV)?,
-            Err(_) => Self::key_from_file(key_file, create)?,
+        let key = match super::env::var(KEY_ENV) {
+            Some(text) => parse_hex_key(&text, KEY_ENV)?,
+            None => Self::key_from_file(key_file, create)?,
         };
         Ok(Vault {
             cipher: XChaCha20Poly1305::new((&*key).into()),

@@ -8,6 +8,7 @@ pub mod hub;
 pub mod paths;
 pub mod protocol;
 pub mod run;
+pub mod run_client;
 pub mod server;
 
 pub use server::{EngineHandle, Engines, ServeError, Server, ServerSetup, Shared};

@@ -1,0 +1,119 @@
+//! serve::run_client: a CLI command asked of the server that holds the store. The client sends
+//! the command with what the server cannot know of this process (its configuration and key
+//! file paths, the secret variables its configuration names, whether its standard input is a
+//! terminal, and standard input itself for `secret set`), prints the output frames as they
+//! come (the server already sanitized them), answers prompts from its own terminal, and ends
+//! as the command ended.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use tokio::net::UnixStream;
+
+use super::protocol::{self, ClientFrame, Hello, Role, RunRequest, ServerFrame, Welcome};
+use crate::cli::Outcome;
+
+/// How a command asked of a server ended.
+pub enum Ended {
+    /// The server ran it: its outcome, or its error report rebuilt from the messages.
+    Done(Result<Outcome>),
+    /// Nothing was asked: no server answers on the socket any more.
+    NotReached,
+    /// The server went away before the command ended (what it printed so far was printed);
+    /// the reason it gave, if it said it was stopping.
+    Gone(Option<String>),
+}
+
+/// Asks the server on `socket` to run `request`, printing what it prints.
+pub fn run(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ended> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .wrap_err("starting the async runtime")?;
+    runtime.block_on(ask(socket, request, read_only))
+}
+
+async fn ask(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ended> {
+    let Ok(stream) = UnixStream::connect(socket).await else {
+        return Ok(Ended::NotReached);
+    };
+    let (mut input, mut output) = stream.into_split();
+    let hello = Hello::new(Role::Run(Box::new(request)), read_only);
+    if protocol::write_frame(&mut output, &hello).await.is_err() {
+        return Ok(Ended::NotReached);
+    }
+    let Ok(Some(first)) = protocol::read_bytes(&mut input).await else {
+        return Ok(Ended::NotReached);
+    };
+    protocol::check_version("server", &first)?;
+    match serde_json::from_slice::<Welcome>(&first)? {
+        Welcome::Accepted { .. } => {}
+        Welcome::Refused { reason, .. } => {
+            return Err(eyre!(
+                "the hhdash server on {} refused the command: {reason}",
+                socket.display()
+            ));
+        }
+    }
+    let mut closing = None;
+    loop {
+        let frame = match protocol::read_frame::<_, ServerFrame>(&mut input).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) | Err(protocol::ProtocolError::Io(_)) => return Ok(Ended::Gone(closing)),
+            Err(error) => return Err(error.into()),
+        };
+        match frame {
+            ServerFrame::Stdout(text) => print!("{text}"),
+            ServerFrame::Stderr(text) => eprint!("{text}"),
+            ServerFrame::Prompt(question) => {
+                print!("{question}");
+                std::io::stdout().flush()?;
+                let answer = read_answer();
+                // A server gone meanwhile shows as the end of the connection, next.
+                let _ = protocol::write_frame(&mut output, &ClientFrame::Answer(answer)).await;
+            }
+            ServerFrame::Done { exit, error } => {
+                return Ok(Ended::Done(match error {
+                    Some(messages) => Err(report_of(messages)),
+                    None => Ok(Outcome::from_exit_code(exit)),
+                }));
+            }
+            ServerFrame::Closing { reason } => closing = Some(reason),
+            ServerFrame::Event(_) | ServerFrame::Resync | ServerFrame::Refused { .. } => {}
+        }
+    }
+}
+
+/// A line from standard input; `None` at its end or when it cannot be read.
+fn read_answer() -> Option<String> {
+    let mut answer = String::new();
+    match std::io::stdin().lock().read_line(&mut answer) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(answer),
+    }
+}
+
+/// An error report with these messages, outermost first (as `Report::chain` lists them).
+pub fn report_of(mut messages: Vec<String>) -> color_eyre::Report {
+    let root = messages.pop().unwrap_or_default();
+    messages
+        .into_iter()
+        .rev()
+        .fold(eyre!(root), |report, message| report.wrap_err(message))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_report_is_rebuilt_with_its_chain_in_order() {
+        let original = color_eyre::eyre::eyre!("connection refused")
+            .wrap_err("fabric lab: listing VPCs")
+            .wrap_err("diff of fabric lab failed");
+        let messages: Vec<String> = original.chain().map(|e| e.to_string()).collect();
+        let rebuilt = super::report_of(messages.clone());
+        let again: Vec<String> = rebuilt.chain().map(|e| e.to_string()).collect();
+        assert_eq!(again, messages);
+        assert_eq!(rebuilt.to_string(), "diff of fabric lab failed");
+    }
+}
