@@ -23,6 +23,7 @@
 //! objects, Git repository, config), `measure` (statistics, CPU accounting) and `store_write`
 //! (the engine's store writes, re-created to time the store alone).
 
+mod attach;
 mod list;
 mod measure;
 mod setup;
@@ -54,6 +55,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 // The modules share these imports and each other's items through `use super::*`.
+use attach::*;
 use list::*;
 use measure::*;
 use setup::*;
@@ -116,13 +118,13 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .map(String::as_str)
         .collect();
-    let scenarios = ["list", "watch"];
+    let scenarios = ["list", "watch", "attach"];
     let wanted: Vec<&str> = scenarios
         .into_iter()
         .filter(|name| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
         .collect();
     if wanted.is_empty() {
-        eprintln!("no scenario matches {filters:?}; the scenarios are: list, watch");
+        eprintln!("no scenario matches {filters:?}; the scenarios are: list, watch, attach");
         std::process::exit(2);
     }
     let _ = tracing_subscriber::fmt()
@@ -147,6 +149,7 @@ fn main() {
         let t = Instant::now();
         match name {
             "list" => runtime.block_on(list_scenario(&settings)),
+            "attach" => runtime.block_on(attach_scenario(&settings)),
             _ => runtime.block_on(watch_scenario(&settings)),
         }
         println!("\nscenario `{name}` took {}", fmt_dur(t.elapsed()));

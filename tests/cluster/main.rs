@@ -30,6 +30,7 @@ mod health_sim;
 mod hostile_git;
 mod namespaces;
 mod secrets;
+mod serve;
 mod terminal_safety;
 mod timeline;
 mod watch_signals;
