@@ -2,7 +2,7 @@
 //! live and the same in Git; a client of this process attaches again and again and times
 //! connect + handshake, the first frame (the fabric's `Snapshot`) received and decoded, and the
 //! dashboard's first frame (`App::fold` + a full draw to a 160×45 `TestBackend`). Then the API
-//! server's open watches (`apiserver_registered_watchers`) before the server, with 1 attached
+//! server's open watches (`apiserver_longrunning_requests{verb="WATCH"}`) before the server, with 1 attached
 //! client and with 3.
 
 use super::*;
@@ -19,8 +19,9 @@ fn attach_runs() -> usize {
     env_or("HHDASH_BENCH_ATTACH_RUNS", 10)
 }
 
-/// Open watches on the API server, by `kubectl get --raw /metrics`.
-fn registered_watchers(plane: &ControlPlane) -> u64 {
+/// Watch requests the API server serves now (`apiserver_longrunning_requests{verb="WATCH"}`,
+/// by `kubectl get --raw /metrics`).
+fn watch_requests(plane: &ControlPlane) -> u64 {
     let output = plane
         .kubectl(Identity::Admin)
         .args(["get", "--raw", "/metrics"])
@@ -30,7 +31,7 @@ fn registered_watchers(plane: &ControlPlane) -> u64 {
     assert!(output.status.success(), "kubectl get --raw /metrics failed");
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter(|l| l.starts_with("apiserver_registered_watchers{"))
+        .filter(|l| l.starts_with("apiserver_longrunning_requests{") && l.contains("verb=\"WATCH\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -38,11 +39,11 @@ fn registered_watchers(plane: &ControlPlane) -> u64 {
 /// The watcher count once it has held still for 2 s (watches open and close as clients come).
 async fn settled_watchers(plane: &ControlPlane) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut last = registered_watchers(plane);
+    let mut last = watch_requests(plane);
     let mut since = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = registered_watchers(plane);
+        let now = watch_requests(plane);
         if now != last {
             (last, since) = (now, Instant::now());
         } else if since.elapsed() >= Duration::from_secs(2) {
@@ -252,7 +253,7 @@ pub async fn attach_scenario(_s: &Settings) {
         );
     }
     let watchers_three = settled_watchers(&plane).await;
-    println!("\n| API server watches (apiserver_registered_watchers) | count |");
+    println!("\n| API server watches (apiserver_longrunning_requests, verb WATCH) | count |");
     println!("|---|---|");
     println!("| before `hhdash serve` | {watchers_before} |");
     println!("| `hhdash serve` + 1 attached client | {watchers_one} |");

@@ -186,6 +186,11 @@ fn accepted(first: &[u8]) {
     );
 }
 
+/// The dashboard shows the fabric watched, its five objects live and none drifted.
+fn attached_in_sync(screen: &str) -> bool {
+    screen.contains("watch ● Active") && screen.contains("desired 5 live 5 drifted 0")
+}
+
 /// The first line of `screen` containing every one of `words`.
 fn line_with<'a>(screen: &'a str, words: &[&str]) -> Option<&'a str> {
     screen
@@ -233,9 +238,7 @@ async fn two_dashboards_see_the_same_drift_within_the_same_second() {
     let first = fabric.dashboard("", "first.log");
     let second = fabric.dashboard("", "second.log");
     for tmux in [&first, &second] {
-        tmux.wait(30, "the dashboard attached, change InSync", |s| {
-            line_with(s, &["change", "InSync"]).is_some()
-        });
+        tmux.wait(30, "the dashboard attached, nothing drifted", attached_in_sync);
     }
     fabric.set_vlan("change", 1998).await;
     let start = Instant::now();
@@ -339,9 +342,7 @@ async fn a_killed_server_is_said_so_and_r_continues_in_process() {
     wait_until_watching(&fabric.socket()).await;
     let pid = serve.id();
     let tmux = fabric.dashboard("", "dashboard.log");
-    tmux.wait(30, "the dashboard attached", |s| {
-        line_with(s, &["change", "InSync"]).is_some()
-    });
+    tmux.wait(30, "the dashboard attached", attached_in_sync);
     common::send_signal(pid, 9);
     drop(serve);
     let gone = format!("the hhdash server (pid {pid}) has gone away");
@@ -351,14 +352,21 @@ async fn a_killed_server_is_said_so_and_r_continues_in_process() {
     tmux.keys(&["R"]);
     // In-process now: it owns the store and runs the engine, so it sees a new change itself.
     tmux.wait(30, "the fabric again, in-process", |s| {
-        !s.contains(&gone) && line_with(s, &["change", "InSync"]).is_some()
+        !s.contains(&gone) && attached_in_sync(s)
     });
     fabric.set_vlan("change", 1997).await;
     tmux.wait(30, "the drift seen in-process", |s| {
         line_with(s, &["change", "Drifted"]).is_some()
     });
-    // And it serves: a client attaches to this dashboard now.
-    wait_until_watching(&fabric.socket()).await;
+    // And it serves: a client attaching now reaches this dashboard.
+    let attached = hhdash::serve::client::subscribe(&fabric.socket(), Vec::new(), true)
+        .await
+        .expect("the dashboard serves");
+    assert_eq!(
+        attached.server_kind,
+        hhdash::serve::protocol::ServerKind::Dashboard
+    );
+    assert_ne!(attached.server_pid, pid);
     tmux.keys(&["q"]);
     tmux.wait(10, "the dashboard to quit", |s| s.contains("hhdash exited 0"));
 }
@@ -382,7 +390,7 @@ async fn a_crashed_servers_socket_is_replaced_and_a_second_server_is_refused() {
         &["--log-file", fabric.dir().join("third.log").to_str().unwrap(), "serve"],
     );
     let text = common::output_text(&third);
-    assert_eq!(third.status.code(), Some(1), "{text}");
+    assert_eq!(third.status.code(), Some(2), "{text}");
     assert!(
         text.contains("another hhdash already serves the store") && text.contains("stop it first"),
         "{text}"
@@ -472,12 +480,12 @@ async fn a_read_only_clients_apply_is_refused_and_nothing_is_applied() {
     assert_eq!(live.data["spec"]["subnets"]["default"]["vlan"], 1996);
 }
 
-/// Watches the API server has open now (`apiserver_registered_watchers` summed).
-fn registered_watchers(plane: &testenv::ControlPlane) -> u64 {
+/// Watches the API server serves now (`apiserver_longrunning_requests{verb="WATCH"}` summed).
+fn watch_requests(plane: &testenv::ControlPlane) -> u64 {
     let metrics = common::kubectl(plane, &["get", "--raw", "/metrics"], "");
     metrics
         .lines()
-        .filter(|l| l.starts_with("apiserver_registered_watchers{"))
+        .filter(|l| l.starts_with("apiserver_longrunning_requests{") && l.contains("verb=\"WATCH\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -485,11 +493,11 @@ fn registered_watchers(plane: &testenv::ControlPlane) -> u64 {
 /// Waits until the watcher count has held one value for 2 s, and returns it.
 fn settled_watchers(plane: &testenv::ControlPlane) -> u64 {
     let end = Instant::now() + DEADLINE;
-    let mut last = registered_watchers(plane);
+    let mut last = watch_requests(plane);
     let mut since = Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(250));
-        let now = registered_watchers(plane);
+        let now = watch_requests(plane);
         if now != last {
             last = now;
             since = Instant::now();
