@@ -31,7 +31,9 @@ fn watch_requests(plane: &ControlPlane) -> u64 {
     assert!(output.status.success(), "kubectl get --raw /metrics failed");
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter(|l| l.starts_with("apiserver_longrunning_requests{") && l.contains("verb=\"WATCH\""))
+        .filter(|l| {
+            l.starts_with("apiserver_longrunning_requests{") && l.contains("verb=\"WATCH\"")
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -94,9 +96,7 @@ async fn attach_once(socket: &Path) -> FirstFrame {
 
 pub async fn attach_scenario(_s: &Settings) {
     let count = attach_objects();
-    println!(
-        "\n## `attach`: a dashboard attaching to `hhdash serve` with {count} objects\n"
-    );
+    println!("\n## `attach`: a dashboard attaching to `hhdash serve` with {count} objects\n");
     let plane = start_plane(ATTACH_NS).await;
     let objects = fixture_objects(count, ATTACH_NS);
     let created_in = create_all(
@@ -180,9 +180,7 @@ pub async fn attach_scenario(_s: &Settings) {
                     .map(|r| (r.key.clone(), matches!(r.drift, Drift::InSync)))
                     .collect();
             }
-            EngineEvent::Status { status, .. } => {
-                active = status.watch.state == WatchState::Active
-            }
+            EngineEvent::Status { status, .. } => active = status.watch.state == WatchState::Active,
             EngineEvent::Rows {
                 upserts, removed, ..
             } => {
@@ -215,7 +213,10 @@ pub async fn attach_scenario(_s: &Settings) {
         v.sort();
         v
     };
-    println!("| step (from connect, {} runs) | median | min | max |", runs.len());
+    println!(
+        "| step (from connect, {} runs) | median | min | max |",
+        runs.len()
+    );
     println!("|---|---|---|---|");
     for (name, pick) in [
         (

@@ -37,13 +37,11 @@ pub(super) fn watch(cli: &Cli, paths: &Paths, fabric: &str, json: bool) -> Resul
             Holder::Server(socket) => {
                 let (outcome, gone) = runtime.block_on(async {
                     // Read-only: watching never writes, and the server need not trust it to.
-                    let attached = crate::serve::client::subscribe(
-                        &socket,
-                        vec![fabric.name.clone()],
-                        true,
-                    )
-                    .await?;
-                    let outcome = super::cluster::print_events(&fabric, attached.events, json).await;
+                    let attached =
+                        crate::serve::client::subscribe(&socket, vec![fabric.name.clone()], true)
+                            .await?;
+                    let outcome =
+                        super::cluster::print_events(&fabric, attached.events, json).await;
                     let gone = attached.ended.reason().map(|reason| {
                         crate::serve::client::gone_message(attached.server_pid, &reason)
                     });

@@ -114,8 +114,8 @@ pub async fn subscribe(
             socket: socket.to_path_buf(),
         })?;
     protocol::check_version("server", &first).map_err(protocol_error)?;
-    let welcome: Welcome = serde_json::from_slice(&first)
-        .map_err(|e| protocol_error(ProtocolError::Malformed(e)))?;
+    let welcome: Welcome =
+        serde_json::from_slice(&first).map_err(|e| protocol_error(ProtocolError::Malformed(e)))?;
     let (server_pid, server_kind, served) = match welcome {
         Welcome::Accepted {
             pid, kind, fabrics, ..
@@ -135,7 +135,12 @@ pub async fn subscribe(
         .into_iter()
         .map(|fabric| {
             let (tx, rx) = mpsc::channel(COMMANDS);
-            tokio::spawn(forward(fabric.clone(), rx, frames_tx.clone(), asked.clone()));
+            tokio::spawn(forward(
+                fabric.clone(),
+                rx,
+                frames_tx.clone(),
+                asked.clone(),
+            ));
             (fabric, tx)
         })
         .collect();

@@ -147,9 +147,7 @@ fn draw_gone(frame: &mut ratatui::Frame, app: &App, message: &str) {
         return;
     }
     let line = ratatui::layout::Rect::new(area.x, area.bottom() - 1, area.width, 1);
-    let text = format!(
-        "✗ {message} — press {CONTINUE_KEY} to continue in-process, q to quit"
-    );
+    let text = format!("✗ {message} — press {CONTINUE_KEY} to continue in-process, q to quit");
     frame.render_widget(ratatui::widgets::Clear, line);
     frame.render_widget(
         Paragraph::new(text).style(app.theme.tone(super::theme::Tone::Bad)),

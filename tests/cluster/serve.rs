@@ -54,8 +54,13 @@ impl Fabric {
             .map(|o| serde_yaml::to_string(o).unwrap())
             .collect();
         let yaml = yaml.join("---\n");
-        let (temp, config) =
-            common::git_fabric(plane, namespace, name, &[("f/all.yaml", yaml.as_bytes())], "f");
+        let (temp, config) = common::git_fabric(
+            plane,
+            namespace,
+            name,
+            &[("f/all.yaml", yaml.as_bytes())],
+            "f",
+        );
         std::fs::create_dir_all(temp.path().join("home")).unwrap();
         Fabric {
             temp,
@@ -82,7 +87,11 @@ impl Fabric {
         let mut child = common::hhdash_command(
             self.dir(),
             &self.config,
-            &["--log-file", self.dir().join(log).to_str().unwrap(), "serve"],
+            &[
+                "--log-file",
+                self.dir().join(log).to_str().unwrap(),
+                "serve",
+            ],
         )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -91,7 +100,11 @@ impl Fabric {
         .expect("hhdash serve starts");
         let mut lines = StdoutLines::of(&mut child);
         let serving = lines.read_until(DEADLINE, |l| l.iter().any(|l| l.contains("serving")));
-        assert!(serving, "hhdash serve did not say it serves: {:?}", lines.drain());
+        assert!(
+            serving,
+            "hhdash serve did not say it serves: {:?}",
+            lines.drain()
+        );
         (KillOnDrop::new(child), lines)
     }
 
@@ -156,13 +169,17 @@ async fn wait_until_watching(socket: &Path) {
         .expect("attach");
     let mut active = false;
     let mut in_sync = false;
-    next_event(&mut attached.events, "the fabric watching, change InSync", |e| {
-        if let EngineEvent::Status { status, .. } | EngineEvent::Snapshot { status, .. } = e {
-            active = status.watch.state == WatchState::Active;
-        }
-        in_sync |= row_is(e, "change", |d| matches!(d, Drift::InSync));
-        active && in_sync
-    })
+    next_event(
+        &mut attached.events,
+        "the fabric watching, change InSync",
+        |e| {
+            if let EngineEvent::Status { status, .. } | EngineEvent::Snapshot { status, .. } = e {
+                active = status.watch.state == WatchState::Active;
+            }
+            in_sync |= row_is(e, "change", |d| matches!(d, Drift::InSync));
+            active && in_sync
+        },
+    )
     .await;
 }
 
@@ -227,7 +244,9 @@ async fn serve_records_while_no_client_is_attached_and_a_later_dashboard_shows_i
         "the drift entry at {time} is not older than the dashboard opened at {opened}:\n{screen}"
     );
     tmux.keys(&["q"]);
-    tmux.wait(10, "the dashboard to quit", |s| s.contains("hhdash exited 0"));
+    tmux.wait(10, "the dashboard to quit", |s| {
+        s.contains("hhdash exited 0")
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,7 +257,11 @@ async fn two_dashboards_see_the_same_drift_within_the_same_second() {
     let first = fabric.dashboard("", "first.log");
     let second = fabric.dashboard("", "second.log");
     for tmux in [&first, &second] {
-        tmux.wait(30, "the dashboard attached, nothing drifted", attached_in_sync);
+        tmux.wait(
+            30,
+            "the dashboard attached, nothing drifted",
+            attached_in_sync,
+        );
     }
     fabric.set_vlan("change", 1998).await;
     let start = Instant::now();
@@ -309,7 +332,9 @@ async fn a_client_that_never_reads_neither_delays_another_nor_piles_up_on_the_se
             .expect("the server keeps the slow client connected");
         match frame {
             ServerFrame::Resync => resynced = true,
-            ServerFrame::Event(event) if resynced && matches!(*event, EngineEvent::Snapshot { .. }) => {
+            ServerFrame::Event(event)
+                if resynced && matches!(*event, EngineEvent::Snapshot { .. }) =>
+            {
                 assert!(
                     row_is(&event, "keep", |d| matches!(d, Drift::Drifted(_))),
                     "the fresh snapshot is current"
@@ -368,7 +393,9 @@ async fn a_killed_server_is_said_so_and_r_continues_in_process() {
     );
     assert_ne!(attached.server_pid, pid);
     tmux.keys(&["q"]);
-    tmux.wait(10, "the dashboard to quit", |s| s.contains("hhdash exited 0"));
+    tmux.wait(10, "the dashboard to quit", |s| {
+        s.contains("hhdash exited 0")
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,7 +414,11 @@ async fn a_crashed_servers_socket_is_replaced_and_a_second_server_is_refused() {
     let third = common::hhdash(
         fabric.dir(),
         &fabric.config,
-        &["--log-file", fabric.dir().join("third.log").to_str().unwrap(), "serve"],
+        &[
+            "--log-file",
+            fabric.dir().join("third.log").to_str().unwrap(),
+            "serve",
+        ],
     );
     let text = common::output_text(&third);
     assert_eq!(third.status.code(), Some(2), "{text}");
@@ -401,8 +432,8 @@ async fn a_crashed_servers_socket_is_replaced_and_a_second_server_is_refused() {
 async fn a_client_of_another_protocol_version_is_refused_naming_both() {
     let fabric = Fabric::new("serve-version", "ver").await;
     let (_serve, _out) = fabric.serve("serve.log");
-    let mut hello = serde_json::to_value(Hello::new(Role::Subscribe { fabrics: vec![] }, true))
-        .unwrap();
+    let mut hello =
+        serde_json::to_value(Hello::new(Role::Subscribe { fabrics: vec![] }, true)).unwrap();
     hello["protocol"] = 99.into();
     hello["version"] = "9.9.9".into();
     let (_stream, first) = raw_hello(&fabric.socket(), &hello).await;
@@ -485,7 +516,9 @@ fn watch_requests(plane: &testenv::ControlPlane) -> u64 {
     let metrics = common::kubectl(plane, &["get", "--raw", "/metrics"], "");
     metrics
         .lines()
-        .filter(|l| l.starts_with("apiserver_longrunning_requests{") && l.contains("verb=\"WATCH\""))
+        .filter(|l| {
+            l.starts_with("apiserver_longrunning_requests{") && l.contains("verb=\"WATCH\"")
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -530,7 +563,10 @@ async fn three_dashboards_cost_the_api_server_the_watches_of_one() {
     let first = fabric.dashboard("", "1.log");
     first.wait(30, "the first dashboard attached", |s| s.contains("Active"));
     let one = settled_watchers(plane);
-    assert!(one > before, "the server opened no watch ({before} → {one})");
+    assert!(
+        one > before,
+        "the server opened no watch ({before} → {one})"
+    );
     let others: Vec<Tmux> = ["2.log", "3.log"]
         .iter()
         .map(|log| fabric.dashboard("", log))
