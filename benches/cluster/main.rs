@@ -25,11 +25,12 @@
 //! checked; objects are created in dependency order); HHDASH_BENCH_BARE=1 runs without it.
 //! Numbers: docs/benchmarks.md.
 //!
-//! Modules: the scenarios `list`, `apply` and `watch` (its writer and report in `storm`), `setup` (plane,
+//! Modules: the scenarios `list`, `apply`, `attach` and `watch` (its writer and report in `storm`), `setup` (plane,
 //! objects, Git repository, config), `measure` (statistics, CPU accounting) and `store_write`
 //! (the engine's store writes, re-created to time the store alone).
 
 mod apply;
+mod attach;
 mod list;
 mod measure;
 mod setup;
@@ -62,6 +63,7 @@ use tokio::task::JoinSet;
 
 // The modules share these imports and each other's items through `use super::*`.
 use apply::*;
+use attach::*;
 use list::*;
 use measure::*;
 use setup::*;
@@ -134,7 +136,7 @@ fn main() {
     // `cargo test --all-targets` runs bench binaries without `--bench`: skip the minutes of work.
     if !args.iter().any(|a| a == "--bench") {
         println!(
-            "cluster benchmarks: run with `cargo bench --bench cluster [-- list|watch|apply]`"
+            "cluster benchmarks: run with `cargo bench --bench cluster [-- list|watch|apply|attach]`"
         );
         return;
     }
@@ -143,13 +145,13 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .map(String::as_str)
         .collect();
-    let scenarios = ["list", "watch", "apply"];
+    let scenarios = ["list", "watch", "apply", "attach"];
     let wanted: Vec<&str> = scenarios
         .into_iter()
         .filter(|name| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
         .collect();
     if wanted.is_empty() {
-        eprintln!("no scenario matches {filters:?}; the scenarios are: list, watch, apply");
+        eprintln!("no scenario matches {filters:?}; the scenarios are: list, watch, apply, attach");
         std::process::exit(2);
     }
     let _ = tracing_subscriber::fmt()
@@ -175,6 +177,7 @@ fn main() {
         match name {
             "list" => runtime.block_on(list_scenario(&settings)),
             "apply" => runtime.block_on(apply_scenario(&settings)),
+            "attach" => runtime.block_on(attach_scenario(&settings)),
             _ => runtime.block_on(watch_scenario(&settings)),
         }
         println!("\nscenario `{name}` took {}", fmt_dur(t.elapsed()));

@@ -4,6 +4,7 @@
 //! dashboard subscribes to the engine events and sends commands, a CLI command asks the server
 //! to run it and prints what it printed (`protocol`).
 
+pub mod client;
 pub mod hub;
 pub mod paths;
 pub mod protocol;

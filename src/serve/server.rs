@@ -434,6 +434,11 @@ async fn subscriber(
                         message: message.to_string(),
                     });
                 };
+                // The engines are shared: one client quitting must not stop them for all.
+                if matches!(command, Command::Shutdown) {
+                    refuse("a client cannot stop the server's engines");
+                    continue;
+                }
                 if read_only && matches!(command, Command::Apply(_)) {
                     refuse("this client attached read-only: the server refuses its applies");
                     continue;

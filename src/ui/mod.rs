@@ -48,6 +48,6 @@ pub use action::{Action, KeyMap, KeyOverrides};
 pub use app::{App, Effect, Focus, Options, Overlay};
 pub use draw::draw;
 pub use key::Key;
-pub use run::{EngineHandle, UiError, drain, run};
+pub use run::{Ending, EngineHandle, ServerLink, UiError, drain, run, run_attached};
 pub use theme::Theme;
 pub use view::View;

@@ -79,20 +79,56 @@ fn perform(app: &mut App, terminal: &mut Term, engines: &[EngineHandle], effect:
     true
 }
 
+/// How an attached dashboard ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The operator quit.
+    Quit,
+    /// The server went away and the operator chose to run the engines in this process.
+    ContinueInProcess,
+}
+
+/// What an attached dashboard knows of its server: who it is and, once the event stream has
+/// ended, why.
+pub struct ServerLink {
+    pub pid: u32,
+    pub ended: crate::serve::client::Ended,
+}
+
 /// Runs the dashboard until the operator quits. Each engine's first event is expected to be
 /// a `Snapshot` from the store, so the screen fills before any network I/O.
 pub async fn run(
     options: Options,
     engines: Vec<EngineHandle>,
-    mut events: mpsc::Receiver<EngineEvent>,
+    events: mpsc::Receiver<EngineEvent>,
 ) -> Result<(), UiError> {
+    run_with(options, engines, events, None).await.map(|_| ())
+}
+
+/// The dashboard attached to a server (`serve::client`): the same, and when the server goes
+/// away it says so and offers `R` (continue in-process) or `q`.
+pub async fn run_attached(
+    options: Options,
+    engines: Vec<EngineHandle>,
+    events: mpsc::Receiver<EngineEvent>,
+    server: ServerLink,
+) -> Result<Ending, UiError> {
+    run_with(options, engines, events, Some(server)).await
+}
+
+async fn run_with(
+    options: Options,
+    engines: Vec<EngineHandle>,
+    mut events: mpsc::Receiver<EngineEvent>,
+    server: Option<ServerLink>,
+) -> Result<Ending, UiError> {
     let mut app = App::new(
         engines.iter().map(|(name, _)| name.clone()),
         options,
         status::now(),
     );
     let (mut terminal, guard) = terminal::enter().map_err(UiError::Terminal)?;
-    let result = event_loop(&mut app, &mut terminal, &engines, &mut events).await;
+    let result = event_loop(&mut app, &mut terminal, &engines, &mut events, server).await;
     for (_, sender) in &engines {
         let _ = sender.try_send(Command::Shutdown);
     }
@@ -100,12 +136,47 @@ pub async fn run(
     result
 }
 
+/// The key that continues in-process once the server has gone (`q` quits as always).
+const CONTINUE_KEY: char = 'R';
+
+/// The server-gone line over the footer: it stays until the operator chooses.
+fn draw_gone(frame: &mut ratatui::Frame, app: &App, message: &str) {
+    use ratatui::widgets::Paragraph;
+    let area = frame.area();
+    if area.height == 0 {
+        return;
+    }
+    let line = ratatui::layout::Rect::new(area.x, area.bottom() - 1, area.width, 1);
+    let text = format!("✗ {message} — press {CONTINUE_KEY} to continue in-process, q to quit");
+    frame.render_widget(ratatui::widgets::Clear, line);
+    frame.render_widget(
+        Paragraph::new(text).style(app.theme.tone(super::theme::Tone::Bad)),
+        line,
+    );
+}
+
+/// What the operator's key means once the server has gone: `R` continues, `q` quits; other
+/// keys browse the frozen view.
+fn gone_choice(event: &crossterm::event::Event) -> Option<Ending> {
+    use crossterm::event::{Event, KeyCode, KeyEventKind};
+    let Event::Key(key) = event else { return None };
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    match key.code {
+        KeyCode::Char(CONTINUE_KEY) => Some(Ending::ContinueInProcess),
+        KeyCode::Char('q') => Some(Ending::Quit),
+        _ => None,
+    }
+}
+
 async fn event_loop(
     app: &mut App,
     terminal: &mut Term,
     engines: &[EngineHandle],
     events: &mut mpsc::Receiver<EngineEvent>,
-) -> Result<(), UiError> {
+    server: Option<ServerLink>,
+) -> Result<Ending, UiError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut input = crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -116,17 +187,27 @@ async fn event_loop(
     // Made once, like the others: a listener made per pass misses a SIGINT sent meanwhile.
     let mut interrupt = signal(SignalKind::interrupt()).map_err(UiError::Terminal)?;
     let mut engines_open = true;
+    // Set when the attached server has gone: the line that says so.
+    let mut gone: Option<String> = None;
     loop {
         if app.take_dirty() {
             terminal
-                .draw(|frame| super::draw(frame, app))
+                .draw(|frame| {
+                    super::draw(frame, app);
+                    if let Some(message) = &gone {
+                        draw_gone(frame, app, message);
+                    }
+                })
                 .map_err(UiError::Draw)?;
         }
         let effects = tokio::select! {
             received = input.next() => match received {
-                Some(Ok(event)) => app.on_terminal_event(event),
+                Some(Ok(event)) => match gone.as_ref().and_then(|_| gone_choice(&event)) {
+                    Some(ending) => return Ok(ending),
+                    None => app.on_terminal_event(event),
+                },
                 Some(Err(error)) => return Err(UiError::Input(error)),
-                None => return Ok(()),
+                None => return Ok(Ending::Quit),
             },
             received = events.recv(), if engines_open => {
                 match received {
@@ -136,7 +217,14 @@ async fn event_loop(
                     }
                     None => {
                         engines_open = false;
-                        app.command_failed("all fabrics", "the engines stopped; the view is frozen");
+                        match &server {
+                            Some(server) => {
+                                let reason = server.ended.reason().unwrap_or_else(|| "the connection ended".into());
+                                gone = Some(crate::serve::client::gone_message(server.pid, &reason));
+                                app.tick(status::now());
+                            }
+                            None => app.command_failed("all fabrics", "the engines stopped; the view is frozen"),
+                        }
                     }
                 }
                 Vec::new()
@@ -155,8 +243,12 @@ async fn event_loop(
         let mut queued = app.take_effects();
         queued.append(&mut effects);
         for effect in queued {
+            if gone.is_some() && matches!(effect, Effect::Send { .. }) {
+                // Nobody takes it: the line at the bottom already says why.
+                continue;
+            }
             if !perform(app, terminal, engines, effect) {
-                return Ok(());
+                return Ok(Ending::Quit);
             }
         }
     }

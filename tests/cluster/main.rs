@@ -31,6 +31,7 @@ mod health_sim;
 mod hostile_git;
 mod namespaces;
 mod secrets;
+mod serve;
 mod serve_cli;
 mod terminal_safety;
 mod timeline;
