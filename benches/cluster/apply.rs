@@ -38,7 +38,10 @@ pub async fn apply_scenario(s: &Settings) {
                 .unwrap_or_else(|e| panic!("granting {ns}: {e}"));
         }
         settle().await;
-        sweep.push((bound, sweep_run(&plane, &ns, temp.path(), s.apply_sweep_objects, bound).await));
+        sweep.push((
+            bound,
+            sweep_run(&plane, &ns, temp.path(), s.apply_sweep_objects, bound).await,
+        ));
     }
 
     // (2) The binaries, interleaved so a load spike from elsewhere hits both alike.
@@ -58,12 +61,20 @@ pub async fn apply_scenario(s: &Settings) {
         let config = write_config(&plane, &ns, &dir, &repo);
         let t = Instant::now();
         let out = hhdash_cli(&dir, &config, &["sync"], &dir.join("sync.out"));
-        assert!(out.success(), "hhdash sync failed: {}", read(&dir.join("sync.out")));
+        assert!(
+            out.success(),
+            "hhdash sync failed: {}",
+            read(&dir.join("sync.out"))
+        );
         sync_runs.push(t.elapsed());
         settle().await;
         let printed = dir.join("apply.out");
-        let (status, measured) =
-            measure_child(&plane, hhdash_command(&dir, &config, &["apply", FABRIC]), &printed).await;
+        let (status, measured) = measure_child(
+            &plane,
+            hhdash_command(&dir, &config, &["apply", FABRIC]),
+            &printed,
+        )
+        .await;
         let text = read(&printed);
         assert!(
             status.success() && text.contains(&format!("{count} object(s) applied, 0 failed")),
@@ -82,9 +93,15 @@ pub async fn apply_scenario(s: &Settings) {
         settle().await;
         let printed = dir.join("kubectl.out");
         let mut cmd = plane.kubectl(Identity::Operator);
-        cmd.args(["apply", "--server-side", "--field-manager=bench-kubectl", "-R", "-f"])
-            .arg(repo.join("fabric"))
-            .args(["-n", &ns, "--request-timeout=60s"]);
+        cmd.args([
+            "apply",
+            "--server-side",
+            "--field-manager=bench-kubectl",
+            "-R",
+            "-f",
+        ])
+        .arg(repo.join("fabric"))
+        .args(["-n", &ns, "--request-timeout=60s"]);
         let (status, measured) = measure_child(&plane, cmd, &printed).await;
         let text = read(&printed);
         let applied = text.matches("serverside-applied").count();
@@ -96,27 +113,41 @@ pub async fn apply_scenario(s: &Settings) {
         kubectl_runs.push(measured);
     }
 
-    println!("Reproduce: `scripts/bench-cluster apply` (knobs: HHDASH_BENCH_APPLY_OBJECTS, HHDASH_BENCH_APPLY_RUNS, HHDASH_BENCH_APPLY_SWEEP, HHDASH_BENCH_APPLY_SWEEP_OBJECTS).\n");
+    println!(
+        "Reproduce: `scripts/bench-cluster apply` (knobs: HHDASH_BENCH_APPLY_OBJECTS, HHDASH_BENCH_APPLY_RUNS, HHDASH_BENCH_APPLY_SWEEP, HHDASH_BENCH_APPLY_SWEEP_OBJECTS).\n"
+    );
     let objects = fixture_objects(count, "x");
-    let kinds_line = count_kinds(objects.iter().map(|o| o["kind"].as_str().unwrap_or_default()))
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let kinds_line = count_kinds(
+        objects
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap_or_default()),
+    )
+    .iter()
+    .map(|(k, n)| format!("{k} {n}"))
+    .collect::<Vec<_>>()
+    .join(", ");
     drop(objects);
-    println!("Objects: {kinds_line}; every run into a fresh namespace of the same control plane (all runs' objects stay, so the later runs meet a fuller etcd).\n");
+    println!(
+        "Objects: {kinds_line}; every run into a fresh namespace of the same control plane (all runs' objects stay, so the later runs meet a fuller etcd).\n"
+    );
     if !sweep.is_empty() {
         println!(
             "### The bound: `apply::Run` alone, {} objects, one run per bound (no store, no review)\n",
             s.apply_sweep_objects
         );
-        println!("| in flight per rank | wall | objects/s | kube-apiserver CPU s (cores) | etcd CPU s | bench process CPU s (Run + webhook) |");
+        println!(
+            "| in flight per rank | wall | objects/s | kube-apiserver CPU s (cores) | etcd CPU s | bench process CPU s (Run + webhook) |"
+        );
         println!("|---:|---:|---:|---:|---:|---:|");
         for (bound, cpu) in &sweep {
             let wall = cpu.wall.as_secs_f64();
             println!(
                 "| {bound}{} | {} | {:.0}/s | {:.1} ({:.2}) | {:.1} | {:.1} |",
-                if *bound == apply::CONCURRENCY { " (chosen)" } else { "" },
+                if *bound == apply::CONCURRENCY {
+                    " (chosen)"
+                } else {
+                    ""
+                },
                 fmt_dur(cpu.wall),
                 s.apply_sweep_objects as f64 / wall,
                 cpu.apiserver,
@@ -132,7 +163,9 @@ pub async fn apply_scenario(s: &Settings) {
         apply::CONCURRENCY,
         s.apply_runs
     );
-    println!("| contender | median | min–max | objects/s (median) | peak RSS median (max) | own CPU s (median) | kube-apiserver CPU s (median; cores) | etcd CPU s (median) |");
+    println!(
+        "| contender | median | min–max | objects/s (median) | peak RSS median (max) | own CPU s (median) | kube-apiserver CPU s (median; cores) | etcd CPU s (median) |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, runs) in [
         ("**`hhdash apply`**", &hhdash_runs),
@@ -175,7 +208,10 @@ async fn sweep_run(
     let files: Vec<(String, String)> = testenv::fixtures::generated_fabric(count, 100)
         .into_iter()
         .map(|(path, text)| {
-            let text = text.replace("\n  namespace: default\n", &format!("\n  namespace: {ns}\n"));
+            let text = text.replace(
+                "\n  namespace: default\n",
+                &format!("\n  namespace: {ns}\n"),
+            );
             (path, text)
         })
         .collect();
@@ -213,7 +249,9 @@ async fn sweep_run(
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("applying {count} objects at {bound} in flight took over 10 minutes"));
+    .unwrap_or_else(|_| {
+        panic!("applying {count} objects at {bound} in flight took over 10 minutes")
+    });
     let cpu = CpuSample::take(plane).since(&before);
     assert!(
         failures.is_empty(),

@@ -133,7 +133,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo test --all-targets` runs bench binaries without `--bench`: skip the minutes of work.
     if !args.iter().any(|a| a == "--bench") {
-        println!("cluster benchmarks: run with `cargo bench --bench cluster [-- list|watch|apply]`");
+        println!(
+            "cluster benchmarks: run with `cargo bench --bench cluster [-- list|watch|apply]`"
+        );
         return;
     }
     let filters: Vec<&str> = args

@@ -35,7 +35,10 @@ fn fabric_yaml(ns: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_rank_starts_only_after_every_object_of_the_earlier_rank_answered() {
     let plane = testenv::shared().await.expect("control plane");
-    assert!(plane.has_webhook(), "the order is only checked with the webhook");
+    assert!(
+        plane.has_webhook(),
+        "the order is only checked with the webhook"
+    );
     let ns = "apply-ranks";
     plane.grant(ns).await.unwrap();
     let temp = tempfile::tempdir().unwrap();
