@@ -43,8 +43,8 @@ pub struct Options {
 /// Applies in flight at once inside one dependency rank. NOT MEASURED YET: the `apply` scenario
 /// of the cluster bench (`scripts/bench-cluster apply`) sweeps 1/4/8/16/32 and must decide it
 /// (docs/benchmarks.md). 16 is a first guess: enough to hide one request's round trip and the
-/// webhook calls behind the others on a 2-core server, few enough connections (one each) that
-/// a fabric's API server does not see a burst larger than a kubectl of a few objects.
+/// webhook calls behind the others, while one apply holds at most this many connections to a
+/// fabric's API server.
 pub const CONCURRENCY: usize = 16;
 
 /// One object's apply, as it happened.
