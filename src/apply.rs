@@ -40,9 +40,11 @@ pub struct Options {
     pub force_conflicts: bool,
 }
 
-/// Applies in flight at once inside one dependency rank. Measured with the `apply` scenario of
-/// the cluster bench (10,000 new objects, 2-core machine, admission webhooks imitated; numbers in
-/// docs/benchmarks.md): PLACEHOLDER
+/// Applies in flight at once inside one dependency rank. NOT MEASURED YET: the `apply` scenario
+/// of the cluster bench (`scripts/bench-cluster apply`) sweeps 1/4/8/16/32 and must decide it
+/// (docs/benchmarks.md). 16 is a first guess: enough to hide one request's round trip and the
+/// webhook calls behind the others, while one apply holds at most this many connections to a
+/// fabric's API server.
 pub const CONCURRENCY: usize = 16;
 
 /// One object's apply, as it happened.
