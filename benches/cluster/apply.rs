@@ -265,7 +265,7 @@ async fn sweep_run(
 fn print_row(name: &str, count: usize, runs: &[ChildRun]) {
     let walls: Vec<Duration> = runs.iter().map(|r| r.wall).collect();
     let cpus: Vec<Duration> = runs.iter().map(|r| r.cpu).collect();
-    let secs = |d: Duration| Duration::from_secs_f64(d);
+    let secs = Duration::from_secs_f64;
     let apiserver: Vec<Duration> = runs.iter().map(|r| secs(r.server.apiserver)).collect();
     let etcd: Vec<Duration> = runs.iter().map(|r| secs(r.server.etcd)).collect();
     let mut rss: Vec<u64> = runs.iter().map(|r| r.peak_rss_kib).collect();
