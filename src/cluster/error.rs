@@ -81,6 +81,15 @@ pub enum ClusterError {
         namespace: String,
         managed: String,
     },
+    /// A 403 that is no RBAC verdict: an admission webhook said no to the object itself.
+    #[error(
+        "fabric {fabric}: the cluster's admission webhook refused {what}: {message}; fix the object in Git (or apply what it refers to first)"
+    )]
+    Denied {
+        fabric: String,
+        what: String,
+        message: String,
+    },
     #[error("fabric {fabric}: {what}: {detail}")]
     Other {
         fabric: String,
@@ -162,6 +171,17 @@ pub(super) fn classify(error: kube::Error, cx: &Context) -> ClusterError {
             server: cx.server.to_string(),
             token_source: cx.token.to_string(),
         },
+        // The API server answers a webhook's refusal with 403 too (unless the webhook names
+        // another code): telling the operator to grant RBAC would send them the wrong way.
+        kube::Error::Api(status)
+            if status.code == 403 && status.message.starts_with("admission webhook") =>
+        {
+            ClusterError::Denied {
+                fabric: cx.fabric.to_string(),
+                what: format!("{} {}", cx.verb, cx.resource),
+                message: status.message,
+            }
+        }
         kube::Error::Api(status) if status.code == 403 => ClusterError::Forbidden {
             fabric: cx.fabric.to_string(),
             verb: cx.verb.to_string(),
@@ -217,5 +237,41 @@ pub(super) fn classify(error: kube::Error, cx: &Context) -> ClusterError {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: u16, message: &str) -> ClusterError {
+        let status = kube::core::Status::failure(message, "Forbidden").with_code(code);
+        let cx = Context {
+            fabric: "east",
+            server: "https://127.0.0.1:6443",
+            namespace: "fab",
+            ca: "",
+            token: "token_env EAST_TOKEN",
+            verb: "patch",
+            resource: "vpcattachments",
+        };
+        classify(kube::Error::Api(Box::new(status)), &cx)
+    }
+
+    #[test]
+    fn a_webhooks_refusal_is_not_called_an_rbac_problem() {
+        let denied = refused(
+            403,
+            "admission webhook \"vvpcattachment.kb.io\" denied the request: vpc vpc-1 not found",
+        )
+        .to_string();
+        assert!(
+            denied.contains("admission webhook refused patch vpcattachments")
+                && denied.contains("vpc vpc-1 not found")
+                && !denied.contains("RBAC"),
+            "{denied}"
+        );
+        let forbidden = refused(403, "vpcattachments is forbidden: User cannot patch").to_string();
+        assert!(forbidden.contains("RBAC forbids patch on vpcattachments"), "{forbidden}");
     }
 }
