@@ -64,13 +64,17 @@ type InFlight<'a> = BoxFuture<'a, (usize, Result<Value, ClusterError>)>;
 /// Server-side applies of desired objects in the order given (callers sort with [`sort`]), up
 /// to [`CONCURRENCY`] at once inside one apply rank; an object of a later rank is only sent once
 /// every object of the earlier ranks has answered, so what it refers to exists. Steps come in
-/// the order the server answers. Read it with `while let Some(step) = run.next().await`.
+/// the order given, whatever order the server answers in (an answer waits for the earlier
+/// objects' answers), so a run prints and logs the same way every time. Read it with
+/// `while let Some(step) = run.next().await`.
 pub struct Run<'a> {
     client: &'a FabricClient,
     targets: Vec<&'a DesiredObject>,
     options: Options,
     concurrency: usize,
     in_flight: FuturesUnordered<InFlight<'a>>,
+    /// Answers not reported yet because an earlier object's answer is still to come.
+    answers: std::collections::BTreeMap<usize, Result<Value, ClusterError>>,
     /// The apply rank of the objects in flight.
     rank: Option<u8>,
     sent: usize,
@@ -91,6 +95,7 @@ impl<'a> Run<'a> {
             options,
             concurrency: CONCURRENCY,
             in_flight: FuturesUnordered::new(),
+            answers: std::collections::BTreeMap::new(),
             rank: None,
             sent: 0,
             answered: 0,
@@ -110,16 +115,23 @@ impl<'a> Run<'a> {
     /// the server cannot be reached nothing more is sent (the next object would only wait for
     /// the same silence): the objects already in flight still report, then the run ends.
     pub async fn next(&mut self) -> Option<Step> {
-        if !self.stopped {
-            self.send_more();
-        }
-        let (index, result) = self.in_flight.next().await?;
-        self.answered += 1;
-        if let Err(error) = &result {
-            self.failed += 1;
-            if error.is_unreachable() {
+        let index = self.answered;
+        let result = loop {
+            if let Some(result) = self.answers.remove(&index) {
+                break result;
+            }
+            if !self.stopped {
+                self.send_more();
+            }
+            let (answered, result) = self.in_flight.next().await?;
+            if matches!(&result, Err(error) if error.is_unreachable()) {
                 self.stopped = true;
             }
+            self.answers.insert(answered, result);
+        };
+        self.answered += 1;
+        if result.is_err() {
+            self.failed += 1;
         }
         Some(Step {
             done: self.answered,

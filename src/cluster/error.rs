@@ -272,6 +272,9 @@ mod tests {
             "{denied}"
         );
         let forbidden = refused(403, "vpcattachments is forbidden: User cannot patch").to_string();
-        assert!(forbidden.contains("RBAC forbids patch on vpcattachments"), "{forbidden}");
+        assert!(
+            forbidden.contains("RBAC forbids patch on vpcattachments"),
+            "{forbidden}"
+        );
     }
 }

@@ -11,7 +11,9 @@ use std::path::Path;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::net::UnixStream;
 
-use super::protocol::{self, ClientFrame, Hello, Role, RunRequest, ServerFrame, Welcome};
+use super::protocol::{
+    self, ClientFrame, Hello, Role, RunRequest, ServerFrame, ServerKind, Welcome,
+};
 use crate::cli::Outcome;
 
 /// How a command asked of a server ended.
@@ -48,7 +50,21 @@ async fn ask(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ende
     };
     protocol::check_version("server", &first)?;
     match serde_json::from_slice::<Welcome>(&first)? {
-        Welcome::Accepted { .. } => {}
+        // A second hhdash beside a dashboard or `watch` says where its command ran (that
+        // process's engines, its store); under `hhdash serve` that is the normal way, unsaid.
+        Welcome::Accepted { kind, pid, .. } => match kind {
+            ServerKind::Serve => {}
+            ServerKind::Dashboard | ServerKind::Watch => {
+                let holder = if kind == ServerKind::Dashboard {
+                    "a dashboard"
+                } else {
+                    "`hhdash watch`"
+                };
+                eprintln!(
+                    "hhdash: the store is held by {holder} (pid {pid}); this command runs there"
+                );
+            }
+        },
         Welcome::Refused { reason, .. } => {
             return Err(eyre!(
                 "the hhdash server on {} refused the command: {reason}",

@@ -286,6 +286,36 @@ async fn two_dashboards_see_the_same_drift_within_the_same_second() {
         apart < Duration::from_secs(1),
         "the dashboards saw the drift {apart:?} apart"
     );
+    // `hhdash diff` in a third pane, at the same time, attached: the same verdicts as the
+    // dashboards show (the one drift, on the same path; the other VPCs in sync).
+    let diff = common::hhdash(fabric.dir(), &fabric.config, &["diff", &fabric.name, "--json"]);
+    let text = common::output_text(&diff);
+    assert_eq!(diff.status.code(), Some(1), "{text}");
+    let review: serde_json::Value = serde_json::from_slice(&diff.stdout).expect("diff --json");
+    let verdict = |name: &str| {
+        review["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .find(|o| o["key"]["kind"] == "VPC" && o["key"]["name"] == name)
+            .map(|o| o["drift"].clone())
+            .unwrap_or_else(|| panic!("VPC {name} in the diff: {text}"))
+    };
+    assert!(
+        verdict("change").to_string().contains("spec.subnets.default.vlan"),
+        "{text}"
+    );
+    for name in ["keep", "remove"] {
+        assert_eq!(verdict(name), "InSync", "{text}");
+        for tmux in [&first, &second] {
+            let screen = tmux.screen();
+            assert!(
+                line_with(&screen, &[name, "InSync"]).is_some()
+                    || line_with(&screen, &[name, "In sync"]).is_some(),
+                "{name} shown in sync like the diff says:\n{screen}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
