@@ -288,7 +288,11 @@ async fn two_dashboards_see_the_same_drift_within_the_same_second() {
     );
     // `hhdash diff` in a third pane, at the same time, attached: the same verdicts as the
     // dashboards show (the one drift, on the same path; the other VPCs in sync).
-    let diff = common::hhdash(fabric.dir(), &fabric.config, &["diff", &fabric.name, "--json"]);
+    let diff = common::hhdash(
+        fabric.dir(),
+        &fabric.config,
+        &["diff", &fabric.name, "--json"],
+    );
     let text = common::output_text(&diff);
     assert_eq!(diff.status.code(), Some(1), "{text}");
     let review: serde_json::Value = serde_json::from_slice(&diff.stdout).expect("diff --json");
@@ -302,7 +306,9 @@ async fn two_dashboards_see_the_same_drift_within_the_same_second() {
             .unwrap_or_else(|| panic!("VPC {name} in the diff: {text}"))
     };
     assert!(
-        verdict("change").to_string().contains("spec.subnets.default.vlan"),
+        verdict("change")
+            .to_string()
+            .contains("spec.subnets.default.vlan"),
         "{text}"
     );
     for name in ["keep", "remove"] {
