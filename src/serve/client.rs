@@ -17,7 +17,7 @@ use super::protocol::{
     self, ClientFrame, Hello, ProtocolError, Role, ServerFrame, ServerKind, Welcome,
 };
 use super::server::EngineHandle;
-use crate::engine::{Command, EngineEvent, JobKind, JobPhase};
+use crate::engine::{Command, EngineEvent, JobKind, JobPhase, ResourceRow};
 
 /// How long the server has to answer the handshake.
 const HANDSHAKE_WITHIN: Duration = Duration::from_secs(10);
@@ -229,9 +229,34 @@ async fn read_frames(
     asked: Asked,
     ended: Ended,
 ) {
+    // Rows of snapshots sent ahead of their `Snapshot` (`SnapshotPart`), by fabric.
+    let mut parts: HashMap<String, Vec<ResourceRow>> = HashMap::new();
     let reason = loop {
         let event = match protocol::read_frame::<_, ServerFrame>(&mut input).await {
-            Ok(Some(ServerFrame::Event(event))) => *event,
+            Ok(Some(ServerFrame::SnapshotPart { fabric, rows })) => {
+                parts.entry(fabric).or_default().extend(rows);
+                continue;
+            }
+            Ok(Some(ServerFrame::Event(event))) => match *event {
+                EngineEvent::Snapshot {
+                    fabric,
+                    status,
+                    rows,
+                    events,
+                    switches,
+                } => {
+                    let mut all = parts.remove(&fabric).unwrap_or_default();
+                    all.extend(rows);
+                    EngineEvent::Snapshot {
+                        fabric,
+                        status,
+                        rows: all,
+                        events,
+                        switches,
+                    }
+                }
+                event => event,
+            },
             // The snapshots that follow replace each fabric whole: nothing to do here.
             Ok(Some(ServerFrame::Resync)) => continue,
             Ok(Some(ServerFrame::Refused { fabric, message })) => EngineEvent::Job {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::engine::{Command, EngineEvent};
+use crate::engine::{Command, EngineEvent, ResourceRow};
 
 /// Bumped whenever a frame's meaning or shape changes. A client and a server of different
 /// versions refuse each other (`check_version`).
@@ -113,6 +113,12 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ServerFrame {
     Event(Box<EngineEvent>),
+    /// Rows of a fabric's `Snapshot` sent ahead of it (`encode_snapshot`): the client keeps
+    /// them and puts them in front of the `Snapshot`'s own rows, which end it.
+    SnapshotPart {
+        fabric: String,
+        rows: Vec<ResourceRow>,
+    },
     /// The client fell behind and events were dropped: a `Snapshot` of every subscribed
     /// fabric follows, then updates again.
     Resync,
@@ -167,6 +173,61 @@ pub fn encode_event(event: &EngineEvent) -> serde_json::Result<Vec<u8>> {
         Event(&'a EngineEvent),
     }
     serde_json::to_vec(&Borrowed::Event(event))
+}
+
+/// Rows a snapshot frame carries at most: a large fabric's snapshot goes as several frames,
+/// so the client parses one while the server encodes the next (attaching to 10,000 objects
+/// costs about the larger of the two, not their sum).
+pub const SNAPSHOT_PART_ROWS: usize = 1000;
+
+/// An event's frames: one, or for a large `Snapshot` its `SnapshotPart`s and then the
+/// `Snapshot` with its last rows. Each frame is encoded when it is taken, without copying rows.
+pub fn encode_event_frames(
+    event: &EngineEvent,
+) -> Box<dyn Iterator<Item = serde_json::Result<Vec<u8>>> + Send + '_> {
+    #[derive(Serialize)]
+    enum Borrowed<'a> {
+        SnapshotPart {
+            fabric: &'a str,
+            rows: &'a [ResourceRow],
+        },
+        Event(BorrowedEvent<'a>),
+    }
+    #[derive(Serialize)]
+    enum BorrowedEvent<'a> {
+        Snapshot {
+            fabric: &'a str,
+            status: &'a crate::status::FabricStatus,
+            rows: &'a [ResourceRow],
+            events: &'a [crate::store::LogEntry],
+            switches: &'a [crate::health::SwitchHealth],
+        },
+    }
+    let EngineEvent::Snapshot {
+        fabric,
+        status,
+        rows,
+        events,
+        switches,
+    } = event
+    else {
+        return Box::new(std::iter::once_with(move || encode_event(event)));
+    };
+    let mut chunks: Vec<&[ResourceRow]> = rows.chunks(SNAPSHOT_PART_ROWS).collect();
+    let last = chunks.pop().unwrap_or_default();
+    let ahead = chunks
+        .into_iter()
+        .map(move |rows| serde_json::to_vec(&Borrowed::SnapshotPart { fabric, rows }));
+    let end = std::iter::once_with(move || {
+        serde_json::to_vec(&Borrowed::Event(BorrowedEvent::Snapshot {
+            fabric,
+            status,
+            rows: last,
+            events,
+            switches,
+        }))
+    });
+    Box::new(ahead.chain(end))
 }
 
 /// Writes one frame already encoded (`encode`), e.g. one event sent to many clients.

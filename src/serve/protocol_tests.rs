@@ -178,3 +178,54 @@ fn another_protocol_version_is_refused_in_words_naming_both_releases() {
     let message = check_version("client", unknown).unwrap_err().to_string();
     assert!(message.contains("unknown"), "{message}");
 }
+
+/// A large snapshot goes as parts and then the `Snapshot` with its last rows: together, in
+/// order, exactly the rows of the event.
+#[test]
+fn a_large_snapshot_is_sent_in_parts_that_add_up_to_it() {
+    let rows: Vec<ResourceRow> = (0..SNAPSHOT_PART_ROWS * 2 + 7)
+        .map(|i| ResourceRow {
+            key: key(&format!("vpc-{i:05}")),
+            desired: None,
+            live: None,
+            drift: crate::drift::Drift::InSync,
+            kubernetes: Default::default(),
+        })
+        .collect();
+    let event = EngineEvent::Snapshot {
+        fabric: "east".into(),
+        status: Default::default(),
+        rows: rows.clone(),
+        events: Vec::new(),
+        switches: Vec::new(),
+    };
+    let frames: Vec<ServerFrame> = encode_event_frames(&event)
+        .map(|bytes| serde_json::from_slice(&bytes.unwrap()).unwrap())
+        .collect();
+    assert_eq!(frames.len(), 3);
+    let mut joined = Vec::new();
+    for frame in &frames[..2] {
+        match frame {
+            ServerFrame::SnapshotPart { fabric, rows } => {
+                assert_eq!(fabric, "east");
+                joined.extend(rows.iter().cloned());
+            }
+            other => panic!("a part first, got {other:?}"),
+        }
+    }
+    match &frames[2] {
+        ServerFrame::Event(last) => match &**last {
+            EngineEvent::Snapshot { rows: tail, .. } => joined.extend(tail.iter().cloned()),
+            other => panic!("the snapshot last, got {other:?}"),
+        },
+        other => panic!("the snapshot last, got {other:?}"),
+    }
+    assert_eq!(joined, rows);
+    // Any other event is one frame, as `encode_event` makes it.
+    let log = EngineEvent::Status {
+        fabric: "east".into(),
+        status: Default::default(),
+    };
+    let single: Vec<Vec<u8>> = encode_event_frames(&log).map(Result::unwrap).collect();
+    assert_eq!(single, vec![encode_event(&log).unwrap()]);
+}

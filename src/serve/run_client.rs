@@ -96,7 +96,10 @@ async fn ask(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ende
                 }));
             }
             ServerFrame::Closing { reason } => closing = Some(reason),
-            ServerFrame::Event(_) | ServerFrame::Resync | ServerFrame::Refused { .. } => {}
+            ServerFrame::Event(_)
+            | ServerFrame::SnapshotPart { .. }
+            | ServerFrame::Resync
+            | ServerFrame::Refused { .. } => {}
         }
     }
 }

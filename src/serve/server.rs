@@ -474,8 +474,9 @@ async fn subscriber(
                 delivery = deliveries.recv() => match delivery {
                     Some(Delivery::Event(event)) => {
                         if asked.lock().expect("asked").wants(&event) {
-                            let bytes = protocol::encode_event(&event)?;
-                            protocol::write_bytes(&mut output, &bytes).await?;
+                            for frame in protocol::encode_event_frames(&event) {
+                                protocol::write_bytes(&mut output, &frame?).await?;
+                            }
                         }
                     }
                     Some(Delivery::Resync) => protocol::write_frame(&mut output, &ServerFrame::Resync).await?,
