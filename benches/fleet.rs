@@ -34,7 +34,7 @@ use hhdash::ui::{Action, App, Options, Theme};
 use kube::api::{Api, DynamicObject, PostParams};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::{Value, json};
+use serde_json::Value;
 use testenv::{ControlPlane, Identity};
 
 /// The dashboard's own channel size (`cli::dashboard`).
@@ -104,7 +104,7 @@ fn parent() {
         let t = Instant::now();
         runtime.block_on(async {
             for ns in &namespaces {
-                create_all(&admin, ns, &fixture_objects(size, ns)).await;
+                create_all(&admin, ns, &testenv::fixtures::generated_objects(size, ns)).await;
             }
         });
         println!(
@@ -168,23 +168,6 @@ fn write_config(plane: &ControlPlane, namespaces: &[String], dir: &Path) -> Path
     std::fs::write(&path, &text).expect("writing the config");
     Config::load(&path).unwrap_or_else(|e| panic!("the bench's config is invalid: {e}"));
     path
-}
-
-/// `count` documents of the fixture, moved to `ns`.
-fn fixture_objects(count: usize, ns: &str) -> Vec<Value> {
-    let mut objects = Vec::with_capacity(count);
-    for (path, text) in testenv::fixtures::generated_fabric(count, count.max(1)) {
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            let mut value: Value = serde::Deserialize::deserialize(document)
-                .unwrap_or_else(|e| panic!("fixture {path}: {e}"));
-            if value.is_null() {
-                continue;
-            }
-            value["metadata"]["namespace"] = json!(ns);
-            objects.push(value);
-        }
-    }
-    objects
 }
 
 /// Creates `objects` 32 at a time, rank after rank; an object that exists already (from the

@@ -36,26 +36,17 @@ pub async fn start_plane(ns: &str) -> ControlPlane {
     plane
 }
 
-/// `count` documents of the fixture (renamed copies of nvidia-air-demo), moved to `ns`.
+/// `count` documents of the fixture (renamed copies of nvidia-air-demo), moved to `ns`; every
+/// kind one hhdash knows.
 pub fn fixture_objects(count: usize, ns: &str) -> Vec<Value> {
-    let mut objects = Vec::with_capacity(count);
-    for (path, text) in testenv::fixtures::generated_fabric(count, count.max(1)) {
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            let mut value: Value = serde::Deserialize::deserialize(document)
-                .unwrap_or_else(|e| panic!("fixture {path}: {e}"));
-            if value.is_null() {
-                continue;
-            }
-            let kind = value["kind"].as_str().unwrap_or_default();
-            assert!(
-                kinds::by_kind(kind).is_some(),
-                "fixture kind {kind:?} is not in hhdash's registry"
-            );
-            value["metadata"]["namespace"] = json!(ns);
-            objects.push(value);
-        }
+    let objects = testenv::fixtures::generated_objects(count, ns);
+    for object in &objects {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        assert!(
+            kinds::by_kind(kind).is_some(),
+            "fixture kind {kind:?} is not in hhdash's registry"
+        );
     }
-    assert_eq!(objects.len(), count, "the fixture makes {count} objects");
     objects
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 mod generated;
-pub use generated::{alias_bomb, generated_fabric};
+pub use generated::{alias_bomb, generated_fabric, generated_objects};
 
 /// The wiring the demo-gitops env-1 samples (`shared/hedgehog/samples/demo-gitops/env-1`)
 /// refer to, as YAML in `namespace: default`: IPv4Namespace and VLANNamespace `default`,
