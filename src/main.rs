@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use color_eyre::config::{HookBuilder, Theme};
-use color_eyre::eyre::{Report, eyre};
-use hhdash::cli::{self, Cli, Outcome};
+use color_eyre::eyre::Report;
+use hhdash::cli::{self, Cli};
 use hhdash::sanitize;
 
 fn init_logging(cli: &Cli) {
@@ -46,15 +46,12 @@ fn sanitized(report: Report) -> Report {
     {
         return report;
     }
-    let mut messages: Vec<String> = messages
-        .iter()
-        .map(|message| sanitize::terminal(message).into_owned())
-        .collect();
-    let root = messages.pop().unwrap_or_default();
-    messages
-        .into_iter()
-        .rev()
-        .fold(eyre!(root), |report, message| report.wrap_err(message))
+    cli::report_of(
+        messages
+            .iter()
+            .map(|message| sanitize::terminal(message).into_owned())
+            .collect(),
+    )
 }
 
 fn main() -> ExitCode {
@@ -69,9 +66,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
     match cli::run(&cli) {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::Failed) => ExitCode::from(1),
-        Ok(Outcome::Error) => ExitCode::from(2),
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(report) => {
             let report = sanitized(report);
             tracing::error!("{report:#}");

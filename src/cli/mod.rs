@@ -259,6 +259,17 @@ impl Outcome {
     }
 }
 
+/// An error report with these messages, outermost first (as `Report::chain` lists them): how
+/// a client reports the error of a command a server ran, and how `main` rebuilds a report
+/// whose messages it had to escape.
+pub fn report_of(mut messages: Vec<String>) -> color_eyre::Report {
+    let root = messages.pop().unwrap_or_default();
+    messages
+        .into_iter()
+        .rev()
+        .fold(eyre!(root), |report, message| report.wrap_err(message))
+}
+
 /// One fabric's sync as `sync` needs it: what it committed, or why it failed.
 pub(crate) type SyncOne<'a> =
     dyn Fn(&crate::config::FabricConfig) -> Result<crate::sync::SyncSummary, String> + 'a;
@@ -601,4 +612,19 @@ pub fn git_cache_dir(config: &Config) -> PathBuf {
         .git_cache_dir
         .clone()
         .unwrap_or_else(|| xdg::cache_dir().join("git"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_report_is_rebuilt_with_its_chain_in_order() {
+        let original = color_eyre::eyre::eyre!("connection refused")
+            .wrap_err("fabric lab: listing VPCs")
+            .wrap_err("diff of fabric lab failed");
+        let messages: Vec<String> = original.chain().map(|e| e.to_string()).collect();
+        let rebuilt = super::report_of(messages.clone());
+        let again: Vec<String> = rebuilt.chain().map(|e| e.to_string()).collect();
+        assert_eq!(again, messages);
+        assert_eq!(rebuilt.to_string(), "diff of fabric lab failed");
+    }
 }

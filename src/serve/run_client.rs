@@ -91,7 +91,7 @@ async fn ask(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ende
             }
             ServerFrame::Done { exit, error } => {
                 return Ok(Ended::Done(match error {
-                    Some(messages) => Err(report_of(messages)),
+                    Some(messages) => Err(crate::cli::report_of(messages)),
                     None => Ok(Outcome::from_exit_code(exit)),
                 }));
             }
@@ -110,29 +110,5 @@ fn read_answer() -> Option<String> {
     match std::io::stdin().lock().read_line(&mut answer) {
         Ok(0) | Err(_) => None,
         Ok(_) => Some(answer),
-    }
-}
-
-/// An error report with these messages, outermost first (as `Report::chain` lists them).
-pub fn report_of(mut messages: Vec<String>) -> color_eyre::Report {
-    let root = messages.pop().unwrap_or_default();
-    messages
-        .into_iter()
-        .rev()
-        .fold(eyre!(root), |report, message| report.wrap_err(message))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_report_is_rebuilt_with_its_chain_in_order() {
-        let original = color_eyre::eyre::eyre!("connection refused")
-            .wrap_err("fabric lab: listing VPCs")
-            .wrap_err("diff of fabric lab failed");
-        let messages: Vec<String> = original.chain().map(|e| e.to_string()).collect();
-        let rebuilt = super::report_of(messages.clone());
-        let again: Vec<String> = rebuilt.chain().map(|e| e.to_string()).collect();
-        assert_eq!(again, messages);
-        assert_eq!(rebuilt.to_string(), "diff of fabric lab failed");
     }
 }

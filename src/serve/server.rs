@@ -440,7 +440,7 @@ async fn subscriber(
                     continue;
                 }
                 if read_only && matches!(command, Command::Apply(_)) {
-                    refuse("this client attached read-only: the server refuses its applies");
+                    refuse(super::run::READ_ONLY_APPLY);
                     continue;
                 }
                 if fabrics
