@@ -77,13 +77,19 @@ pub fn gone_message(server_pid: u32, reason: &str) -> String {
     format!("the hhdash server (pid {server_pid}) has gone away: {reason}")
 }
 
-/// Attaches to the server on `socket` as a subscriber of these fabrics (every fabric the
-/// server runs when empty). `read_only`: the server refuses this client's applies.
-pub async fn subscribe(
-    socket: &Path,
-    fabrics: Vec<String>,
-    read_only: bool,
-) -> Result<Subscription, ClientError> {
+/// A connection the server accepted: its two halves and who the server is.
+pub(super) struct Connection {
+    pub input: OwnedReadHalf,
+    pub output: OwnedWriteHalf,
+    pub pid: u32,
+    pub kind: ServerKind,
+    /// The fabrics the server runs engines for.
+    pub fabrics: Vec<String>,
+}
+
+/// Connects to the server on `socket` and says `hello`: the connection once the server
+/// accepts it, or why not (its refusal, another protocol version, silence, nobody there).
+pub(super) async fn handshake(socket: &Path, hello: &Hello) -> Result<Connection, ClientError> {
     let stream = UnixStream::connect(socket)
         .await
         .map_err(|source| ClientError::Connect {
@@ -95,13 +101,7 @@ pub async fn subscribe(
         socket: socket.to_path_buf(),
         source,
     };
-    let hello = Hello::new(
-        Role::Subscribe {
-            fabrics: fabrics.clone(),
-        },
-        read_only,
-    );
-    protocol::write_frame(&mut output, &hello)
+    protocol::write_frame(&mut output, hello)
         .await
         .map_err(protocol_error)?;
     let first = tokio::time::timeout(HANDSHAKE_WITHIN, protocol::read_bytes(&mut input))
@@ -116,17 +116,43 @@ pub async fn subscribe(
     protocol::check_version("server", &first).map_err(protocol_error)?;
     let welcome: Welcome =
         serde_json::from_slice(&first).map_err(|e| protocol_error(ProtocolError::Malformed(e)))?;
-    let (server_pid, server_kind, served) = match welcome {
+    match welcome {
         Welcome::Accepted {
             pid, kind, fabrics, ..
-        } => (pid, kind, fabrics),
-        Welcome::Refused { reason, .. } => {
-            return Err(ClientError::Refused {
-                socket: socket.to_path_buf(),
-                reason,
-            });
-        }
-    };
+        } => Ok(Connection {
+            input,
+            output,
+            pid,
+            kind,
+            fabrics,
+        }),
+        Welcome::Refused { reason, .. } => Err(ClientError::Refused {
+            socket: socket.to_path_buf(),
+            reason,
+        }),
+    }
+}
+
+/// Attaches to the server on `socket` as a subscriber of these fabrics (every fabric the
+/// server runs when empty). `read_only`: the server refuses this client's applies.
+pub async fn subscribe(
+    socket: &Path,
+    fabrics: Vec<String>,
+    read_only: bool,
+) -> Result<Subscription, ClientError> {
+    let hello = Hello::new(
+        Role::Subscribe {
+            fabrics: fabrics.clone(),
+        },
+        read_only,
+    );
+    let Connection {
+        input,
+        output,
+        pid: server_pid,
+        kind: server_kind,
+        fabrics: served,
+    } = handshake(socket, &hello).await?;
     let names = if fabrics.is_empty() { served } else { fabrics };
     let asked = Asked::default();
     let (frames_tx, frames) = mpsc::channel(COMMANDS);

@@ -99,6 +99,17 @@ pub enum Welcome {
     },
 }
 
+impl Welcome {
+    /// A refusal from this release, saying why.
+    pub fn refused(reason: String) -> Welcome {
+        Welcome::Refused {
+            protocol: PROTOCOL_VERSION,
+            version: HHDASH_VERSION.to_string(),
+            reason,
+        }
+    }
+}
+
 /// A client's frames after the handshake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ClientFrame {

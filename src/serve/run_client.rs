@@ -5,14 +5,13 @@
 //! come (the server already sanitized them), answers prompts from its own terminal, and ends
 //! as the command ended.
 
-use std::io::{BufRead, Write};
 use std::path::Path;
 
-use color_eyre::eyre::{Result, WrapErr, eyre};
-use tokio::net::UnixStream;
+use color_eyre::eyre::{Result, WrapErr};
 
+use super::client::{ClientError, Connection, handshake};
 use super::protocol::{
-    self, ClientFrame, Hello, Role, RunRequest, ServerFrame, ServerKind, Welcome,
+    self, ClientFrame, Hello, ProtocolError, Role, RunRequest, ServerFrame, ServerKind,
 };
 use crate::cli::Outcome;
 
@@ -37,40 +36,35 @@ pub fn run(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ended>
 }
 
 async fn ask(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ended> {
-    let Ok(stream) = UnixStream::connect(socket).await else {
-        return Ok(Ended::NotReached);
-    };
-    let (mut input, mut output) = stream.into_split();
     let hello = Hello::new(Role::Run(Box::new(request)), read_only);
-    if protocol::write_frame(&mut output, &hello).await.is_err() {
-        return Ok(Ended::NotReached);
-    }
-    let Ok(Some(first)) = protocol::read_bytes(&mut input).await else {
-        return Ok(Ended::NotReached);
+    let Connection {
+        mut input,
+        mut output,
+        kind,
+        pid,
+        ..
+    } = match handshake(socket, &hello).await {
+        Ok(connection) => connection,
+        // Nobody (any more) on the socket: the caller looks for the store again.
+        Err(
+            ClientError::Connect { .. }
+            | ClientError::Closed { .. }
+            | ClientError::Protocol {
+                source: ProtocolError::Io(_),
+                ..
+            },
+        ) => return Ok(Ended::NotReached),
+        Err(error) => return Err(error.into()),
     };
-    protocol::check_version("server", &first)?;
-    match serde_json::from_slice::<Welcome>(&first)? {
-        // A second hhdash beside a dashboard or `watch` says where its command ran (that
-        // process's engines, its store); under `hhdash serve` that is the normal way, unsaid.
-        Welcome::Accepted { kind, pid, .. } => match kind {
-            ServerKind::Serve => {}
-            ServerKind::Dashboard | ServerKind::Watch => {
-                let holder = if kind == ServerKind::Dashboard {
-                    "a dashboard"
-                } else {
-                    "`hhdash watch`"
-                };
-                eprintln!(
-                    "hhdash: the store is held by {holder} (pid {pid}); this command runs there"
-                );
-            }
-        },
-        Welcome::Refused { reason, .. } => {
-            return Err(eyre!(
-                "the hhdash server on {} refused the command: {reason}",
-                socket.display()
-            ));
-        }
+    // A second hhdash beside a dashboard or `watch` says where its command ran (that
+    // process's engines, its store); under `hhdash serve` that is the normal way, unsaid.
+    let holder = match kind {
+        ServerKind::Serve => None,
+        ServerKind::Dashboard => Some("a dashboard"),
+        ServerKind::Watch => Some("`hhdash watch`"),
+    };
+    if let Some(holder) = holder {
+        eprintln!("hhdash: the store is held by {holder} (pid {pid}); this command runs there");
     }
     let mut closing = None;
     loop {
@@ -83,9 +77,8 @@ async fn ask(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ende
             ServerFrame::Stdout(text) => print!("{text}"),
             ServerFrame::Stderr(text) => eprint!("{text}"),
             ServerFrame::Prompt(question) => {
-                print!("{question}");
-                std::io::stdout().flush()?;
-                let answer = read_answer();
+                // Asked here as in-process: a line from this terminal, None at its end.
+                let answer = crate::sanitize::console::prompt(&question)?;
                 // A server gone meanwhile shows as the end of the connection, next.
                 let _ = protocol::write_frame(&mut output, &ClientFrame::Answer(answer)).await;
             }
@@ -101,14 +94,5 @@ async fn ask(socket: &Path, request: RunRequest, read_only: bool) -> Result<Ende
             | ServerFrame::Resync
             | ServerFrame::Refused { .. } => {}
         }
-    }
-}
-
-/// A line from standard input; `None` at its end or when it cannot be read.
-fn read_answer() -> Option<String> {
-    let mut answer = String::new();
-    match std::io::stdin().lock().read_line(&mut answer) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => Some(answer),
     }
 }

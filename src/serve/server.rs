@@ -309,27 +309,19 @@ async fn session(
     {
         Ok(hello) => hello,
         Err(error) => {
-            let refused = Welcome::Refused {
-                protocol: PROTOCOL_VERSION,
-                version: HHDASH_VERSION.to_string(),
-                reason: error.to_string(),
-            };
+            let refused = Welcome::refused(error.to_string());
             return protocol::write_frame(&mut output, &refused).await;
         }
     };
-    let fabrics = match &hello.role {
-        Role::Subscribe { fabrics } if !fabrics.is_empty() => Some(fabrics.as_slice()),
-        _ => None,
+    // A subscriber's fabrics (every fabric when it names none) run before it is accepted.
+    let subscribed = match &hello.role {
+        Role::Subscribe { fabrics } => Some((!fabrics.is_empty()).then(|| fabrics.clone())),
+        Role::Run(_) => None,
     };
-    if let Role::Subscribe { .. } = &hello.role
-        && let Err(reason) = shared.engines.ensure(fabrics)
+    if let Some(fabrics) = &subscribed
+        && let Err(reason) = shared.engines.ensure(fabrics.as_deref())
     {
-        let refused = Welcome::Refused {
-            protocol: PROTOCOL_VERSION,
-            version: HHDASH_VERSION.to_string(),
-            reason,
-        };
-        return protocol::write_frame(&mut output, &refused).await;
+        return protocol::write_frame(&mut output, &Welcome::refused(reason)).await;
     }
     let welcome = Welcome::Accepted {
         protocol: PROTOCOL_VERSION,
@@ -346,12 +338,12 @@ async fn session(
         "a client attached"
     );
     match hello.role {
-        Role::Subscribe { fabrics } => {
-            let fabrics = (!fabrics.is_empty()).then_some(fabrics);
-            subscriber(input, output, shared, fabrics, hello.read_only, closing).await
-        }
         Role::Run(request) => {
             super::run::serve_run(*request, hello.read_only, input, output, shared, closing).await
+        }
+        Role::Subscribe { .. } => {
+            let fabrics = subscribed.flatten();
+            subscriber(input, output, shared, fabrics, hello.read_only, closing).await
         }
     }
 }
