@@ -206,11 +206,14 @@ fn confirm(question: &str) -> Result<bool> {
 const RECORD_BATCH: usize = 64;
 
 /// `hhdash apply`: server-side apply of Missing + Drifted (or `--only`), in dependency order.
+/// `publish`: where the lines it records also go (the dashboards of the server running this
+/// command for a client; none in-process).
 pub async fn apply(
     fabric: &FabricConfig,
     store: &Store,
     key_file: &Path,
     options: &ApplyOptions,
+    publish: Option<&tokio::sync::mpsc::Sender<EngineEvent>>,
 ) -> Result<Outcome> {
     output::warn_insecure(fabric);
     let client = fabric_client(fabric, store, key_file)?;
@@ -297,10 +300,10 @@ pub async fn apply(
         outcomes.push((step.key, status));
         entries.push(entry);
         if outcomes.len() == RECORD_BATCH {
-            record_batch(store, &fabric.name, &mut outcomes, &mut entries).await?;
+            record_batch(store, &fabric.name, &mut outcomes, &mut entries, publish).await?;
         }
     }
-    record_batch(store, &fabric.name, &mut outcomes, &mut entries).await?;
+    record_batch(store, &fabric.name, &mut outcomes, &mut entries, publish).await?;
     if let Some((name, error)) = silence {
         return Err(eyre!(error).wrap_err(format!(
             "{verb} of fabric {} stopped at {name}: no object was sent once the server stopped answering",
@@ -330,17 +333,25 @@ pub async fn apply(
     })
 }
 
-/// Stores a batch of apply outcomes, then shows their lines to the dashboards of the server
-/// this command runs on, if it runs on one.
+/// Stores a batch of apply outcomes, then publishes their lines (to the dashboards of the
+/// server this command runs on, if it runs on one).
 async fn record_batch(
     store: &Store,
     fabric: &str,
     outcomes: &mut Vec<(ObjectKey, crate::status::ResourceStatus)>,
     entries: &mut Vec<LogEntry>,
+    publish: Option<&tokio::sync::mpsc::Sender<EngineEvent>>,
 ) -> Result<()> {
     apply::record_all(store, fabric, outcomes, entries)?;
-    for entry in entries.iter() {
-        crate::serve::run::publish_recorded(fabric, entry).await;
+    if let Some(events) = publish {
+        for entry in entries.iter() {
+            let event = EngineEvent::Log {
+                fabric: fabric.to_string(),
+                entry: entry.clone(),
+            };
+            // A server stopping meanwhile has no dashboard left to tell.
+            let _ = events.send(event).await;
+        }
     }
     outcomes.clear();
     entries.clear();

@@ -288,6 +288,9 @@ pub(crate) struct Context<'a> {
     pub stdin: Option<&'a [u8]>,
     /// Why an apply is refused (a read-only client), if it is.
     pub refuse_apply: Option<&'a str>,
+    /// Where the timeline lines a command records are published too: the dashboards of the
+    /// server running it for a client (none in-process: no dashboard shares this process).
+    pub publish: Option<&'a tokio::sync::mpsc::Sender<crate::engine::EngineEvent>>,
 }
 
 /// The checks a command makes of its arguments before it needs the store: an unknown fabric is
@@ -373,7 +376,13 @@ pub(crate) fn execute(command: &Command, ctx: &Context) -> Result<Outcome> {
                 only: only.clone(),
                 force_conflicts: *force_conflicts,
             };
-            (ctx.runtime)()?.block_on(cluster::apply(&fabric, store, key_file, &options))
+            (ctx.runtime)()?.block_on(cluster::apply(
+                &fabric,
+                store,
+                key_file,
+                &options,
+                ctx.publish,
+            ))
         }
         Command::History {
             fabric,
@@ -431,6 +440,7 @@ fn run_anywhere(cli: &Cli, paths: &Paths, config: &Config, command: &Command) ->
                     runtime,
                     stdin: stdin.as_ref().map(|bytes| bytes.as_slice()),
                     refuse_apply: cli.read_only.then_some(READ_ONLY_APPLY_HERE),
+                    publish: None,
                 };
                 return execute(command, &context);
             }

@@ -8,7 +8,6 @@
 //! also published to the dashboards. A client that leaves does not stop the command: its
 //! output is dropped, a prompt is answered "no", and an apply finishes and is recorded.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -23,29 +22,10 @@ use crate::cli::{self, Outcome};
 use crate::config::{Config, FabricConfig};
 use crate::engine::{Command, EngineEvent};
 use crate::sanitize::console::{self, Capture, Emitted, Stream};
-use crate::store::LogEntry;
 use crate::sync::SyncSummary;
 
 /// Why a read-only client's apply is refused: the words a read-only dashboard gets.
 pub const READ_ONLY_APPLY: &str = "this client attached read-only: the server refuses its applies";
-
-thread_local! {
-    /// Where a command run for a client publishes the timeline lines it records.
-    static RECORDED: RefCell<Option<mpsc::Sender<EngineEvent>>> = const { RefCell::new(None) };
-}
-
-/// Publishes a timeline line the running command recorded in the store to every subscriber
-/// (the dashboards attached to this server). Nothing in-process: no dashboard shares it.
-pub async fn publish_recorded(fabric: &str, entry: &LogEntry) {
-    let Some(events) = RECORDED.with(|recorded| recorded.borrow().clone()) else {
-        return;
-    };
-    let event = EngineEvent::Log {
-        fabric: fabric.to_string(),
-        entry: entry.clone(),
-    };
-    let _ = events.send(event).await;
-}
 
 /// Runs `request` and streams its output, prompts and outcome to the client.
 pub async fn serve_run(
@@ -222,14 +202,7 @@ fn run_request(request: RunRequest, read_only: bool, shared: &Shared) -> Result<
         let engine_runtime = current_thread()?;
         let sync_one =
             |fabric: &FabricConfig| engine_runtime.block_on(engine_sync(shared, &fabric.name));
-        struct Publishing;
-        impl Drop for Publishing {
-            fn drop(&mut self) {
-                RECORDED.with(|recorded| recorded.borrow_mut().take());
-            }
-        }
-        RECORDED.with(|recorded| *recorded.borrow_mut() = Some(shared.engines.events()));
-        let _publishing = Publishing;
+        let dashboards = shared.engines.events();
         let context = cli::Context {
             config: &config,
             store: shared.engines.store(),
@@ -239,6 +212,7 @@ fn run_request(request: RunRequest, read_only: bool, shared: &Shared) -> Result<
             runtime: current_thread,
             stdin: stdin.as_ref().map(|bytes| bytes.as_slice()),
             refuse_apply: read_only.then_some(READ_ONLY_APPLY),
+            publish: Some(&dashboards),
         };
         cli::execute(&command, &context)
     })
