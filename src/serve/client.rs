@@ -213,8 +213,8 @@ impl Asked {
     }
 }
 
-/// One fabric's commands, onto the socket. `Shutdown` stays here: the engines are the
-/// server's, and a quitting dashboard must not stop them for everyone.
+/// One fabric's commands, onto the socket (the server refuses a client's `Shutdown`: the
+/// engines are everyone's).
 async fn forward(
     fabric: String,
     mut commands: mpsc::Receiver<Command>,
@@ -222,9 +222,6 @@ async fn forward(
     asked: Asked,
 ) {
     while let Some(command) = commands.recv().await {
-        if matches!(command, Command::Shutdown) {
-            continue;
-        }
         asked.note(&fabric, &command);
         let frame = ClientFrame::Command {
             fabric: fabric.clone(),

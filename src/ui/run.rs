@@ -128,10 +128,8 @@ async fn run_with(
         status::now(),
     );
     let (mut terminal, guard) = terminal::enter().map_err(UiError::Terminal)?;
+    // The engines are the server's (this process's, or another's): quitting leaves them to it.
     let result = event_loop(&mut app, &mut terminal, &engines, &mut events, server).await;
-    for (_, sender) in &engines {
-        let _ = sender.try_send(Command::Shutdown);
-    }
     drop(guard);
     result
 }
