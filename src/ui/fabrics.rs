@@ -13,7 +13,7 @@ use ratatui::widgets::Paragraph;
 use super::app::{App, Focus, job_name};
 use crate::status::DriftState;
 
-use super::fleet::{Severity, Summary};
+use super::fleet::{self, Severity, Summary};
 use super::model::{FabricModel, Liveness};
 use super::theme::{self, Badge, Theme, Tone};
 
@@ -108,8 +108,8 @@ fn card(fabric: &FabricModel, selected: bool, theme: &Theme) -> Vec<Line<'static
 /// The summary row: how many fabrics are Critical, Disconnected, Unhealthy and Drifted, two
 /// to a line. Full words where they fit; the first column gives way to its short words first,
 /// then each cell of the second on its own.
-fn summary(app: &App, width: usize) -> Vec<Line<'static>> {
-    let summary = Summary::of(&app.fabrics);
+fn summary(app: &App, severities: &[Severity], width: usize) -> Vec<Line<'static>> {
+    let summary = Summary::counting(severities);
     let cell = |severity: Severity, short: bool| {
         let symbol = theme::severity(severity).symbol;
         let word = if short {
@@ -166,8 +166,13 @@ fn summary(app: &App, width: usize) -> Vec<Line<'static>> {
 
 /// One line per fabric: marker, severity symbol, name, and the severity's word at the right
 /// (the drift count with Critical and Drifted); the name gives way first, then the word.
-fn row(fabric: &FabricModel, selected: bool, width: usize, theme: &Theme) -> Line<'static> {
-    let severity = Severity::of(fabric);
+fn row(
+    fabric: &FabricModel,
+    severity: Severity,
+    selected: bool,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
     let badge = theme::severity(severity);
     let count = fabric.status.drift.count;
     let tag = |word: &str| match severity {
@@ -210,7 +215,8 @@ fn row(fabric: &FabricModel, selected: bool, width: usize, theme: &Theme) -> Lin
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let focused = app.focus == Focus::Fabrics && app.detail.is_none();
-    let order = app.fabric_order();
+    let severities = fleet::severities(&app.fabrics);
+    let order = fleet::order_by(&app.fabrics, &severities, &app.fabric_filter);
     let height = area.height.saturating_sub(2) as usize;
     // Cards while every fabric fits as one; a line per fabric under a summary beyond that.
     let compact = app.fabrics.len() * CARD_LINES > height;
@@ -237,7 +243,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let width = inner.width as usize;
     let mut lines = Vec::new();
     if compact {
-        lines.extend(summary(app, width));
+        lines.extend(summary(app, &severities, width));
         lines.push(Line::styled("─".repeat(width), app.theme.tone(Tone::Dim)));
     }
     if order.is_empty() {
@@ -257,7 +263,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             0
         };
         for &i in order.iter().skip(first).take(fit) {
-            lines.push(row(&app.fabrics[i], i == app.selected, width, &app.theme));
+            lines.push(row(
+                &app.fabrics[i],
+                severities[i],
+                i == app.selected,
+                width,
+                &app.theme,
+            ));
         }
         frame.render_widget(Paragraph::new(lines), inner);
         return;

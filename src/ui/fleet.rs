@@ -97,14 +97,26 @@ pub fn matches(name: &str, filter: &str) -> bool {
     filter.is_empty() || name.to_lowercase().contains(&filter.to_lowercase())
 }
 
+/// Each fabric's severity, in config order: judged once for a frame's list, summary and rows
+/// (a judgement reads the fabric's whole health roll-up).
+pub fn severities(fabrics: &[FabricModel]) -> Vec<Severity> {
+    fabrics.iter().map(Severity::of).collect()
+}
+
 /// The fabric list as shown: indices into `fabrics`, worst first, then in config order, only
 /// those whose name passes `filter`.
 pub fn order(fabrics: &[FabricModel], filter: &str) -> Vec<usize> {
+    order_by(fabrics, &severities(fabrics), filter)
+}
+
+/// [`order`] from severities already judged (`severities`).
+pub fn order_by(fabrics: &[FabricModel], severities: &[Severity], filter: &str) -> Vec<usize> {
     let mut order: Vec<(Severity, usize)> = fabrics
         .iter()
+        .zip(severities)
         .enumerate()
-        .filter(|(_, f)| matches(&f.name, filter))
-        .map(|(i, f)| (Severity::of(f), i))
+        .filter(|(_, (f, _))| matches(&f.name, filter))
+        .map(|(i, (_, &severity))| (severity, i))
         .collect();
     order.sort_unstable();
     order.into_iter().map(|(_, i)| i).collect()
@@ -119,9 +131,14 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(fabrics: &[FabricModel]) -> Summary {
+        Summary::counting(&severities(fabrics))
+    }
+
+    /// The summary of severities already judged (`severities`).
+    pub fn counting(severities: &[Severity]) -> Summary {
         let mut summary = Summary::default();
-        for fabric in fabrics {
-            summary.counts[Severity::of(fabric) as usize] += 1;
+        for &severity in severities {
+            summary.counts[severity as usize] += 1;
         }
         summary
     }
