@@ -92,6 +92,13 @@ fn app_with(rows: usize) -> App {
     app
 }
 
+/// What holding `j` costs: move one row, draw one frame.
+fn scroll_and_draw(app: &mut App, terminal: &mut Terminal<TestBackend>) {
+    app.update(Action::Down);
+    terminal.draw(|frame| hhdash::ui::draw(frame, app)).unwrap();
+    black_box(terminal.backend().buffer().area);
+}
+
 fn bench_frames(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame_200x60");
     for rows in [500, 50_000] {
@@ -100,15 +107,8 @@ fn bench_frames(c: &mut Criterion) {
         terminal
             .draw(|frame| hhdash::ui::draw(frame, &mut app))
             .unwrap();
-        // Scrolling: move one row, draw one frame — what holding `j` costs.
         group.bench_function(format!("scroll_and_draw_{rows}_rows"), |b| {
-            b.iter(|| {
-                app.update(Action::Down);
-                terminal
-                    .draw(|frame| hhdash::ui::draw(frame, &mut app))
-                    .unwrap();
-                black_box(terminal.backend().buffer().area);
-            })
+            b.iter(|| scroll_and_draw(&mut app, &mut terminal))
         });
     }
     group.finish();
@@ -220,13 +220,7 @@ fn bench_history(c: &mut Criterion) {
         .unwrap();
     assert_eq!(app.history.len(), 100_000, "every entry is a row");
     group.bench_function("history_100k_entries_scroll_and_draw", |b| {
-        b.iter(|| {
-            app.update(Action::Down);
-            terminal
-                .draw(|frame| hhdash::ui::draw(frame, &mut app))
-                .unwrap();
-            black_box(terminal.backend().buffer().area);
-        })
+        b.iter(|| scroll_and_draw(&mut app, &mut terminal))
     });
     let mut n = 0;
     group.bench_function("history_100k_entries_live_entry_and_draw", |b| {
@@ -301,13 +295,7 @@ fn bench_fleet(c: &mut Criterion) {
             .draw(|frame| hhdash::ui::draw(frame, &mut app))
             .unwrap();
         group.bench_function(format!("scroll_and_draw_{width}x{height}"), |b| {
-            b.iter(|| {
-                app.update(Action::Down);
-                terminal
-                    .draw(|frame| hhdash::ui::draw(frame, &mut app))
-                    .unwrap();
-                black_box(terminal.backend().buffer().area);
-            })
+            b.iter(|| scroll_and_draw(&mut app, &mut terminal))
         });
     }
     let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();

@@ -57,6 +57,26 @@ fn full_store(dir: &std::path::Path) -> (Store, i64) {
     (store, start)
 }
 
+/// Benches one timeline query, after checking it finds lines (a bench of an empty answer
+/// measures nothing).
+fn bench_query(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    store: &Store,
+    name: &str,
+    what: &str,
+    query: &TimelineQuery,
+) {
+    let found = store.timeline(FABRIC, query).unwrap().len();
+    eprintln!("{what} holds {found} lines");
+    assert!(
+        found > 0,
+        "{what} must hold lines, or the bench measures nothing"
+    );
+    group.bench_function(name, |b| {
+        b.iter(|| black_box(store.timeline(FABRIC, query).unwrap().len()))
+    });
+}
+
 fn bench_timeline(c: &mut Criterion) {
     let temp = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
@@ -84,15 +104,13 @@ fn bench_timeline(c: &mut Criterion) {
         until: Some(middle + 59),
         ..TimelineQuery::default()
     };
-    let found = store.timeline(FABRIC, &window).unwrap().len();
-    eprintln!("the one-minute window holds {found} lines");
-    assert!(
-        found > 0,
-        "the window must hold lines, or the bench measures nothing"
+    bench_query(
+        &mut group,
+        &store,
+        "window_query_1_minute",
+        "the one-minute window",
+        &window,
     );
-    group.bench_function("window_query_1_minute", |b| {
-        b.iter(|| black_box(store.timeline(FABRIC, &window).unwrap().len()))
-    });
     group.bench_function("newest_500", |b| {
         b.iter(|| black_box(store.log(FABRIC, 500).unwrap().len()))
     });
@@ -103,15 +121,13 @@ fn bench_timeline(c: &mut Criterion) {
         kinds: vec![LogKind::Drift],
         ..TimelineQuery::default()
     };
-    let found = store.timeline(FABRIC, &one_object).unwrap().len();
-    eprintln!("the object's last day holds {found} drift lines");
-    assert!(
-        found > 0,
-        "the object must have lines, or the bench measures nothing"
+    bench_query(
+        &mut group,
+        &store,
+        "drift_of_one_object_last_day",
+        "the object's drift over the last day",
+        &one_object,
     );
-    group.bench_function("drift_of_one_object_last_day", |b| {
-        b.iter(|| black_box(store.timeline(FABRIC, &one_object).unwrap().len()))
-    });
     // Last: appending evicts the oldest lines, which the reads above must still find.
     group.throughput(Throughput::Elements(BURST as u64));
     let mut i = 10_000_000;
