@@ -169,6 +169,11 @@ fn write_repo(repo: &Path, size: usize) {
     let dir = repo.join("fabric");
     std::fs::create_dir_all(&dir).expect("the repo's directory");
     for (path, text) in testenv::fixtures::generated_fabric(size, 500) {
+        // The sample's objects name namespace `default`; the cluster has them in NAMESPACE.
+        let text = text.replace(
+            "\n  namespace: default\n",
+            &format!("\n  namespace: {NAMESPACE}\n"),
+        );
         std::fs::write(repo.join(path), text).expect("writing a fixture file");
     }
     for args in [
@@ -259,14 +264,15 @@ fn run_child(config: &Path, store: &Path) -> BTreeMap<String, f64> {
         .env("HHDASH_MEMORY_CHILD", "dashboard")
         .env("HHDASH_MEMORY_CONFIG", config)
         .env("HHDASH_MEMORY_STORE", store)
+        // Its progress lines show as it runs.
+        .stderr(Stdio::inherit())
         .output()
         .expect("running the measuring child");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "the child failed: {}\n{stdout}\n{}",
+        "the child failed: {}\n{stdout}",
         output.status,
-        String::from_utf8_lossy(&output.stderr)
     );
     let line = stdout
         .lines()
@@ -310,6 +316,8 @@ fn run_diff(config: &Path, dir: &Path) -> f64 {
         .spawn()
         .expect("running hhdash diff");
     let (status, usage) = wait_with_usage(child.id() as libc::pid_t);
+    // Reaped by wait4 above (std's wait would drop the rusage).
+    drop(child);
     // 0: in sync; 1: drift found (both a whole answer).
     assert!(
         matches!(status.code(), Some(0 | 1)),
@@ -371,13 +379,20 @@ fn child() {
         let server = Server::start(setup).await;
         let (_engines, mut events) = server.local(None).await.expect("the local subscriber");
         let deadline = started + Duration::from_secs(900);
+        let mut checked = Instant::now();
+        let mut reported = Instant::now();
         loop {
-            let event = tokio::time::timeout_at(deadline.into(), events.recv())
-                .await
-                .expect("the fabric was not live and synced within 900 s")
-                .expect("the engines stopped");
-            app.fold(event);
-            let fabric = &app.fabrics[0];
+            let tick = (Instant::now() + Duration::from_millis(500)).min(deadline);
+            if let Ok(event) = tokio::time::timeout_at(tick.into(), events.recv()).await {
+                app.fold(event.expect("the engines stopped"));
+            }
+            // Counts are derived per frame (`settle`, O(rows)): twice a second here.
+            if checked.elapsed() < Duration::from_millis(500) {
+                continue;
+            }
+            checked = Instant::now();
+            let fabric = &mut app.fabrics[0];
+            fabric.settle();
             let counts = fabric.counts();
             if fabric.liveness() == Liveness::Live
                 && fabric.status.sync.state == SyncState::Synced
@@ -388,6 +403,21 @@ fn child() {
                 result.insert("rows", counts.rows as f64);
                 result.insert("in_sync", counts.verdicts.in_sync as f64);
                 break;
+            }
+            if reported.elapsed() > Duration::from_secs(10) {
+                reported = Instant::now();
+                assert!(
+                    Instant::now() < deadline,
+                    "the fabric was not live and synced within 900 s"
+                );
+                eprintln!(
+                    "  {:.0} s: {:?}, sync {:?}, {} rows, {:?}",
+                    started.elapsed().as_secs_f64(),
+                    fabric.liveness(),
+                    fabric.status.sync.state,
+                    counts.rows,
+                    counts.verdicts
+                );
             }
         }
         // Steady: fold what still arrives for a few seconds.
