@@ -182,6 +182,12 @@ pub enum LiveChange<O = Object> {
     Delete { key: ObjectKey },
 }
 
+/// The store's page cache. redb's default (1 GiB) keeps every page written or read until it
+/// reaches that size: a fabric of 50,000 objects would keep its whole store file (~100 MB) in
+/// memory beside the objects the engine holds anyway. What is read back is read at start-up
+/// or on demand (history, timeline), and writes are appended bursts: a small cache serves it.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 pub struct Store {
     db: Database,
     path: PathBuf,
@@ -225,15 +231,18 @@ impl Store {
             path: path.to_path_buf(),
             message: error.to_string(),
         })?;
-        let db = Database::create(path).map_err(|error| match error {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                path: path.to_path_buf(),
-            },
-            other => StoreError::Database {
-                path: path.to_path_buf(),
-                message: other.to_string(),
-            },
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|error| match error {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                    path: path.to_path_buf(),
+                },
+                other => StoreError::Database {
+                    path: path.to_path_buf(),
+                    message: other.to_string(),
+                },
+            })?;
         let store = Store {
             db,
             path: path.to_path_buf(),
