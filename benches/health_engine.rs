@@ -289,7 +289,7 @@ impl Engine {
                 &mut self.index,
                 info,
                 &namespace,
-                WatchEvent::Apply((key, compact)),
+                WatchEvent::Apply((key, hhdash::object::Object::new(&compact))),
                 now,
                 &mut burst,
             );
@@ -330,7 +330,7 @@ fn bytes((burst, compacts): &(Burst, Vec<Arc<Value>>)) -> (usize, usize) {
         .changes
         .iter()
         .map(|change| match change {
-            LiveChange::Upsert { object, .. } => size(object),
+            LiveChange::Upsert { object, .. } => object.len(),
             LiveChange::Delete { .. } => 0,
         })
         .sum();

@@ -170,7 +170,10 @@ fn write_repo(repo: &Path, size: usize) {
     std::fs::create_dir_all(&dir).expect("the repo's directory");
     for (path, text) in testenv::fixtures::generated_fabric(size, 500) {
         // The sample's objects name namespace `default`; the cluster has them in NAMESPACE.
-        let text = text.replace("\n  namespace: default\n", &format!("\n  namespace: {NAMESPACE}\n"));
+        let text = text.replace(
+            "\n  namespace: default\n",
+            &format!("\n  namespace: {NAMESPACE}\n"),
+        );
         std::fs::write(repo.join(path), text).expect("writing a fixture file");
     }
     for args in [

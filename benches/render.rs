@@ -51,7 +51,8 @@ fn vpc_row(i: usize) -> ResourceRow {
         }]),
         _ => Drift::InSync,
     };
-    let live = (!matches!(drift, Drift::Missing)).then(|| Arc::new(object.clone()));
+    let object = hhdash::object::Object::new(&object);
+    let live = (!matches!(drift, Drift::Missing)).then(|| object.clone());
     ResourceRow {
         desired: Some(Arc::new(DesiredObject {
             key: key.clone(),

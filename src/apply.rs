@@ -161,7 +161,7 @@ impl<'a> Run<'a> {
                     .apply(
                         info,
                         &target.key,
-                        &target.object,
+                        &target.object.value(),
                         options.dry_run,
                         options.force_conflicts,
                     )

@@ -25,6 +25,7 @@ pub mod health;
 pub mod keymap;
 pub mod kinds;
 pub mod natural;
+pub mod object;
 pub mod review;
 pub mod sanitize;
 pub mod secret;

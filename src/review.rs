@@ -121,15 +121,18 @@ pub async fn review(
             let info = kinds::by_kind(&key.kind).expect("desired kinds are registered");
             // Forced, because a field another manager changed (the drift itself) would
             // otherwise be a conflict; a dry run persists nothing either way.
-            let dry_run = client.apply(info, key, &d.object, true, true).await?;
-            let diffs = drift::compare_exact(info, &dry_run, live);
+            let dry_run = client
+                .apply(info, key, &d.object.value(), true, true)
+                .await?;
+            let diffs = drift::compare_exact(info, &dry_run, &live.value());
             verdict = if diffs.is_empty() {
                 Drift::InSync
             } else {
                 Drift::Drifted(diffs)
             };
         }
-        let live = index.live(key);
+        let live = index.live(key).map(crate::object::Object::value);
+        let live = live.as_ref();
         let keep = match (&verdict, live) {
             (Drift::Orphan, Some(live)) => trust::keep_orphan(&key.kind, &key.name, live, &claims),
             _ => None,

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::desired::DesiredObject;
 use crate::kinds::ObjectKey;
+use crate::object::Object;
 use crate::status::{FabricStatus, ResourceStatus, Timestamp};
 
 mod migrate;
@@ -174,13 +174,19 @@ pub struct TimelineQuery {
     pub limit: usize,
 }
 
-/// A change seen by the watch: an object as the cluster has it, or gone. The object may be
-/// shared (`Arc<Value>`, as the engine keeps it): the store serialises it where it is.
+/// A change seen by the watch: an object as the cluster has it (its text is what is stored),
+/// or gone.
 #[derive(Debug, Clone)]
-pub enum LiveChange<O = Value> {
+pub enum LiveChange<O = Object> {
     Upsert { key: ObjectKey, object: O },
     Delete { key: ObjectKey },
 }
+
+/// The store's page cache. redb's default (1 GiB) keeps every page written or read until it
+/// reaches that size: a fabric of 50,000 objects would keep its whole store file (~100 MB) in
+/// memory beside the objects the engine holds anyway. What is read back is read at start-up
+/// or on demand (history, timeline), and writes are appended bursts: a small cache serves it.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 pub struct Store {
     db: Database,
@@ -225,15 +231,18 @@ impl Store {
             path: path.to_path_buf(),
             message: error.to_string(),
         })?;
-        let db = Database::create(path).map_err(|error| match error {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                path: path.to_path_buf(),
-            },
-            other => StoreError::Database {
-                path: path.to_path_buf(),
-                message: other.to_string(),
-            },
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|error| match error {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                    path: path.to_path_buf(),
+                },
+                other => StoreError::Database {
+                    path: path.to_path_buf(),
+                    message: other.to_string(),
+                },
+            })?;
         let store = Store {
             db,
             path: path.to_path_buf(),
@@ -456,18 +465,19 @@ impl Store {
     }
 
     /// Every live object of a fabric as last seen by the watch.
-    pub fn live(&self, fabric: &str) -> Result<Vec<(ObjectKey, Value)>, StoreError> {
+    pub fn live(&self, fabric: &str) -> Result<Vec<(ObjectKey, Object)>, StoreError> {
         self.scan(LIVE, fabric, |store, key, bytes| {
             let key = parse_object_key(key).expect("store keys are composite");
-            let object = store.decode(bytes, || Record::Live {
+            let record = || Record::Live {
                 fabric: fabric.to_string(),
                 key: key.clone(),
-            })?;
+            };
             // Objects enter already cut down (`cluster::live_entry`); a store written by an
             // older hhdash may still hold whole Agents, which must not reach the screen either.
-            let object: Value = match crate::kinds::by_kind(&key.kind) {
-                Some(info) => info.keep_live_fields(object),
-                None => object,
+            let cut = crate::kinds::by_kind(&key.kind).filter(|info| info.cuts_live_fields());
+            let object = match cut {
+                Some(info) => Object::new(&info.keep_live_fields(store.decode(bytes, record)?)),
+                None => store.decode(bytes, record)?,
             };
             Ok((key, object))
         })
@@ -488,10 +498,10 @@ impl Store {
     }
 
     /// Applies a burst of watch changes and resource statuses in one transaction.
-    pub fn write_live<O: Borrow<Value>>(
+    pub fn write_live(
         &self,
         fabric: &str,
-        changes: &[LiveChange<O>],
+        changes: &[LiveChange],
         statuses: &[(ObjectKey, ResourceStatus)],
         events: &[LogEntry],
     ) -> Result<(), StoreError> {
@@ -501,9 +511,7 @@ impl Store {
             for change in changes {
                 match change {
                     LiveChange::Upsert { key, object } => {
-                        let object: &Value = object.borrow();
-                        let bytes = serde_json::to_vec(object).expect("json value serialises");
-                        live.insert(object_key(fabric, key).as_str(), bytes.as_slice())
+                        live.insert(object_key(fabric, key).as_str(), object.json().as_bytes())
                             .map_err(|e| self.db_error(e))?;
                     }
                     LiveChange::Delete { key } => {

@@ -5,6 +5,7 @@
 use hhdash::config::Namespaces;
 use hhdash::drift::DriftIndex;
 use hhdash::engine::live::{Burst, LiveState};
+use hhdash::object::Object;
 use kube::runtime::watcher::Event as WatchEvent;
 
 use super::*;
@@ -42,7 +43,7 @@ pub fn write_store(store: &Store, entries: Vec<(ObjectKey, Value)>) -> Burst {
         let ns = &namespace;
         state.fold(&mut index, info, ns, WatchEvent::Init, now, &mut burst);
         for (key, object) in objects {
-            let event = WatchEvent::InitApply((key, Arc::new(object)));
+            let event = WatchEvent::InitApply((key, Object::new(&object)));
             state.fold(&mut index, info, ns, event, now, &mut burst);
         }
         state.fold(&mut index, info, ns, WatchEvent::InitDone, now, &mut burst);
@@ -63,7 +64,7 @@ pub fn burst_commit_cost(dir: &Path, engine_store: &Store) -> String {
         .live(FABRIC)
         .unwrap_or_else(|e| panic!("reading the store: {e}"));
     assert!(!live.is_empty(), "the engine stored live objects");
-    let entries: Vec<(ObjectKey, Value)> = live.into_iter().collect();
+    let entries: Vec<(ObjectKey, Value)> = live.into_iter().map(|(k, o)| (k, o.value())).collect();
     drop(write_store(&store, entries.clone()));
     let namespace = namespace_of(&entries);
     let mut state = LiveState::new(&Namespaces::single(&namespace));
@@ -76,7 +77,7 @@ pub fn burst_commit_cost(dir: &Path, engine_store: &Store) -> String {
         let mut burst = Burst::default();
         for i in 0..per_burst {
             let (key, object) = &entries[(round * per_burst + i) % entries.len()];
-            let event = WatchEvent::Apply((key.clone(), Arc::new(object.clone())));
+            let event = WatchEvent::Apply((key.clone(), Object::new(object)));
             state.fold(&mut index, info_of(key), &namespace, event, now, &mut burst);
         }
         let t = Instant::now();

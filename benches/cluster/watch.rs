@@ -99,7 +99,7 @@ pub async fn consume(
                     .iter()
                     .filter_map(|row| {
                         let i = *index.get(&row.key)?;
-                        let seq = row.live.as_deref().and_then(seq_of);
+                        let seq = row.live.as_ref().and_then(|l| seq_of(&l.value()));
                         Some((i, row.live.is_some(), row.drift == Drift::InSync, seq))
                     })
                     .collect();
@@ -399,7 +399,7 @@ pub async fn watch_scenario(s: &Settings) {
         .live(FABRIC)
         .unwrap_or_else(|e| panic!("reading the store: {e}"))
         .into_iter()
-        .map(|(k, v)| (k, seq_of(&v)))
+        .map(|(k, v)| (k, seq_of(&v.value())))
         .collect();
     let store_matches = targets
         .iter()

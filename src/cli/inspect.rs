@@ -41,7 +41,7 @@ pub async fn inspect(
         bail!("fabric {name}: nothing synced from Git yet; run `hhdash sync {name}` first");
     }
     let desired = store.desired(name)?;
-    let intent = intent::derive(desired.iter().map(|d| &d.object));
+    let intent = intent::derive(&intent::decode_intent_kinds(&desired));
     let client = fabric_client(fabric, store, key_file)?;
     let mut observed: [Vec<Value>; 3] = Default::default();
     for (kind, objects) in OBSERVED_KINDS.iter().zip(observed.iter_mut()) {

@@ -8,6 +8,7 @@ use super::{DesiredObject, DesiredSet, SkipReason, Skipped, Source};
 use crate::bounded_yaml::{self, YamlError};
 use crate::config::Namespaces;
 use crate::kinds::{self, KindInfo, ObjectKey};
+use crate::object::Object;
 
 /// One YAML document cut out of a file, with the file line it starts on.
 pub(super) struct RawDocument<'a> {
@@ -239,7 +240,7 @@ pub fn parse_file(
         match validate(parsed, namespaces) {
             Ok((key, object, _info)) => set.objects.push(DesiredObject {
                 key,
-                object,
+                object: Object::new(&object),
                 source: Source {
                     file: file.to_string(),
                     document: index,
@@ -336,7 +337,10 @@ mod tests {
             "c1",
         );
         assert_eq!(set.objects.len(), 1);
-        assert_eq!(set.objects[0].object["metadata"]["namespace"], "fab-a");
+        assert_eq!(
+            set.objects[0].object.value()["metadata"]["namespace"],
+            "fab-a"
+        );
         assert!(matches!(
             set.skipped[0].reason,
             SkipReason::ForeignNamespace { .. }
@@ -364,7 +368,10 @@ mod tests {
                 "GatewayPeering/fab/p2"
             ]
         );
-        assert_eq!(set.objects[0].object["metadata"]["namespace"], "fab");
+        assert_eq!(
+            set.objects[0].object.value()["metadata"]["namespace"],
+            "fab"
+        );
         assert_eq!(set.skipped.len(), 1);
         let message = set.skipped[0].reason.to_string();
         assert!(

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::config::Namespaces;
 use crate::kinds::{self, ObjectKey};
+use crate::object::Object;
 
 mod file;
 pub mod locate;
@@ -43,7 +43,7 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DesiredObject {
     pub key: ObjectKey,
-    pub object: Value,
+    pub object: Object,
     pub source: Source,
 }
 

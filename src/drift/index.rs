@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::counts::{Contribution, KindCounts};
 use super::{Drift, DriftKindTag, classify};
 use crate::kinds::{self, KindInfo, ObjectKey};
+use crate::object::Object;
 use crate::status::{DriftState, DriftStatus};
 /// A change of one object's verdict, for the event log. Emitted whenever the verdict changes,
 /// including Drifted → Drifted with different diffs.
@@ -52,9 +52,10 @@ static UNREGISTERED: KindInfo = KindInfo {
 
 #[derive(Debug, Default)]
 struct Entry {
-    desired: Option<Value>,
+    /// Held as text, decoded only to judge a change (see `object`).
+    desired: Option<Object>,
     /// Shared with the engine's rows and store write: one copy per live object.
-    live: Option<Arc<Value>>,
+    live: Option<Object>,
     drift: Drift,
     /// The bulk operation that last delivered `desired` / `live`; what a bulk replace did not
     /// deliver is swept afterwards (no second map of the incoming keys needed).
@@ -76,8 +77,8 @@ impl Entry {
 /// One change to one object.
 enum Change {
     /// A new desired value, delivered by the bulk operation of the given epoch.
-    Desired(Option<Value>, u64),
-    Live(Option<Arc<Value>>, u64),
+    Desired(Option<Object>, u64),
+    Live(Option<Object>, u64),
     /// Nothing changed in the object, but something its verdict depends on did (whether its
     /// kind's live view or the desired set is known).
     Recheck,
@@ -226,7 +227,12 @@ impl DriftIndex {
                     Drift::Unknown
                 } else {
                     let live_known = slot.live_known.contains(&key.namespace);
-                    classify(info, desired.as_ref(), live.as_deref(), live_known)
+                    classify(
+                        info,
+                        desired.as_ref().map(Object::value).as_ref(),
+                        live.as_ref().map(Object::value).as_ref(),
+                        live_known,
+                    )
                 };
                 let transition = (!existed || drift != entry.drift).then(|| Transition {
                     key,
@@ -257,9 +263,9 @@ impl DriftIndex {
     /// Objects whose desired value did not change are not recompared. Returns the verdict
     /// changes in the order they happened: the given objects in their order, then what left
     /// Git, in key order.
-    pub fn set_desired_all(
+    pub fn set_desired_all<O: Into<Object>>(
         &mut self,
-        objects: impl IntoIterator<Item = (ObjectKey, Value)>,
+        objects: impl IntoIterator<Item = (ObjectKey, O)>,
     ) -> Vec<Transition> {
         let epoch = self.next_epoch();
         let first_sync = !self.desired_known;
@@ -267,7 +273,7 @@ impl DriftIndex {
 
         let mut transitions: Vec<Transition> = objects
             .into_iter()
-            .filter_map(|(key, value)| self.update(key, Change::Desired(Some(value), epoch)))
+            .filter_map(|(key, value)| self.update(key, Change::Desired(Some(value.into()), epoch)))
             .collect();
         // What this sync did not deliver left Git; and on the first sync, live-only objects
         // (Unknown until now) become orphans.
@@ -320,15 +326,11 @@ impl DriftIndex {
 
     /// One watch event: the object's new live value (`None`: deleted). O(size of the object).
     pub fn set_live(&mut self, key: ObjectKey, live: Option<Value>) -> Option<Transition> {
-        self.set_live_shared(key, live.map(Arc::new))
+        self.set_live_shared(key, live.map(Object::from))
     }
 
     /// `set_live` for a value the caller keeps too (the engine's rows share it).
-    pub fn set_live_shared(
-        &mut self,
-        key: ObjectKey,
-        live: Option<Arc<Value>>,
-    ) -> Option<Transition> {
+    pub fn set_live_shared(&mut self, key: ObjectKey, live: Option<Object>) -> Option<Transition> {
         let epoch = self.epoch;
         self.update(key, Change::Live(live, epoch))
     }
@@ -384,7 +386,7 @@ impl DriftIndex {
             namespace,
             objects
                 .into_iter()
-                .map(|(key, value)| (key, Arc::new(value))),
+                .map(|(key, value)| (key, Object::from(value))),
         )
         .transitions
     }
@@ -396,7 +398,7 @@ impl DriftIndex {
         &mut self,
         kind: &str,
         namespace: &str,
-        objects: impl IntoIterator<Item = (ObjectKey, Arc<Value>)>,
+        objects: impl IntoIterator<Item = (ObjectKey, Object)>,
     ) -> LiveReplaced {
         let epoch = self.next_epoch();
         self.slot_mut(kind).live_known.insert(namespace.to_string());
@@ -429,17 +431,12 @@ impl DriftIndex {
     }
 
     /// The desired (Git) value of an object, for the side-by-side view.
-    pub fn desired(&self, key: &ObjectKey) -> Option<&Value> {
+    pub fn desired(&self, key: &ObjectKey) -> Option<&Object> {
         self.entry(key).and_then(|entry| entry.desired.as_ref())
     }
 
-    /// The last-seen live value of an object.
-    pub fn live(&self, key: &ObjectKey) -> Option<&Value> {
-        self.entry(key).and_then(|entry| entry.live.as_deref())
-    }
-
-    /// The last-seen live value of an object, shared (no copy).
-    pub fn live_shared(&self, key: &ObjectKey) -> Option<&Arc<Value>> {
+    /// The last-seen live value of an object (shared: no copy).
+    pub fn live(&self, key: &ObjectKey) -> Option<&Object> {
         self.entry(key).and_then(|entry| entry.live.as_ref())
     }
 

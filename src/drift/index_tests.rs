@@ -26,7 +26,7 @@ fn live_only_objects_are_orphans_only_while_the_desired_set_is_trusted() {
     index.replace_live_kind("VPC", "default", vec![(key("VPC", "left"), vpc)]);
     let untrusted = index.set_orphans_trusted(false);
     assert!(untrusted.is_empty(), "Unknown before any sync either way");
-    index.set_desired_all(Vec::new());
+    index.set_desired_all(Vec::<(ObjectKey, Value)>::new());
     assert_eq!(index.get(&key("VPC", "left")), Some(&Drift::Unknown));
     assert_eq!(index.totals().orphan, 0);
     let trusted = index.set_orphans_trusted(true);
@@ -97,7 +97,7 @@ fn index_follows_git_and_watch_events() {
     );
 
     // Git drops it: the live object is now an orphan; the cluster deletes it: gone.
-    let t = index.set_desired_all([]);
+    let t = index.set_desired_all(Vec::<(ObjectKey, Value)>::new());
     assert_eq!(
         (t[0].from, t[0].to),
         (DriftKindTag::Drifted, DriftKindTag::Orphan)
@@ -116,7 +116,7 @@ fn live_objects_before_the_first_git_sync_are_unknown_not_orphans() {
     index.set_live(key("VPC", "vpc-1"), Some(vpc_named("vpc-1", 1)));
     assert_eq!(index.get(&key("VPC", "vpc-1")), Some(&Drift::Unknown));
     assert_eq!(index.fabric_status().state, DriftState::InSync);
-    let t = index.set_desired_all([]);
+    let t = index.set_desired_all(Vec::<(ObjectKey, Value)>::new());
     assert_eq!(
         (t[0].from, t[0].to),
         (DriftKindTag::Unknown, DriftKindTag::Orphan)
@@ -231,8 +231,14 @@ fn unchanged_git_sync_recomputes_nothing() {
     let t = index.set_desired_all(edited);
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].key, key("VPC", "b"));
-    assert_eq!(index.desired(&key("VPC", "b")), Some(&vpc_named("b", 7)));
-    assert_eq!(index.live(&key("VPC", "b")), Some(&vpc_named("b", 2)));
+    assert_eq!(
+        index.desired(&key("VPC", "b")).map(Object::value),
+        Some(vpc_named("b", 7))
+    );
+    assert_eq!(
+        index.live(&key("VPC", "b")).map(Object::value),
+        Some(vpc_named("b", 2))
+    );
 }
 
 #[test]

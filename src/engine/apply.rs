@@ -12,6 +12,7 @@ use crate::apply;
 use crate::desired::DesiredObject;
 use crate::drift::{self, Drift};
 use crate::kinds::{self, ObjectKey};
+use crate::object::Object;
 use crate::status::{self, ResourceStatus};
 use crate::store::{LogEntry, LogKind};
 
@@ -146,7 +147,7 @@ impl Engine {
         {
             let info = kinds::by_kind(&key.kind).expect("applied kinds are registered");
             let would = match self.index.live(&key) {
-                Some(live) => drift::compare_exact(info, applied, live).len(),
+                Some(live) => drift::compare_exact(info, applied, &live.value()).len(),
                 None => 1,
             };
             let entry = apply::log_entry(
@@ -161,9 +162,9 @@ impl Engine {
             self.log(entry).await;
             return;
         }
-        let live_version = self
-            .index
-            .live(&key)
+        let live = self.index.live(&key).map(Object::value);
+        let live_version = live
+            .as_ref()
             .and_then(|l| l.pointer("/metadata/resourceVersion"))
             .and_then(Value::as_str);
         let previous = self.live.resources.get(&key);

@@ -31,7 +31,8 @@ impl Engine {
     /// Derives the intent from the desired set: after a sync changed it, and after loading it
     /// from the store.
     pub(super) fn update_intent(&mut self) {
-        self.intent = intent::derive(self.desired.values().map(|desired| &desired.object));
+        let decoded = intent::decode_intent_kinds(self.desired.values().map(|d| d.as_ref()));
+        self.intent = intent::derive(&decoded);
         // Port maps and every cached judgement were made with the old intent.
         self.judging.profiles = None;
     }

@@ -15,12 +15,13 @@ use crate::cluster;
 use crate::config::Namespaces;
 use crate::drift::{DriftIndex, Transition};
 use crate::kinds::{KindInfo, ObjectKey};
+use crate::object::Object;
 use crate::status::{KubernetesState, ResourceStatus, Timestamp};
 use crate::store::{LiveChange, LogEntry, LogKind, Store, StoreError};
 
-/// One live object as the watch delivers it: converted once, then shared by the drift index,
-/// the dashboard's row and the store write.
-pub type LiveObject = (ObjectKey, Arc<Value>);
+/// One live object as the watch delivers it: encoded once (in the watcher's task), then shared
+/// by the drift index, the dashboard's row and the store write.
+pub type LiveObject = (ObjectKey, Object);
 
 /// Converts a watch event's object (in the watcher's task, off the engine's loop). `None` for
 /// an object without a name, which the engine cannot key.
@@ -29,7 +30,7 @@ pub fn live_event(
     event: WatchEvent<kube::api::DynamicObject>,
 ) -> Option<WatchEvent<LiveObject>> {
     let convert =
-        |object| cluster::live_entry(info, object).map(|(key, value)| (key, Arc::new(value)));
+        |object| cluster::live_entry(info, object).map(|(key, value)| (key, Object::new(&value)));
     Some(match event {
         WatchEvent::Init => WatchEvent::Init,
         WatchEvent::InitDone => WatchEvent::InitDone,
@@ -44,7 +45,7 @@ pub fn live_event(
 #[derive(Debug, Default)]
 pub struct Burst {
     /// Live objects to store or drop.
-    pub changes: Vec<LiveChange<Arc<Value>>>,
+    pub changes: Vec<LiveChange<Object>>,
     pub statuses: Vec<(ObjectKey, ResourceStatus)>,
     /// Log lines, in the order they happened (object changes thinned by `storm` before
     /// they are written).
@@ -257,13 +258,7 @@ impl Target<'_> {
     }
 
     /// One object added, modified (`Some`) or deleted (`None`).
-    fn set(
-        &mut self,
-        key: ObjectKey,
-        value: Option<Arc<Value>>,
-        now: Timestamp,
-        burst: &mut Burst,
-    ) {
+    fn set(&mut self, key: ObjectKey, value: Option<Object>, now: Timestamp, burst: &mut Burst) {
         let what = match (&value, self.contains(&key)) {
             (None, _) => LogKind::Deleted,
             (Some(_), true) => LogKind::Modified,
@@ -283,7 +278,7 @@ impl Target<'_> {
                 namespaces,
             } => {
                 burst.changes.push(change);
-                let status = update_status(resources, &key, value.as_deref(), now);
+                let status = update_status(resources, &key, value.as_ref(), now);
                 burst.statuses.push((key.clone(), status));
                 // Per watch event: fixed words, no formatting.
                 let message = match what {
@@ -301,7 +296,9 @@ impl Target<'_> {
                 burst.touched.insert(key);
             }
             Target::ReadOnly { objects, stored } => {
-                match value {
+                // The few read-only objects (an Agent per switch) are judged on every report:
+                // held decoded.
+                match value.as_ref().map(|object| Arc::new(object.value())) {
                     Some(value) => {
                         if key.kind == "Agent" {
                             burst.agent_reports.push(value.clone());
@@ -375,7 +372,10 @@ impl Target<'_> {
                 objects: known,
                 stored,
             } => {
-                let listed: BTreeMap<ObjectKey, Arc<Value>> = objects.into_iter().collect();
+                let listed: BTreeMap<ObjectKey, Arc<Value>> = objects
+                    .into_iter()
+                    .map(|(key, object)| (key, Arc::new(object.value())))
+                    .collect();
                 for (key, value) in &listed {
                     if key.kind == "Agent" {
                         burst.agent_reports.push(value.clone());
@@ -478,24 +478,41 @@ impl LiveState {
 /// when it was last applied).
 pub fn live_status(
     previous: Option<&ResourceStatus>,
-    object: &Value,
+    object: &Object,
     now: Timestamp,
 ) -> ResourceStatus {
-    let text = |field: &str| {
-        object
-            .get("metadata")
-            .and_then(|m| m.get(field))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let stamps = Stamps::of(object);
     ResourceStatus {
         state: KubernetesState::Live,
-        uid: text("uid"),
-        resource_version: text("resourceVersion"),
-        created: text("creationTimestamp"),
+        uid: stamps.metadata.uid,
+        resource_version: stamps.metadata.resource_version,
+        created: stamps.metadata.creation_timestamp,
         last_synced: Some(now),
         error: None,
         ..previous.cloned().unwrap_or_default()
+    }
+}
+
+/// What a resource status takes from a live object: read from its text without decoding the
+/// rest.
+#[derive(Default, serde::Deserialize)]
+struct Stamps {
+    #[serde(default)]
+    metadata: StampFields,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StampFields {
+    uid: Option<String>,
+    resource_version: Option<String>,
+    creation_timestamp: Option<String>,
+}
+
+impl Stamps {
+    fn of(object: &Object) -> Stamps {
+        // An object whose stamps are not strings has none.
+        serde_json::from_str(object.json()).unwrap_or_default()
     }
 }
 
@@ -512,7 +529,7 @@ pub fn gone_status(previous: Option<&ResourceStatus>, now: Timestamp) -> Resourc
 fn update_status(
     resources: &mut HashMap<ObjectKey, ResourceStatus>,
     key: &ObjectKey,
-    object: Option<&Value>,
+    object: Option<&Object>,
     now: Timestamp,
 ) -> ResourceStatus {
     let previous = resources.get(key);

@@ -40,7 +40,7 @@ fn object(kind: &str, name: &str, version: &str) -> LiveObject {
                      "resourceVersion": version, "creationTimestamp": "2026-01-01T00:00:00Z"},
         "spec": {"version": version},
     });
-    (key(kind, name), Arc::new(value))
+    (key(kind, name), Object::new(&value))
 }
 
 struct Fixture {
@@ -135,9 +135,9 @@ fn an_apply_of_a_new_object_is_added_live_with_one_shared_copy() {
     let LiveChange::Upsert { object, .. } = &burst.changes[0] else {
         unreachable!()
     };
-    // The watcher's Arc goes to the store write and the index (the row) without a copy.
-    assert!(Arc::ptr_eq(object, &value));
-    assert!(Arc::ptr_eq(fx.index.live_shared(&k).unwrap(), &value));
+    // The watcher's text goes to the store write and the index (the row) without a copy.
+    assert!(object.same(&value));
+    assert!(fx.index.live(&k).unwrap().same(&value));
     let status = &burst.statuses[0].1;
     assert_eq!(status.state, KubernetesState::Live);
     assert_eq!(status.uid.as_deref(), Some("uid-v1"));
@@ -169,7 +169,7 @@ fn a_modify_keeps_what_was_known_of_the_object_and_says_modified() {
         Some(NOW - 5),
         "the apply time survives"
     );
-    assert_eq!(fx.index.live(&k), Some(&*second));
+    assert_eq!(fx.index.live(&k), Some(&second));
 }
 
 #[test]
@@ -334,12 +334,9 @@ fn a_burst_is_written_in_one_transaction_from_the_shared_objects() {
         vec![object("VPC", "a", "1"), object("VPC", "b", "1")],
     );
     burst.write(&store, "east").unwrap();
-    let live: Vec<(ObjectKey, Value)> = store.live("east").unwrap();
+    let live: Vec<(ObjectKey, Object)> = store.live("east").unwrap();
     assert_eq!(live.len(), 2);
-    assert_eq!(
-        live[0].1,
-        *fx.index.live_shared(&key("VPC", "a")).unwrap().as_ref()
-    );
+    assert_eq!(&live[0].1, fx.index.live(&key("VPC", "a")).unwrap());
     let statuses = store.resource_statuses("east").unwrap();
     assert_eq!(statuses.len(), 2);
     assert_eq!(statuses[0].1.uid.as_deref(), Some("uid-a"));
@@ -451,14 +448,14 @@ fn agent_report(beat: i64, oper: &str) -> LiveObject {
         },
     });
     let value = kinds::by_kind("Agent").unwrap().keep_live_fields(full);
-    (key("Agent", "leaf-01"), Arc::new(value))
+    (key("Agent", "leaf-01"), Object::new(&value))
 }
 
 fn stored_agent(store: &Store) -> Value {
     let live = store.live("east").unwrap();
     live.into_iter()
         .find(|(key, _)| key.kind == "Agent")
-        .map(|(_, value)| value)
+        .map(|(_, value)| value.value())
         .expect("the Agent is in the store")
 }
 
@@ -518,9 +515,10 @@ fn heartbeats_with_moving_counters_do_not_rewrite_the_store_but_a_port_going_dow
 fn a_report_changes_materially_on_state_not_on_jitter() {
     let (_, base) = agent_report(0, "up");
     let (_, later) = agent_report(7, "up");
+    let (base, later) = (base.value(), later.value());
     assert!(same_report(&base, &later), "counters, heartbeat and jitter");
     let changed = |pointer: &str, value: Value| {
-        let mut changed = (*later).clone();
+        let mut changed = later.clone();
         *changed.pointer_mut(pointer).unwrap() = value;
         same_report(&base, &changed)
     };
@@ -546,7 +544,7 @@ fn a_report_changes_materially_on_state_not_on_jitter() {
         json!(29_000)
     ));
     // A key appearing is a change too (a new BGP neighbor, a port reporting errDisabled).
-    let mut extra = (*later).clone();
+    let mut extra = later.clone();
     extra["status"]["state"]["interfaces"]["E1/1"]["errDisabled"] = json!(true);
     assert!(!same_report(&base, &extra));
 }

@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
+use crate::object::Object;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::attribution::GitExplanation;
 use crate::desired::DesiredObject;
@@ -103,7 +103,7 @@ pub enum JobPhase {
 pub struct ResourceRow {
     pub key: ObjectKey,
     pub desired: Option<Arc<DesiredObject>>,
-    pub live: Option<Arc<Value>>,
+    pub live: Option<Object>,
     pub drift: Drift,
     pub kubernetes: ResourceStatus,
 }

@@ -25,6 +25,7 @@ use crate::health::SwitchHealth;
 use crate::health::intent::FabricIntent;
 use crate::health::judge::FlapHistory;
 use crate::kinds::{self, KindInfo, ObjectKey};
+use crate::object::Object;
 use crate::status::{self, ConnectionState, FabricStatus, WatchState};
 use crate::store::{LogEntry, LogKind, Store};
 use crate::sync::SyncAttempt;
@@ -312,9 +313,8 @@ impl Engine {
             .into_iter()
             .filter(|(key, _)| self.fabric.namespaces.manages(&key.namespace));
         for (key, value) in managed {
-            let value = Arc::new(value);
             if kinds::by_kind(&key.kind).is_some_and(|info| !info.writable()) {
-                self.live.read_only.insert(key, value);
+                self.live.read_only.insert(key, Arc::new(value.value()));
             } else {
                 // Cached live values are shown, but verdicts stay Unknown until a fresh list.
                 self.index.set_live_shared(key, Some(value));
@@ -360,7 +360,7 @@ impl Engine {
         ResourceRow {
             key: key.clone(),
             desired: self.desired.get(key).cloned(),
-            live: self.index.live_shared(key).cloned(),
+            live: self.index.live(key).cloned(),
             drift: self.index.get(key).cloned().unwrap_or_default(),
             kubernetes: self.live.resources.get(key).cloned().unwrap_or_default(),
         }
@@ -572,10 +572,15 @@ impl Engine {
                 .into_iter()
                 .map(|t| {
                     let object = Some(self.fabric.namespaces.object_name(&t.key));
-                    let live = self.index.live(&t.key);
+                    let live = self.index.live(&t.key).map(Object::value);
                     LogEntry {
                         key: Some(t.key.clone()),
-                        ..log_line(now, LogKind::Drift, object, describe_transition(t, live))
+                        ..log_line(
+                            now,
+                            LogKind::Drift,
+                            object,
+                            describe_transition(t, live.as_ref()),
+                        )
                     }
                 })
                 .collect();

@@ -381,7 +381,7 @@ impl HistoryCache {
         let objects = set
             .objects
             .into_iter()
-            .map(|object| (object.key, (object.source.document, object.object)))
+            .map(|object| (object.key, (object.source.document, object.object.value())))
             .collect();
         let parsed = Arc::new(ParsedBlob {
             text: String::from_utf8_lossy(&bytes).into_owned(),

@@ -102,6 +102,26 @@ pub const DEFAULT_VRF: &str = "default";
 
 /// The intent of the desired objects (Switch, Connection, External, ExternalAttachment,
 /// Gateway; others are ignored), each a full object (`kind`, `metadata`, `spec`).
+/// The kinds [`derive`] reads; callers decode only these.
+pub const INTENT_KINDS: [&str; 5] = [
+    "Switch",
+    "Gateway",
+    "Connection",
+    "External",
+    "ExternalAttachment",
+];
+
+/// The desired objects [`derive`] reads, decoded (the rest are not).
+pub fn decode_intent_kinds<'a>(
+    desired: impl IntoIterator<Item = &'a crate::desired::DesiredObject>,
+) -> Vec<Value> {
+    desired
+        .into_iter()
+        .filter(|object| INTENT_KINDS.contains(&object.key.kind.as_str()))
+        .map(|object| object.object.value())
+        .collect()
+}
+
 pub fn derive<'a>(desired: impl IntoIterator<Item = &'a Value>) -> FabricIntent {
     let mut switches: BTreeMap<&str, &Value> = BTreeMap::new();
     let mut gateways: BTreeMap<&str, &Value> = BTreeMap::new();

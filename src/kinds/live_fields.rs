@@ -65,6 +65,11 @@ impl KindInfo {
         }
     }
 
+    /// Whether live objects of this kind are cut down (`keep_live_fields` changes them).
+    pub fn cuts_live_fields(&self) -> bool {
+        self.kept().is_some()
+    }
+
     /// `object` reduced to its identity and what [`KindInfo::kept`] says (unchanged for kinds
     /// kept whole).
     pub fn keep_live_fields(&self, object: serde_json::Value) -> serde_json::Value {

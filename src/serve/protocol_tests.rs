@@ -26,7 +26,7 @@ fn events_and_commands_cross_the_wire_unchanged() {
             upserts: vec![ResourceRow {
                 key: key("vpc-1"),
                 desired: None,
-                live: Some(Arc::new(live)),
+                live: Some(crate::object::Object::new(&live)),
                 drift: crate::drift::Drift::Orphan,
                 kubernetes: Default::default(),
             }],

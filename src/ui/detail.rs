@@ -135,8 +135,7 @@ pub(super) fn explain_signature(row: &ResourceRow) -> Option<(Vec<String>, Strin
 }
 
 /// The live object without the server bookkeeping nobody reads at 3 a.m.
-fn clean_live(live: &Value) -> Value {
-    let mut live = live.clone();
+fn clean_live(mut live: Value) -> Value {
     if let Some(metadata) = live.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.remove("managedFields");
         if let Some(annotations) = metadata
@@ -225,8 +224,10 @@ impl Detail {
                 format!("{at} @ {commit}")
             }
         });
-        self.desired_yaml = row.desired.as_ref().map(|d| yaml(&d.object));
-        self.live_yaml = row.live.as_ref().map(|l| yaml(&clean_live(l)));
+        self.desired_yaml = row.desired.as_ref().map(|d| yaml(&d.object.value()));
+        // Decoded once for this refresh: the YAML and the attribution of each drifted path.
+        let live = row.live.as_ref().map(crate::object::Object::value);
+        self.live_yaml = live.clone().map(|l| yaml(&clean_live(l)));
         // The texts were just rendered again: their lines may have moved even where the
         // paths did not (a label added live above the drifted field).
         let texts = [self.desired_yaml.as_deref(), self.live_yaml.as_deref()];
@@ -250,7 +251,7 @@ impl Detail {
             Drift::Drifted(diffs) => {
                 for (i, d) in diffs.iter().enumerate() {
                     let mut line = format!("≠ {d}");
-                    if let Some(live) = row.live.as_deref()
+                    if let Some(live) = &live
                         && let Some(attribution) = (self.attribute)(live, &d.path)
                     {
                         line.push_str(&format!(" · {attribution}"));

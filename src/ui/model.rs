@@ -35,10 +35,13 @@ impl Entry {
         // Live first: the table shows what the cluster has; Git's view is one `enter` away.
         let object = row
             .live
-            .as_deref()
+            .as_ref()
             .or(row.desired.as_deref().map(|d| &d.object));
         let cells: Vec<String> = match (KINDS.get(kind), object) {
-            (Some(info), Some(object)) => info.columns.iter().map(|c| (c.cell)(object)).collect(),
+            (Some(info), Some(object)) => {
+                let object = object.value();
+                info.columns.iter().map(|c| (c.cell)(&object)).collect()
+            }
             (Some(info), None) => vec![String::new(); info.columns.len()],
             _ => Vec::new(),
         };

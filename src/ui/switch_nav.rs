@@ -158,10 +158,11 @@ impl App {
             .desired
             .as_deref()
             .map(|d| &d.object)
-            .or(entry.row.live.as_deref());
+            .or(entry.row.live.as_ref())
+            .map(crate::object::Object::value);
         let known: Vec<&str> = fabric.switches.iter().map(|s| s.name.as_str()).collect();
         let ends = object
-            .map(|o| switch_detail::connection_ends(o, &known))
+            .map(|o| switch_detail::connection_ends(&o, &known))
             .unwrap_or_default();
         if ends.is_empty() {
             let text = format!(

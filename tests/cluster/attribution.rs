@@ -202,7 +202,8 @@ async fn diff_and_watch_name_who_changed_a_drifted_field_and_when() {
         .iter()
         .find(|(key, _)| key.kind == "VPC" && key.name == VPC)
         .expect("the VPC stored");
-    let attribution = hhdash::attribution::attribute(vpc, START).expect("field sets stored");
+    let attribution =
+        hhdash::attribution::attribute(&vpc.value(), START).expect("field sets stored");
     assert_eq!(
         attribution.to_string(),
         format!("by kubectl-patch (Update) {}", clock(&removed))

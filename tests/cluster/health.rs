@@ -38,7 +38,7 @@ pub(crate) fn example_fabric(plane: &ControlPlane, ns: &str) -> (tempfile::TempD
 
 pub(crate) fn desired_intent(store: &hhdash::store::Store, fabric: &str) -> FabricIntent {
     let desired = store.desired(fabric).unwrap();
-    hhdash::health::intent::derive(desired.iter().map(|d| &d.object))
+    hhdash::health::intent::derive(&hhdash::health::intent::decode_intent_kinds(&desired))
 }
 
 fn now_rfc3339(ago: i64) -> String {

@@ -235,7 +235,7 @@ fn store_unreadable_desired(
             namespace: namespace.into(),
             name: "deep".into(),
         },
-        object: serde_json::json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC", "spec": deep}),
+        object: serde_json::json!({"apiVersion": "vpc.githedgehog.com/v1beta1", "kind": "VPC", "spec": deep}).into(),
         source,
     };
     store

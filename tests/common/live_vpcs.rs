@@ -56,7 +56,7 @@ pub fn stored(store: &Store, fabric: &str) -> BTreeMap<String, Value> {
         .unwrap()
         .into_iter()
         .filter(|(k, _)| k.kind == "VPC")
-        .map(|(k, v)| (k.name, v["spec"].clone()))
+        .map(|(k, v)| (k.name, v.value()["spec"].clone()))
         .collect()
 }
 

@@ -491,8 +491,8 @@ pub fn health_snapshot() -> EngineEvent {
             .iter()
             .enumerate()
             .map(|(i, o)| {
-                let live =
-                    (o.key.name != "spine-1--fabric--leaf-1").then(|| served(&o.object, i as u32));
+                let live = (o.key.name != "spine-1--fabric--leaf-1")
+                    .then(|| served(&o.object.value(), i as u32));
                 row(Some(o), live)
             })
             .collect(),

@@ -586,9 +586,8 @@ fn every_docs_gateway_file_syncs_to_the_readme_gateway_table() {
         );
         // Each object keeps the namespace its document names.
         for object in store.desired(&fabric.name).unwrap() {
-            let named = object.object["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("");
+            let value = object.object.value();
+            let named = value["metadata"]["namespace"].as_str().unwrap_or("");
             assert_eq!(object.key.namespace, named, "{file}: {}", object.key.name);
         }
         for (kind, n) in kinds.iter() {

@@ -106,7 +106,7 @@ fn a_branch_is_read_at_its_own_tip() {
     common::git(&fx.repo, &["checkout", "-q", "main"]);
     fx.sync().unwrap();
     let a = fx.store.desired("f1").unwrap().into_iter().next().unwrap();
-    assert_eq!(a.object["spec"]["subnets"]["default"]["vlan"], 2001);
+    assert_eq!(a.object.value()["spec"]["subnets"]["default"]["vlan"], 2001);
 }
 
 #[test]

@@ -106,13 +106,13 @@ fn a_list_that_moves_under_the_open_dialog_is_shown_again_not_applied() {
     // A watch event while the dialog is open: demo-vpc-1 drifts too.
     let objects = sample_objects();
     let vpc1 = objects.iter().find(|o| o.key.name == "demo-vpc-1").unwrap();
-    let mut live = served(&vpc1.object, 1);
+    let mut live = served(&vpc1.object.value(), 1);
     live["spec"]["subnets"]["default"]["vlan"] = serde_json::json!(1777);
     let mut drifted = row(Some(vpc1), Some(live));
     drifted.drift = hhdash::drift::classify(
         hhdash::kinds::by_kind("VPC").unwrap(),
-        drifted.desired.as_ref().map(|d| &d.object),
-        drifted.live.as_deref(),
+        drifted.desired.as_ref().map(|d| d.object.value()).as_ref(),
+        drifted.live.as_ref().map(|l| l.value()).as_ref(),
         true,
     );
     app.fold(EngineEvent::Rows {
@@ -375,7 +375,9 @@ fn selection_follows_its_row_when_others_arrive() {
     let template = objects.iter().find(|o| o.key.kind == "VPC").unwrap();
     let mut early = template.clone();
     early.key = key("VPC", "aaa-first");
-    early.object["metadata"]["name"] = "aaa-first".into();
+    let mut renamed = early.object.value();
+    renamed["metadata"]["name"] = "aaa-first".into();
+    early.object = renamed.into();
     app.fold(EngineEvent::Rows {
         fabric: "prod-east".into(),
         upserts: vec![row(Some(&early), None)],
@@ -400,8 +402,10 @@ fn a_burst_of_a_thousand_row_events_is_folded_then_drawn_once() {
         let mut object = template.clone();
         let name = format!("burst-{i:04}");
         object.key = key("VPC", &name);
-        object.object["metadata"]["name"] = name.clone().into();
-        let live = served(&object.object, i);
+        let mut renamed = object.object.value();
+        renamed["metadata"]["name"] = name.clone().into();
+        object.object = renamed.into();
+        let live = served(&object.object.value(), i);
         tx.try_send(EngineEvent::Rows {
             fabric: "prod-east".into(),
             upserts: vec![row(Some(&object), Some(live))],

@@ -104,7 +104,8 @@ pub fn row(desired: Option<&DesiredObject>, live: Option<Value>) -> ResourceRow 
         })
         .unwrap();
     let info = kinds::by_kind(&key.kind).unwrap();
-    let drift = drift::classify(info, desired.map(|d| &d.object), live.as_ref(), true);
+    let desired_value = desired.map(|d| d.object.value());
+    let drift = drift::classify(info, desired_value.as_ref(), live.as_ref(), true);
     let kubernetes = ResourceStatus {
         state: if live.is_some() {
             KubernetesState::Live
@@ -121,7 +122,7 @@ pub fn row(desired: Option<&DesiredObject>, live: Option<Value>) -> ResourceRow 
     ResourceRow {
         key,
         desired: desired.map(|d| Arc::new(d.clone())),
-        live: live.map(Arc::new),
+        live: live.map(|l| hhdash::object::Object::new(&l)),
         drift,
         kubernetes,
     }
@@ -135,11 +136,11 @@ pub fn prod_rows() -> Vec<ResourceRow> {
         let live = match object.key.name.as_str() {
             "demo-vpc-3" => None,
             "demo-vpc-2" => {
-                let mut live = served(&object.object, i as u32);
+                let mut live = served(&object.object.value(), i as u32);
                 live["spec"]["subnets"]["default"]["vlan"] = json!(1999);
                 Some(live)
             }
-            _ => Some(served(&object.object, i as u32)),
+            _ => Some(served(&object.object.value(), i as u32)),
         };
         rows.push(row(Some(object), live));
     }
@@ -366,7 +367,7 @@ pub fn gateway_snapshot(
             .objects
             .iter()
             .enumerate()
-            .map(|(i, o)| row(Some(o), Some(served(&o.object, i as u32))))
+            .map(|(i, o)| row(Some(o), Some(served(&o.object.value(), i as u32))))
             .collect(),
         events: Vec::new(),
         switches: Vec::new(),

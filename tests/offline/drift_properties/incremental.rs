@@ -216,8 +216,10 @@ proptest! {
                 let expected = model.verdict(&key);
                 prop_assert_eq!(index.get(&key), expected.as_ref(), "verdict of {}", key);
                 prop_assert_eq!(replayed.get(&key), expected.as_ref(), "replayed verdict of {}", key);
-                prop_assert_eq!(index.desired(&key), model.desired.get(&key));
-                prop_assert_eq!(index.live(&key), model.live.get(&key));
+                let desired = index.desired(&key).map(|o| o.value());
+                let live = index.live(&key).map(|o| o.value());
+                prop_assert_eq!(desired.as_ref(), model.desired.get(&key));
+                prop_assert_eq!(live.as_ref(), model.live.get(&key));
             }
             prop_assert_eq!(index.len(), replayed.len());
             prop_assert_eq!(index.fabric_status(), model.fabric_status(threshold));
