@@ -100,7 +100,10 @@ impl Connection {
 fn silent(idle: Duration) -> BoxError {
     Box::new(std::io::Error::new(
         std::io::ErrorKind::TimedOut,
-        format!("read timed out: nothing from the server for {} s", idle.as_secs()),
+        format!(
+            "read timed out: nothing from the server for {} s",
+            idle.as_secs()
+        ),
     ))
 }
 

@@ -65,11 +65,15 @@ async fn a_watching_fabric_holds_one_connection_to_its_api_server() {
          on port {port}; every watch and request of a fabric should share one. It printed:\n{}",
         watch.seen.join("\n")
     );
-    let out = {
-        watch.signal(common::SIGTERM);
-        watch.wait(Duration::from_secs(30), "hhdash watch after SIGTERM").await
-    };
-    assert!(out.status.success(), "watch exits 0 on SIGTERM: {:?}", out.status);
+    watch.signal(common::SIGTERM);
+    let out = watch
+        .wait(Duration::from_secs(30), "hhdash watch after SIGTERM")
+        .await;
+    assert!(
+        out.status.success(),
+        "watch exits 0 on SIGTERM: {:?}",
+        out.status
+    );
 }
 
 /// A server whose TLS offers only `http/1.1` (proxies and load balancers in front of an API
