@@ -312,7 +312,10 @@ fn child(mode: &str) {
             while let Ok(Some(event)) = tokio::time::timeout_at(until.into(), rx.recv()).await {
                 app.fold(event);
             }
-            result.insert("connections", established_to(port) as f64);
+            result.insert(
+                "connections",
+                testenv::support::sockets::established_to(std::process::id(), port) as f64,
+            );
             result.insert("rss_mib", rss_kib() as f64 / 1024.0);
             let mut frames = Vec::new();
             for i in 0..200 {
@@ -338,45 +341,6 @@ fn child(mode: &str) {
     println!("RESULT {}", line.join(" "));
     // The engines' tasks need not wind down: the process ends here.
     std::process::exit(0);
-}
-
-/// This process's established TCP connections to `port` (the API server): the sockets among
-/// its file descriptors (/proc/self/fd) whose inode /proc/self/net/tcp{,6} lists as
-/// ESTABLISHED with that remote port. The table holds the whole network namespace (the API
-/// server's own loopback client too), hence the match on our inodes.
-fn established_to(port: u16) -> usize {
-    let ours: HashSet<String> = std::fs::read_dir("/proc/self/fd")
-        .map(|dir| {
-            dir.filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-                .filter_map(|target| {
-                    let target = target.to_string_lossy().to_string();
-                    Some(
-                        target
-                            .strip_prefix("socket:[")?
-                            .strip_suffix(']')?
-                            .to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let remote = format!(":{port:04X}");
-    let mut count = 0;
-    for path in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // sl, local, remote, state (01 = ESTABLISHED), …, inode is the tenth.
-            if fields.len() > 9
-                && fields[2].ends_with(&remote)
-                && fields[3] == "01"
-                && ours.contains(fields[9])
-            {
-                count += 1;
-            }
-        }
-    }
-    count
 }
 
 fn rss_kib() -> u64 {

@@ -14,7 +14,9 @@
 //! list, apply, delete, access review) runs on a client whose connect (TCP and TLS) and reads
 //! time out after a few seconds, and fails as `ClusterError::NoAnswer`. Watches cannot work
 //! that way (a quiet watch reads nothing for minutes), so they run on a second client with a
-//! long read timeout; the engine notices a silent server there with `probe`.
+//! long read timeout; the engine notices a silent server there with `probe`. Both clients
+//! share one connection ([`transport`]): over HTTP/2 a fabric costs its API server one TCP
+//! connection however many kinds and namespaces it watches.
 
 use std::time::Duration;
 
@@ -33,6 +35,7 @@ mod check;
 mod error;
 #[cfg(test)]
 mod tests;
+mod transport;
 
 pub use check::ConnectionReport;
 pub use error::ClusterError;
@@ -101,10 +104,6 @@ impl FabricClient {
             })?;
         let mut config = kube::Config::new(url);
         config.default_namespace = fabric.namespaces.default.clone();
-        config.connect_timeout = Some(CONNECT_TIMEOUT);
-        config.read_timeout = Some(REQUEST_TIMEOUT);
-        // Count the read timeout from the request, not from when a pooled connection went idle.
-        config.reset_reader_on_write = true;
         config.auth_info.token = Some(secrecy::SecretString::from(token.expose().to_string()));
         let bad_ca = |detail: String| ClusterError::BadCa {
             fabric: fabric.name.clone(),
@@ -127,22 +126,24 @@ impl FabricClient {
                 "no CA (insecure_skip_tls_verify)".to_string()
             }
         };
-        let build = |config: kube::Config| {
-            kube::Client::try_from(config).map_err(|e| ClusterError::Other {
-                fabric: fabric.name.clone(),
-                what: "building the Kubernetes client".into(),
-                detail: e.to_string(),
-            })
+        let failed = |e: kube::Error| ClusterError::Other {
+            fabric: fabric.name.clone(),
+            what: "building the Kubernetes client".into(),
+            detail: e.to_string(),
         };
-        let mut watch_config = config.clone();
-        watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
-        watch_config.reset_reader_on_write = false;
+        // One connection for both clients: over HTTP/2 every request and watch of the fabric
+        // is a stream on it.
+        let connection = transport::Connection::new(&config, CONNECT_TIMEOUT).map_err(failed)?;
         Ok(FabricClient {
             fabric: fabric.name.clone(),
             namespaces: fabric.namespaces.clone(),
             server: fabric.kubernetes.server.clone(),
-            client: build(config)?,
-            watch_client: build(watch_config)?,
+            client: connection
+                .client(&config, REQUEST_TIMEOUT)
+                .map_err(failed)?,
+            watch_client: connection
+                .client(&config, WATCH_READ_TIMEOUT)
+                .map_err(failed)?,
             ca_description,
             token_description: describe_token(fabric),
         })

@@ -30,6 +30,7 @@ mod health;
 mod health_sim;
 mod hostile_git;
 mod namespaces;
+mod one_connection;
 mod secrets;
 mod serve;
 mod serve_cli;

@@ -1,9 +1,11 @@
 //! Helpers the tests, benchmarks and the demo share, so each exists once: child processes
-//! waited for with a deadline ([`command`]), real Git repositories ([`git`]) and a real terminal
-//! to drive ([`tmux`]). They fail the calling test loudly rather than return errors.
+//! waited for with a deadline ([`command`]), real Git repositories ([`git`]), a real terminal
+//! to drive ([`tmux`]) and a process's TCP connections ([`sockets`]). They fail the calling
+//! test loudly rather than return errors.
 
 pub mod command;
 pub mod git;
+pub mod sockets;
 pub mod tmux;
 
 pub use command::{
