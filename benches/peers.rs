@@ -13,7 +13,7 @@
 //!   rows first shown (from the store, before the watch is live).
 //! * k9s: `k9s -n peers -c connections`, its config, data and caches in temp dirs of the bench
 //!   (one set per size: its discovery cache is warm after the first run, as a user's is). Full
-//!   table: its title shows `connections(peers)[N]`.
+//!   table: its title shows `connections(peers)[N]` (N as `10,000`).
 //!
 //! The clock starts before tmux starts the session and stops at the first capture of the pane
 //! that shows the full table (polled every 50 ms). Then RSS: VmRSS of the tool's process (and
@@ -170,7 +170,10 @@ fn main() {
         let objects = connections(size);
         let t = Instant::now();
         runtime.block_on(create_all(&admin, &objects));
-        println!("\n{size} Connections in {NAMESPACE} (created in {})", ms(t.elapsed()));
+        println!(
+            "\n{size} Connections in {NAMESPACE} (created in {})",
+            ms(t.elapsed())
+        );
         let dir = temp.path().join(format!("n{size}"));
         std::fs::create_dir_all(&dir).expect("a directory");
         let config = write_config(&plane, &dir, knobs.git.then_some(&objects[..]));
@@ -199,7 +202,9 @@ fn main() {
                         mib(s.rss_kib),
                         mib(s.peak_kib)
                     ),
-                    Err(e) => println!("  run {run}: {} {}: FAILED: {e}", case.tool(), case.store()),
+                    Err(e) => {
+                        println!("  run {run}: {} {}: FAILED: {e}", case.tool(), case.store())
+                    }
                 }
                 samples.push((case, sample));
             }
@@ -222,13 +227,14 @@ fn main() {
         for case in [Case::HhdashCold, Case::HhdashWarm, Case::K9s] {
             let (ok, failed) = of(case);
             if case == Case::K9s && tools.k9s.is_err() {
-                println!(
-                    "| k9s | {size} | — | **not installed**: {K9S_INSTALL} | | | | |"
-                );
+                println!("| k9s | {size} | — | **not installed**: {K9S_INSTALL} | | | | |");
                 continue;
             }
             let failed = if failed > 0 {
-                format!(" ({failed} run(s) without a full table in {} s)", knobs.deadline.as_secs())
+                format!(
+                    " ({failed} run(s) without a full table in {} s)",
+                    knobs.deadline.as_secs()
+                )
             } else {
                 String::new()
             };
@@ -298,7 +304,9 @@ fn find_k9s() -> Result<PathBuf, String> {
             Err(format!("HHDASH_BENCH_K9S={} is no file", path.display()))
         };
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
@@ -343,7 +351,11 @@ fn k9s_version(k9s: &Path) -> String {
 }
 
 fn print_conditions(tools: &Tools, knobs: &Knobs) {
-    let profile = if tools.hhdash.components().any(|c| c.as_os_str() == "release") {
+    let profile = if tools
+        .hhdash
+        .components()
+        .any(|c| c.as_os_str() == "release")
+    {
         "release"
     } else if tools.hhdash.components().any(|c| c.as_os_str() == "debug") {
         "debug (a first look only: set HHDASH_BENCH_BIN to a release build for real numbers)"
@@ -440,7 +452,11 @@ async fn create_all(client: &kube::Client, objects: &[Value]) {
         .filter_map(|e| async { e })
         .collect()
         .await;
-    assert!(errors.is_empty(), "{} creates failed: {errors:?}", errors.len());
+    assert!(
+        errors.is_empty(),
+        "{} creates failed: {errors:?}",
+        errors.len()
+    );
 }
 
 /// The fabric `peers` on `plane` (the admin token, as k9s gets), its Git either a directory
@@ -461,8 +477,10 @@ fn write_config(plane: &ControlPlane, dir: &Path, git: Option<&[Value]>) -> Path
                     (format!("fabric/part-{i:04}.yaml"), text.into_bytes())
                 })
                 .collect();
-            let refs: Vec<(&str, &[u8])> =
-                files.iter().map(|(p, t)| (p.as_str(), t.as_slice())).collect();
+            let refs: Vec<(&str, &[u8])> = files
+                .iter()
+                .map(|(p, t)| (p.as_str(), t.as_slice()))
+                .collect();
             repo_with(&repo, &refs);
         }
     }
@@ -528,7 +546,9 @@ fn poll(
             return Err(format!("the tool exited before its table was full:\n{all}"));
         }
         if at > deadline {
-            return Err(format!("no full table within {deadline:?}; screen:\n{screen}"));
+            return Err(format!(
+                "no full table within {deadline:?}; screen:\n{screen}"
+            ));
         }
         std::thread::sleep(POLL);
     }
@@ -629,7 +649,10 @@ fn measure_hhdash(
     tmux.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !tmux.screen_and_scrollback().contains("hhdash exited") {
-        assert!(Instant::now() < deadline, "hhdash did not quit on q within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "hhdash did not quit on q within 60 s"
+        );
         std::thread::sleep(POLL);
     }
     Ok(Sample {
@@ -638,6 +661,19 @@ fn measure_hhdash(
         rss_kib,
         peak_kib,
     })
+}
+
+/// `50000` as `50,000`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn measure_k9s(
@@ -649,19 +685,26 @@ fn measure_k9s(
 ) -> Result<Sample, String> {
     let root = dir.join("k9s-env");
     let mut env = private_env(dir, "k9s-env");
-    env.push(format!("K9S_CONFIG_DIR={}", root.join("config/k9s").display()));
+    env.push(format!(
+        "K9S_CONFIG_DIR={}",
+        root.join("config/k9s").display()
+    ));
     env.push(format!(
         "KUBECONFIG={}",
         plane.kubeconfig_file(Identity::Admin).display()
     ));
-    env.push(format!("KUBECACHEDIR={}", root.join("cache/kube").display()));
+    env.push(format!(
+        "KUBECACHEDIR={}",
+        root.join("cache/kube").display()
+    ));
     let command = format!(
         "{} --namespace {NAMESPACE} --command connections --logoless --crumbsless --headless --splashless; echo \"k9s exited $?\"; sleep 600",
         k9s.display()
     );
     let start = Instant::now();
     let tmux = Tmux::start("peers-k9s", TERMINAL, &env, &command);
-    let title = format!("connections({NAMESPACE})[{size}]");
+    // k9s groups the digits (`[10,000]`).
+    let title = format!("connections({NAMESPACE})[{}]", grouped(size));
     let full = poll(
         &tmux,
         start,
