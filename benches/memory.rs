@@ -420,8 +420,9 @@ fn child() {
                 );
             }
         }
-        // Steady: fold what still arrives for a few seconds.
-        let until = Instant::now() + Duration::from_secs(5);
+        // Steady: fold what still arrives, long enough for the server to have handed freed
+        // memory back (`memory::TRIM_EVERY`) twice.
+        let until = Instant::now() + 2 * hhdash::memory::TRIM_EVERY + Duration::from_secs(1);
         while let Ok(Some(event)) = tokio::time::timeout_at(until.into(), events.recv()).await {
             app.fold(event);
         }

@@ -24,6 +24,7 @@ pub mod git;
 pub mod health;
 pub mod keymap;
 pub mod kinds;
+pub mod memory;
 pub mod natural;
 pub mod object;
 pub mod review;

@@ -169,6 +169,7 @@ impl Server {
             .and_then(|socket| bind(&socket).map(|listener| (socket, listener)));
         let (events_tx, events_rx) = mpsc::channel(ENGINE_EVENTS);
         let hub = hub::spawn(events_rx);
+        crate::memory::spawn_trimmer();
         let ctx = Arc::new(EngineContext {
             store: setup.store,
             key_file: setup.key_file,
