@@ -23,19 +23,17 @@ use std::process::Command as Process;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use hhdash::cluster;
 use hhdash::config::Config;
 use hhdash::engine::{EngineContext, EngineEvent};
-use hhdash::kinds;
 use hhdash::store::Store;
 use hhdash::ui::model::Liveness;
 use hhdash::ui::{Action, App, Options, Theme};
-use kube::api::{Api, DynamicObject, PostParams};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::Value;
 use testenv::{ControlPlane, Identity};
+
+#[path = "shared/mod.rs"]
+mod shared;
 
 /// The dashboard's own channel size (`cli::dashboard`).
 const ENGINE_CHANNEL: usize = 1024;
@@ -75,21 +73,7 @@ fn parent() {
     let _inside = runtime.enter();
     let namespaces: Vec<String> = (1..=fabrics).map(|i| format!("fleet-{i:03}")).collect();
     let t = Instant::now();
-    let plane = runtime.block_on(async {
-        tokio::time::timeout(
-            Duration::from_secs(300),
-            ControlPlane::start_with(testenv::Options {
-                namespaces: namespaces.clone(),
-                // Creating 100,000 objects through the webhook imitation takes minutes; the
-                // dashboard's side does not depend on it.
-                webhook: false,
-                ..Default::default()
-            }),
-        )
-        .await
-        .expect("the control plane did not start within 300 s")
-        .expect("starting the control plane (scripts/build-control-plane builds it)")
-    });
+    let plane = runtime.block_on(shared::start_plane(namespaces.clone()));
     println!(
         "Control plane {} up in {} with {fabrics} namespaces (Kubernetes {}, watch cache on, no webhooks).\n",
         plane.server_url(),
@@ -104,7 +88,8 @@ fn parent() {
         let t = Instant::now();
         runtime.block_on(async {
             for ns in &namespaces {
-                create_all(&admin, ns, &testenv::fixtures::generated_objects(size, ns)).await;
+                shared::create_all(&admin, ns, &testenv::fixtures::generated_objects(size, ns))
+                    .await;
             }
         });
         println!(
@@ -168,51 +153,6 @@ fn write_config(plane: &ControlPlane, namespaces: &[String], dir: &Path) -> Path
     std::fs::write(&path, &text).expect("writing the config");
     Config::load(&path).unwrap_or_else(|e| panic!("the bench's config is invalid: {e}"));
     path
-}
-
-/// Creates `objects` 32 at a time, rank after rank; an object that exists already (from the
-/// smaller size before) is fine.
-async fn create_all(client: &kube::Client, ns: &str, objects: &[Value]) {
-    let mut ranks: BTreeMap<Option<u8>, Vec<&Value>> = BTreeMap::new();
-    for object in objects {
-        let rank =
-            kinds::by_kind(object["kind"].as_str().unwrap_or_default()).and_then(|k| k.apply_rank);
-        ranks.entry(rank).or_default().push(object);
-    }
-    for group in ranks.into_values() {
-        let errors: Vec<String> = futures::stream::iter(group)
-            .map(|object| {
-                let client = client.clone();
-                async move {
-                    let kind = object["kind"].as_str().unwrap_or_default();
-                    let info = kinds::by_kind(kind).expect("fixture kinds are registered");
-                    let api: Api<DynamicObject> =
-                        Api::namespaced_with(client, ns, &cluster::api_resource(info));
-                    let object: DynamicObject =
-                        serde_json::from_value(object.clone()).expect("an object");
-                    match tokio::time::timeout(
-                        Duration::from_secs(60),
-                        api.create(&PostParams::default(), &object),
-                    )
-                    .await
-                    {
-                        Ok(Ok(_)) => None,
-                        Ok(Err(kube::Error::Api(s))) if s.code == 409 => None,
-                        Ok(Err(e)) => Some(format!("{kind} in {ns}: {e}")),
-                        Err(_) => Some(format!("{kind} in {ns}: no answer in 60 s")),
-                    }
-                }
-            })
-            .buffer_unordered(32)
-            .filter_map(|e| async { e })
-            .collect()
-            .await;
-        assert!(
-            errors.is_empty(),
-            "{} creates failed: {errors:?}",
-            errors.len()
-        );
-    }
 }
 
 /// Runs this binary as a child measuring `mode`; its `RESULT key=value…` line.
@@ -316,7 +256,7 @@ fn child(mode: &str) {
                 "connections",
                 testenv::support::sockets::established_to(std::process::id(), port) as f64,
             );
-            result.insert("rss_mib", rss_kib() as f64 / 1024.0);
+            result.insert("rss_mib", shared::proc_status_kib("VmRSS:") as f64 / 1024.0);
             let mut frames = Vec::new();
             for i in 0..200 {
                 let t = Instant::now();
@@ -341,15 +281,4 @@ fn child(mode: &str) {
     println!("RESULT {}", line.join(" "));
     // The engines' tasks need not wind down: the process ends here.
     std::process::exit(0);
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

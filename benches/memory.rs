@@ -25,17 +25,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use hhdash::config::Config;
 use hhdash::serve::{Server, ServerSetup, protocol::ServerKind};
 use hhdash::status::SyncState;
 use hhdash::store::Store;
 use hhdash::ui::model::Liveness;
 use hhdash::ui::{App, Options};
-use hhdash::{cluster, kinds};
-use kube::api::{Api, DynamicObject, PostParams};
-use serde_json::Value;
 use testenv::{ControlPlane, Identity};
+
+#[path = "shared/mod.rs"]
+mod shared;
 
 /// Counts the bytes the program holds on the heap (System is glibc's malloc, as in `hhdash`).
 struct Counting;
@@ -96,21 +95,7 @@ fn parent() {
         .collect();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let _inside = runtime.enter();
-    let plane = runtime.block_on(async {
-        tokio::time::timeout(
-            Duration::from_secs(300),
-            ControlPlane::start_with(testenv::Options {
-                namespaces: vec![NAMESPACE.to_string()],
-                // Creating 50,000 objects through the webhook imitation takes minutes; the
-                // memory of the dashboard does not depend on it.
-                webhook: false,
-                ..Default::default()
-            }),
-        )
-        .await
-        .expect("the control plane did not start within 300 s")
-        .expect("starting the control plane (scripts/build-control-plane builds it)")
-    });
+    let plane = runtime.block_on(shared::start_plane(vec![NAMESPACE.to_string()]));
     println!(
         "Control plane {} (Kubernetes {}, no webhooks); hhdash {} build.\n",
         plane.server_url(),
@@ -126,8 +111,9 @@ fn parent() {
         let temp = tempfile::tempdir().expect("a temp dir");
         let admin = plane.client(Identity::Admin);
         let t = Instant::now();
-        runtime.block_on(create_all(
+        runtime.block_on(shared::create_all(
             &admin,
+            NAMESPACE,
             &testenv::fixtures::generated_objects(size, NAMESPACE),
         ));
         println!(
@@ -213,51 +199,6 @@ fn write_config(plane: &ControlPlane, repo: &Path, dir: &Path) -> PathBuf {
     path
 }
 
-/// Creates `objects` 32 at a time, rank after rank; one that exists already (from the smaller
-/// size before) is fine.
-async fn create_all(client: &kube::Client, objects: &[Value]) {
-    let mut ranks: BTreeMap<Option<u8>, Vec<&Value>> = BTreeMap::new();
-    for object in objects {
-        let rank =
-            kinds::by_kind(object["kind"].as_str().unwrap_or_default()).and_then(|k| k.apply_rank);
-        ranks.entry(rank).or_default().push(object);
-    }
-    for group in ranks.into_values() {
-        let errors: Vec<String> = futures::stream::iter(group)
-            .map(|object| {
-                let client = client.clone();
-                async move {
-                    let kind = object["kind"].as_str().unwrap_or_default();
-                    let info = kinds::by_kind(kind).expect("fixture kinds are registered");
-                    let api: Api<DynamicObject> =
-                        Api::namespaced_with(client, NAMESPACE, &cluster::api_resource(info));
-                    let object: DynamicObject =
-                        serde_json::from_value(object.clone()).expect("an object");
-                    match tokio::time::timeout(
-                        Duration::from_secs(60),
-                        api.create(&PostParams::default(), &object),
-                    )
-                    .await
-                    {
-                        Ok(Ok(_)) => None,
-                        Ok(Err(kube::Error::Api(s))) if s.code == 409 => None,
-                        Ok(Err(e)) => Some(format!("{kind}: {e}")),
-                        Err(_) => Some(format!("{kind}: no answer in 60 s")),
-                    }
-                }
-            })
-            .buffer_unordered(32)
-            .filter_map(|e| async { e })
-            .collect()
-            .await;
-        assert!(
-            errors.is_empty(),
-            "{} creates failed: {errors:?}",
-            errors.len()
-        );
-    }
-}
-
 /// Runs this binary as the measuring child; its `RESULT key=value…` line.
 fn run_child(config: &Path, store: &Path) -> BTreeMap<String, f64> {
     let output = Process::new(std::env::current_exe().expect("the bench's own path"))
@@ -315,7 +256,7 @@ fn run_diff(config: &Path, dir: &Path) -> f64 {
     let child = command(&["diff", FABRIC])
         .spawn()
         .expect("running hhdash diff");
-    let (status, usage) = wait_with_usage(child.id() as libc::pid_t);
+    let (status, usage) = shared::wait_with_usage(child.id() as libc::pid_t);
     // Reaped by wait4 above (std's wait would drop the rusage).
     drop(child);
     // 0: in sync; 1: drift found (both a whole answer).
@@ -325,27 +266,6 @@ fn run_diff(config: &Path, dir: &Path) -> f64 {
     );
     println!("  diff: peak RSS {} KiB", usage.ru_maxrss);
     usage.ru_maxrss as f64 * 1024.0
-}
-
-/// Reaps `pid`, polling so a hung child is killed at the deadline; its status and usage.
-fn wait_with_usage(pid: libc::pid_t) -> (std::process::ExitStatus, libc::rusage) {
-    use std::os::unix::process::ExitStatusExt;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let mut status = 0;
-        // SAFETY: rusage is plain data; wait4 fills it for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid pid of our own child and valid pointers.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            return (std::process::ExitStatus::from_raw(status), usage);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "hhdash diff ran past 600 s; killing it"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,8 +347,8 @@ fn child() {
             app.fold(event);
         }
         result.insert("heap_all", HELD.load(Ordering::Relaxed) as f64);
-        result.insert("rss", proc_status("VmRSS:") as f64 * 1024.0);
-        result.insert("hwm", proc_status("VmHWM:") as f64 * 1024.0);
+        result.insert("rss", shared::proc_status_kib("VmRSS:") as f64 * 1024.0);
+        result.insert("hwm", shared::proc_status_kib("VmHWM:") as f64 * 1024.0);
         drop(app);
         result.insert("heap_engines", HELD.load(Ordering::Relaxed) as f64);
     });
@@ -436,16 +356,4 @@ fn child() {
     println!("RESULT {}", line.join(" "));
     // The engines' tasks need not wind down: the process ends here.
     std::process::exit(0);
-}
-
-/// A `kB` line of /proc/self/status.
-fn proc_status(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

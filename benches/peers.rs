@@ -33,13 +33,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use hhdash::cluster;
-use hhdash::kinds;
-use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::Value;
 use testenv::support::{Tmux, repo_with};
 use testenv::{ControlPlane, Identity};
+
+#[path = "shared/mod.rs"]
+mod shared;
 
 const NAMESPACE: &str = "peers";
 const FABRIC: &str = "peers";
@@ -142,21 +141,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let _inside = runtime.enter();
     let t = Instant::now();
-    let plane = runtime.block_on(async {
-        tokio::time::timeout(
-            Duration::from_secs(300),
-            ControlPlane::start_with(testenv::Options {
-                namespaces: vec![NAMESPACE.into()],
-                // 50,000 creates through the webhook imitation take much longer; neither tool
-                // depends on it.
-                webhook: false,
-                ..Default::default()
-            }),
-        )
-        .await
-        .expect("the control plane did not start within 300 s")
-        .expect("starting the control plane (scripts/build-control-plane builds it)")
-    });
+    let plane = runtime.block_on(shared::start_plane(vec![NAMESPACE.into()]));
     println!(
         "Control plane {} up in {} (Kubernetes {}, watch cache on, no webhooks).",
         plane.server_url(),
@@ -169,7 +154,7 @@ fn main() {
     for &size in &knobs.sizes {
         let objects = connections(size);
         let t = Instant::now();
-        runtime.block_on(create_all(&admin, &objects));
+        runtime.block_on(shared::create_all(&admin, NAMESPACE, &objects));
         println!(
             "\n{size} Connections in {NAMESPACE} (created in {})",
             ms(t.elapsed())
@@ -422,41 +407,6 @@ fn connections(count: usize) -> Vec<Value> {
             object
         })
         .collect()
-}
-
-/// Creates `objects` 32 at a time; an object that exists already (from a smaller size) is fine.
-async fn create_all(client: &kube::Client, objects: &[Value]) {
-    let info = kinds::by_kind("Connection").expect("Connection is registered");
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), NAMESPACE, &cluster::api_resource(info));
-    let errors: Vec<String> = futures::stream::iter(objects)
-        .map(|object| {
-            let api = api.clone();
-            async move {
-                let object: DynamicObject =
-                    serde_json::from_value(object.clone()).expect("an object");
-                match tokio::time::timeout(
-                    Duration::from_secs(60),
-                    api.create(&PostParams::default(), &object),
-                )
-                .await
-                {
-                    Ok(Ok(_)) => None,
-                    Ok(Err(kube::Error::Api(s))) if s.code == 409 => None,
-                    Ok(Err(e)) => Some(format!("{:?}: {e}", object.metadata.name)),
-                    Err(_) => Some(format!("{:?}: no answer in 60 s", object.metadata.name)),
-                }
-            }
-        })
-        .buffer_unordered(32)
-        .filter_map(|e| async { e })
-        .collect()
-        .await;
-    assert!(
-        errors.is_empty(),
-        "{} creates failed: {errors:?}",
-        errors.len()
-    );
 }
 
 /// The fabric `peers` on `plane` (the admin token, as k9s gets), its Git either a directory

@@ -350,7 +350,7 @@ async fn measure_child(
     let t = Instant::now();
     let child = cmd.spawn().expect("starting the contender");
     let pid = child.id() as libc::pid_t;
-    let (status, usage) = tokio::task::spawn_blocking(move || wait_with_usage(pid))
+    let (status, usage) = tokio::task::spawn_blocking(move || super::shared::wait_with_usage(pid))
         .await
         .expect("the waiting thread");
     let wall = t.elapsed();
@@ -368,29 +368,6 @@ async fn measure_child(
             server,
         },
     )
-}
-
-/// Reaps `pid`, polling so a hung contender is killed at the deadline; returns its exit
-/// status and resource usage (std's `Child::wait` drops the rusage).
-fn wait_with_usage(pid: libc::pid_t) -> (std::process::ExitStatus, libc::rusage) {
-    use std::os::unix::process::ExitStatusExt;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let mut status = 0;
-        // SAFETY: rusage is plain data; wait4 fills it for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
-        if reaped == pid {
-            return (std::process::ExitStatus::from_raw(status), usage);
-        }
-        if Instant::now() > deadline {
-            // SAFETY: our own child, not reaped yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("the contender ran over 10 minutes (killed)");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn read(path: &Path) -> String {

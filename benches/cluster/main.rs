@@ -34,6 +34,8 @@ mod attach;
 mod list;
 mod measure;
 mod setup;
+#[path = "../shared/mod.rs"]
+mod shared;
 mod store_write;
 mod storm;
 mod watch;
