@@ -11,8 +11,9 @@
 //!
 //! An [`Object`] is immutable and cheap to clone (one reference count). Its text comes from a
 //! `Value` (valid JSON in serde_json's canonical form: keys sorted, no spaces), so equal texts
-//! are equal values and the drift index sees an unchanged object without decoding it. On the wire and in the store it is the object's JSON itself
-//! (streamed, never decoded into a tree), so neither the engine protocol nor the stored records changed with it.
+//! are equal values and the drift index sees an unchanged object without decoding it. On the
+//! wire and in the store it is the object's JSON itself (streamed, never decoded into a tree),
+//! so neither the engine protocol nor the stored records changed with it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -30,15 +31,6 @@ impl Object {
         Object(Arc::from(
             serde_json::to_string(value).expect("a JSON value serialises"),
         ))
-    }
-
-    /// Takes JSON text read back (store, wire), checked to be one JSON value (without building
-    /// it). Text from hhdash is in canonical form already; text that is not (another writer's
-    /// spacing or key order) is kept as it is: it only compares unequal to the same value
-    /// written canonically, which costs a recomputation, never a wrong verdict.
-    pub fn from_json(text: &str) -> Result<Object, serde_json::Error> {
-        serde_json::from_str::<serde::de::IgnoredAny>(text)?;
-        Ok(Object(Arc::from(text)))
     }
 
     /// The decoded object (a fresh tree: keep it only as long as it is used).
@@ -134,11 +126,5 @@ mod tests {
         assert_eq!(text, r#"[{"kind":"VPC","metadata":{"name":"vpc-1"}}]"#);
         let back: Vec<Object> = serde_json::from_str(&text).unwrap();
         assert_eq!(back, vec![object]);
-    }
-
-    #[test]
-    fn text_that_is_not_one_json_value_is_refused() {
-        assert!(Object::from_json("{\"kind\": ").is_err());
-        assert!(Object::from_json("1 2").is_err());
     }
 }

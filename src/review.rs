@@ -117,21 +117,21 @@ pub async fn review(
     for (key, verdict) in index.iter() {
         let mut verdict = verdict.clone();
         let desired_object = desired.get(key).cloned();
-        if server_side && let (Some(d), Some(live)) = (&desired_object, index.live(key)) {
+        let live = index.live(key).map(crate::object::Object::value);
+        if server_side && let (Some(d), Some(live)) = (&desired_object, &live) {
             let info = kinds::by_kind(&key.kind).expect("desired kinds are registered");
             // Forced, because a field another manager changed (the drift itself) would
             // otherwise be a conflict; a dry run persists nothing either way.
             let dry_run = client
                 .apply(info, key, &d.object.value(), true, true)
                 .await?;
-            let diffs = drift::compare_exact(info, &dry_run, &live.value());
+            let diffs = drift::compare_exact(info, &dry_run, live);
             verdict = if diffs.is_empty() {
                 Drift::InSync
             } else {
                 Drift::Drifted(diffs)
             };
         }
-        let live = index.live(key).map(crate::object::Object::value);
         let live = live.as_ref();
         let keep = match (&verdict, live) {
             (Drift::Orphan, Some(live)) => trust::keep_orphan(&key.kind, &key.name, live, &claims),

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::drift::{Drift, Transition};
 use crate::kinds::ObjectKey;
+use crate::object::Object;
 use crate::time::{Timestamp, format_clock, format_rfc3339, format_utc};
 
 mod managed;
@@ -193,11 +194,12 @@ pub fn attribute_all(drift: &Drift, live: Option<&Value>) -> Vec<PathExplanation
 /// The drift event line: the transition, plus who wrote the first drifted path when it is
 /// known — `VPC/vpc-1 InSync → Drifted (spec.role: server-leaf → border-leaf, +1 more) · by
 /// kubectl-patch (Update) 15:22:37Z`.
-pub fn describe_transition(transition: &Transition, live: Option<&Value>) -> String {
+pub fn describe_transition(transition: &Transition, live: Option<&Object>) -> String {
     let mut line = transition.to_string();
+    // Decoded only for a drift, which is the only line that names a writer.
     if let (Drift::Drifted(diffs), Some(live)) = (&transition.drift, live)
         && let Some(first) = diffs.first()
-        && let Some(attribution) = attribute(live, &first.path)
+        && let Some(attribution) = attribute(&live.value(), &first.path)
     {
         line.push_str(" · ");
         line.push_str(&attribution.to_string());

@@ -7,7 +7,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::counts::{Contribution, KindCounts};
-use super::{Drift, DriftKindTag, classify};
+use super::{Drift, DriftKindTag, classify_by, compare};
 use crate::kinds::{self, KindInfo, ObjectKey};
 use crate::object::Object;
 use crate::status::{DriftState, DriftStatus};
@@ -227,12 +227,9 @@ impl DriftIndex {
                     Drift::Unknown
                 } else {
                     let live_known = slot.live_known.contains(&key.namespace);
-                    classify(
-                        info,
-                        desired.as_ref().map(Object::value).as_ref(),
-                        live.as_ref().map(Object::value).as_ref(),
-                        live_known,
-                    )
+                    classify_by(desired.as_ref(), live.as_ref(), live_known, |d, l| {
+                        compare(info, &d.value(), &l.value())
+                    })
                 };
                 let transition = (!existed || drift != entry.drift).then(|| Transition {
                     key,

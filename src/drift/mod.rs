@@ -141,9 +141,22 @@ pub fn classify(
     live: Option<&Value>,
     live_known: bool,
 ) -> Drift {
+    classify_by(desired, live, live_known, |desired, live| {
+        compare(kind, desired, live)
+    })
+}
+
+/// [`classify`] for objects of any form: `compare` is called only when both sides are there
+/// (the drift index decodes its held objects in it, and only then).
+pub fn classify_by<O: ?Sized>(
+    desired: Option<&O>,
+    live: Option<&O>,
+    live_known: bool,
+    compare: impl FnOnce(&O, &O) -> Vec<FieldDiff>,
+) -> Drift {
     match (desired, live) {
         (Some(desired), Some(live)) => {
-            let diffs = compare(kind, desired, live);
+            let diffs = compare(desired, live);
             if diffs.is_empty() {
                 Drift::InSync
             } else {

@@ -4,15 +4,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::task::{Engine, Internal};
 use super::{ApplyRequest, ApplyScope, EngineEvent, JobKind, JobPhase};
 use crate::apply;
 use crate::desired::DesiredObject;
 use crate::drift::{self, Drift};
 use crate::kinds::{self, ObjectKey};
-use crate::object::Object;
 use crate::status::{self, ResourceStatus};
 use crate::store::{LogEntry, LogKind};
 
@@ -162,14 +159,18 @@ impl Engine {
             self.log(entry).await;
             return;
         }
-        let live = self.index.live(&key).map(Object::value);
-        let live_version = live
-            .as_ref()
-            .and_then(|l| l.pointer("/metadata/resourceVersion"))
-            .and_then(Value::as_str);
+        let live_version = self
+            .index
+            .live(&key)
+            .and_then(super::live::resource_version);
         let previous = self.live.resources.get(&key);
-        let status =
-            apply::status_after(previous, &step.result, options.dry_run, live_version, now);
+        let status = apply::status_after(
+            previous,
+            &step.result,
+            options.dry_run,
+            live_version.as_deref(),
+            now,
+        );
         self.live.resources.insert(key.clone(), status.clone());
         let entry = apply::log_entry(
             &key,

@@ -516,6 +516,11 @@ impl Stamps {
     }
 }
 
+/// A live object's `metadata.resourceVersion`, read without decoding the rest.
+pub(super) fn resource_version(object: &Object) -> Option<String> {
+    Stamps::of(object).metadata.resource_version
+}
+
 /// The kubernetes status of an object the watch saw go (deleted, or missing from a re-list).
 pub fn gone_status(previous: Option<&ResourceStatus>, now: Timestamp) -> ResourceStatus {
     ResourceStatus {

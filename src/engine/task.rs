@@ -25,7 +25,6 @@ use crate::health::SwitchHealth;
 use crate::health::intent::FabricIntent;
 use crate::health::judge::FlapHistory;
 use crate::kinds::{self, KindInfo, ObjectKey};
-use crate::object::Object;
 use crate::status::{self, ConnectionState, FabricStatus, WatchState};
 use crate::store::{LogEntry, LogKind, Store};
 use crate::sync::SyncAttempt;
@@ -572,15 +571,10 @@ impl Engine {
                 .into_iter()
                 .map(|t| {
                     let object = Some(self.fabric.namespaces.object_name(&t.key));
-                    let live = self.index.live(&t.key).map(Object::value);
+                    let live = self.index.live(&t.key);
                     LogEntry {
                         key: Some(t.key.clone()),
-                        ..log_line(
-                            now,
-                            LogKind::Drift,
-                            object,
-                            describe_transition(t, live.as_ref()),
-                        )
+                        ..log_line(now, LogKind::Drift, object, describe_transition(t, live))
                     }
                 })
                 .collect();

@@ -100,8 +100,6 @@ pub struct PortConflict {
 /// The VRF BGP sessions of the underlay (fabric, mesh, gateway links) are in.
 pub const DEFAULT_VRF: &str = "default";
 
-/// The intent of the desired objects (Switch, Connection, External, ExternalAttachment,
-/// Gateway; others are ignored), each a full object (`kind`, `metadata`, `spec`).
 /// The kinds [`derive`] reads; callers decode only these.
 pub const INTENT_KINDS: [&str; 5] = [
     "Switch",
@@ -122,6 +120,9 @@ pub fn decode_intent_kinds<'a>(
         .collect()
 }
 
+/// The intent of the desired objects (Switch, Connection, External, ExternalAttachment,
+/// Gateway: [`INTENT_KINDS`]; others are ignored), each a full object (`kind`, `metadata`,
+/// `spec`).
 pub fn derive<'a>(desired: impl IntoIterator<Item = &'a Value>) -> FabricIntent {
     let mut switches: BTreeMap<&str, &Value> = BTreeMap::new();
     let mut gateways: BTreeMap<&str, &Value> = BTreeMap::new();
