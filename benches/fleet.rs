@@ -39,16 +39,7 @@ mod shared;
 const ENGINE_CHANNEL: usize = 1024;
 const NOW: i64 = 1_795_629_370;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
-}
+use shared::{env_usize, ms};
 
 fn main() {
     match std::env::var("HHDASH_FLEET_CHILD").ok().as_deref() {
@@ -164,22 +155,7 @@ fn run_child(mode: &str, config: &Path, store: &Path, port: u16) -> BTreeMap<Str
         .env("HHDASH_FLEET_PORT", port.to_string())
         .output()
         .expect("running the measuring child");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the {mode} child failed: {}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("the {mode} child printed no result: {stdout}"));
-    println!("  {mode}: {line}");
-    line.split_whitespace()
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(f64::NAN)))
-        .collect()
+    shared::child_result(mode, &output)
 }
 
 // ---------------------------------------------------------------------------------------------

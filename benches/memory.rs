@@ -152,37 +152,22 @@ fn secs(d: Duration) -> String {
 
 /// A Git repository holding the first `size` generated objects, 500 to a file, in `fabric/`.
 fn write_repo(repo: &Path, size: usize) {
-    let dir = repo.join("fabric");
-    std::fs::create_dir_all(&dir).expect("the repo's directory");
-    for (path, text) in testenv::fixtures::generated_fabric(size, 500) {
+    let files: Vec<(String, String)> = testenv::fixtures::generated_fabric(size, 500)
+        .into_iter()
         // The sample's objects name namespace `default`; the cluster has them in NAMESPACE.
-        let text = text.replace(
-            "\n  namespace: default\n",
-            &format!("\n  namespace: {NAMESPACE}\n"),
-        );
-        std::fs::write(repo.join(path), text).expect("writing a fixture file");
-    }
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@example.invalid",
-            "commit",
-            "-q",
-            "-m",
-            "fabric",
-        ],
-    ] {
-        let status = Process::new("git")
-            .args(args)
-            .current_dir(repo)
-            .status()
-            .expect("running git");
-        assert!(status.success(), "git {args:?} failed");
-    }
+        .map(|(path, text)| {
+            let text = text.replace(
+                "\n  namespace: default\n",
+                &format!("\n  namespace: {NAMESPACE}\n"),
+            );
+            (path, text)
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_bytes()))
+        .collect();
+    testenv::support::repo_with(repo, &files);
 }
 
 fn write_config(plane: &ControlPlane, repo: &Path, dir: &Path) -> PathBuf {
@@ -209,21 +194,7 @@ fn run_child(config: &Path, store: &Path) -> BTreeMap<String, f64> {
         .stderr(Stdio::inherit())
         .output()
         .expect("running the measuring child");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the child failed: {}\n{stdout}",
-        output.status,
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("the child printed no result: {stdout}"));
-    println!("  dashboard: {line}");
-    line.split_whitespace()
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(f64::NAN)))
-        .collect()
+    shared::child_result("dashboard", &output)
 }
 
 /// `hhdash sync` (untimed), then `hhdash diff` of the fabric: its peak RSS in bytes.

@@ -46,16 +46,7 @@ const TERMINAL: (u16, u16) = (160, 45);
 const POLL: Duration = Duration::from_millis(50);
 const K9S_INSTALL: &str = "GOBIN=~/.cache/hhdash/peers/bin go install github.com/derailed/k9s@v0.50.16   (about 4 minutes; or set HHDASH_BENCH_K9S)";
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
-}
+use shared::{env_usize, ms};
 
 fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)

@@ -1,5 +1,6 @@
 //! What several benches share: creating fixture objects in a real control plane, measuring a
-//! child process (wait4's rusage) and reading this process's own memory. Included with
+//! child process (wait4's rusage, its RESULT line) and reading this process's own memory, and
+//! the knobs' and tables' small helpers. Included with
 //! `#[path]` by each bench that needs it; each uses a part, hence the allow.
 #![allow(dead_code)]
 
@@ -108,4 +109,37 @@ pub fn proc_status_kib(key: &str) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// A number from the environment (a bench's knob), else `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The `RESULT key=value…` line a measuring child (`what`) printed, echoed, as numbers; fails
+/// the bench when the child failed or printed none.
+pub fn child_result(what: &str, output: &std::process::Output) -> BTreeMap<String, f64> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the {what} child failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("the {what} child printed no result: {stdout}"));
+    println!("  {what}: {line}");
+    line.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(f64::NAN)))
+        .collect()
 }
